@@ -1,0 +1,104 @@
+"""The `acquire` command line: one module per subcommand in `acquire.cli`, imported lazily.
+
+Each subcommand module defines `HELP` (one line), `EXAMPLES` (text), `add_arguments(parser)` and
+`run(args) -> int`. Modules import heavy libraries (torch, pyscf, openmm) inside `run` only, so
+that `acquire plan` answers instantly. User mistakes (typed errors of the four packages, missing
+files) become one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from types import ModuleType
+
+# subcommand -> module under acquire.cli (order = order in --help)
+SUBCOMMANDS: dict[str, str] = {
+    "plan": "plan",
+    "labelers": "labelers_cmd",
+    "calibrate": "calibrate",
+    "sample": "sample",
+    "label": "label",
+    "status": "status",
+    "export": "export",
+    "train": "train_cmd",
+    "compare": "compare",
+    "md": "md",
+    "run": "run_cmd",
+    "demo": "demo",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
+        self.exit(2, f"acquire: error: {message}\n")
+
+
+def _available() -> dict[str, ModuleType]:
+    modules = {}
+    for name, module in SUBCOMMANDS.items():
+        full = f"acquire.cli.{module}"
+        if importlib.util.find_spec(full) is not None:
+            modules[name] = importlib.import_module(full)
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="acquire",
+        description="Plan a labeling budget, buy accurate and inaccurate labels, and train "
+        "CCSD(T)-accurate force fields with ASTEROID.",
+        epilog="Start with: acquire plan --budget 250ccsd --ratio 40",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in _available().items():
+        sub = subparsers.add_parser(
+            name,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=getattr(module, "EXAMPLES", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exception types that mean a user mistake or an expected failure, not a bug."""
+    from acquire.errors import AcquireError
+    from budget.errors import BudgetError
+    from labelers.errors import LabelerError
+
+    types: list[type[BaseException]] = [
+        AcquireError, BudgetError, LabelerError, FileNotFoundError, PermissionError,
+        IsADirectoryError, NotADirectoryError,
+    ]
+    train_errors = sys.modules.get("train.errors")  # only raised if train was imported
+    if train_errors is not None:
+        types.append(train_errors.TrainError)
+    return tuple(types)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("acquire: interrupted; everything already stored is kept", file=sys.stderr)
+        return 130
+    except user_error_types() as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
+            message = f"{message}: {exc.filename}"
+        print(f"acquire {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
