@@ -1,0 +1,93 @@
+"""The embedded MD17 ethanol data sets as arrays in ASE units (Å, eV, eV/Å).
+
+Files (see `labelers/data/PROVENANCE.md` for sources, checksums and citations):
+- `ccsd(t)`: 1000 CCSD(T)/cc-pVTZ frames (sGDML MD17@CCSD(T) training half). Two geometries appear
+  twice (280 = 736, 773 = 826); `duplicate_groups` exposes them so splits keep each on one side.
+- `dft`: the original MD17 PBE+vdW-TS frames, the 2000 first MD steps and 2000 random frames,
+  3997 unique geometries after dropping frames that repeat (up to rotation).
+MD17 stores kcal/mol and kcal/mol/Å; the conversion to eV happens here, once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from ase import units
+
+from labelers.errors import SpecError
+
+KCAL_MOL = units.kcal / units.mol  # eV per kcal/mol
+
+_FILES = {
+    ("ethanol", "ccsd(t)"): ("ethanol_ccsd_t-train.npz",),
+    ("ethanol", "dft"): ("md17_ethanol_first2000.npz", "md17_ethanol_sample2000.npz"),
+}
+METHODS = {
+    ("ethanol", "ccsd(t)"): "CCSD(T)/cc-pVTZ (Psi4), sGDML MD17@CCSD(T)",
+    ("ethanol", "dft"): "PBE+vdW-TS (FHI-aims), original MD17",
+}
+CITATIONS = {
+    ("ethanol", "ccsd(t)"): "Chmiela et al., Nat. Commun. 9, 3887 (2018)",
+    ("ethanol", "dft"): "Chmiela et al., Sci. Adv. 3, e1603015 (2017)",
+}
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """Frames of one molecule: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
+
+    name: str
+    positions: np.ndarray
+    numbers: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.energies)
+
+
+def geometry_keys(positions: np.ndarray, decimals: int = 4) -> list[bytes]:
+    """Rotation- and translation-invariant keys of frames: their rounded interatomic distances."""
+    positions = np.asarray(positions, dtype=float)
+    i, j = np.triu_indices(positions.shape[1], k=1)
+    distances = np.linalg.norm(positions[:, i] - positions[:, j], axis=-1)
+    return [np.round(d, decimals).tobytes() for d in distances]
+
+
+def duplicate_groups(positions: np.ndarray) -> list[list[int]]:
+    """Groups (size > 1) of frame indices that are the same geometry up to rotation/translation."""
+    groups: dict[bytes, list[int]] = {}
+    for index, key in enumerate(geometry_keys(positions)):
+        groups.setdefault(key, []).append(index)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+@lru_cache(maxsize=None)
+def load_md17(molecule: str, level: str) -> ArrayDataset:
+    """Embedded MD17 frames, e.g. `load_md17('ethanol', 'ccsd(t)')`; the DFT set is de-duplicated."""
+    key = (molecule.lower(), level.lower())
+    if key not in _FILES:
+        known = ", ".join(f"{m}/{lvl}" for m, lvl in _FILES)
+        raise SpecError(f"no embedded data set {molecule}/{level}; embedded: {known}")
+    parts = []
+    for filename in _FILES[key]:
+        with resources.files("labelers.data").joinpath(filename).open("rb") as handle:
+            data = np.load(handle)
+            parts.append({k: np.asarray(data[k]) for k in ("R", "z", "E", "F")})
+    positions = np.concatenate([p["R"] for p in parts]).astype(float)
+    energies = np.concatenate([p["E"].reshape(-1) for p in parts]).astype(float) * KCAL_MOL
+    forces = np.concatenate([p["F"] for p in parts]).astype(float) * KCAL_MOL
+    numbers = parts[0]["z"].astype(int)
+    if len(parts) > 1:  # merge files: keep the first frame of each geometry
+        seen: set[bytes] = set()
+        keep = []
+        for index, geometry in enumerate(geometry_keys(positions)):
+            if geometry not in seen:
+                seen.add(geometry)
+                keep.append(index)
+        positions, energies, forces = positions[keep], energies[keep], forces[keep]
+    for array in (positions, energies, forces):
+        array.setflags(write=False)
+    return ArrayDataset(f"md17:{key[0]}/{key[1]}", positions, numbers, energies, forces)
