@@ -1,0 +1,96 @@
+"""One molecule's starting geometry from what a user types: a SMILES, an xyz/extxyz file, or the
+name of an embedded data set.
+
+`load_molecule("CCO")` embeds a SMILES with RDKit (explicit hydrogens, ETKDG with a fixed seed, a
+short MMFF94 relaxation, UFF where MMFF has no parameters); `load_molecule("mol.xyz")` reads the
+first frame of a file with ASE; `load_molecule("ethanol")` returns frame 0 of the embedded MD17
+ethanol set (the MD start geometry). Positions are Å. Anything else raises `MoleculeError`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from acquire.errors import AcquireError
+
+EMBED_SEED = 20230723  # fixed ETKDG seed: the same SMILES always gives the same geometry
+RELAX_STEPS = 500  # force-field relaxation iterations: a quick clean-up, not a real optimisation
+FILE_SUFFIXES = (".xyz", ".extxyz")
+# embedded name -> (molecule, level) of labelers.datasets.load_md17
+EMBEDDED = {"ethanol": ("ethanol", "dft"), "md17:ethanol": ("ethanol", "dft")}
+
+
+class MoleculeError(AcquireError):
+    """A molecule given as text that is neither a SMILES, a readable xyz file, nor an embedded name."""
+
+
+def load_molecule(text: str) -> Atoms:
+    """A starting geometry (Å) from a SMILES, an xyz/extxyz path (first frame) or an embedded name."""
+    if not isinstance(text, str) or not text.strip():
+        raise MoleculeError("no molecule given: pass a SMILES (e.g. 'CCO'), an .xyz/.extxyz file or 'ethanol'")
+    text = text.strip()
+    if text.lower() in EMBEDDED:
+        return _from_embedded(text.lower())
+    path = Path(text).expanduser()
+    if path.is_file():
+        return _from_file(path)
+    if text.lower().endswith(FILE_SUFFIXES) or "/" in text or "\\" in text:
+        raise MoleculeError(f"molecule file not found: {text}")
+    return _from_smiles(text)
+
+
+def _from_embedded(name: str) -> Atoms:
+    from labelers.datasets import load_md17
+
+    molecule, level = EMBEDDED[name]
+    data = load_md17(molecule, level)
+    atoms = Atoms(numbers=data.numbers, positions=np.array(data.positions[0]))
+    atoms.info["source"] = f"{data.name} frame 0"
+    return atoms
+
+
+def _from_file(path: Path) -> Atoms:
+    from ase.io import read
+
+    try:
+        atoms = read(str(path), index=0)
+    except Exception as exc:  # ASE raises many types for a malformed or unknown file
+        raise MoleculeError(f"cannot read a molecule from {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    if not isinstance(atoms, Atoms) or len(atoms) == 0:
+        raise MoleculeError(f"{path} holds no atoms")
+    atoms = Atoms(numbers=atoms.numbers, positions=atoms.positions)  # drop calculators/labels
+    atoms.info["source"] = f"{path} frame 0"
+    return atoms
+
+
+def _from_smiles(smiles: str) -> Atoms:
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import AllChem
+
+    RDLogger.DisableLog("rdApp.*")  # RDKit prints parse errors itself; we raise one line instead
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise MoleculeError(
+            f"{smiles!r} is not a valid SMILES, an existing .xyz/.extxyz file, or an embedded name "
+            f"({', '.join(sorted(EMBEDDED))})"
+        )
+    charge = Chem.GetFormalCharge(mol)
+    mol = Chem.AddHs(mol)
+    params = AllChem.ETKDGv3()
+    params.randomSeed = EMBED_SEED
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        params.useRandomCoords = True
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise MoleculeError(f"RDKit could not embed a 3D geometry for SMILES {smiles!r}")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        AllChem.MMFFOptimizeMolecule(mol, maxIters=RELAX_STEPS)
+    elif AllChem.UFFHasAllMoleculeParams(mol):
+        AllChem.UFFOptimizeMolecule(mol, maxIters=RELAX_STEPS)
+    positions = mol.GetConformer().GetPositions()
+    atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=positions)
+    atoms.info["source"] = f"smiles {smiles} (RDKit ETKDG seed {EMBED_SEED}, MMFF/UFF relaxed)"
+    atoms.info["smiles"] = smiles
+    atoms.info["charge"] = charge  # formal charge for labelers that need it (0 for neutral molecules)
+    return atoms
