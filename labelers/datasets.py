@@ -48,20 +48,53 @@ class ArrayDataset:
         return len(self.energies)
 
 
-def geometry_keys(positions: np.ndarray, decimals: int = 4) -> list[bytes]:
-    """Rotation- and translation-invariant keys of frames: their rounded interatomic distances."""
+def distance_vectors(positions: np.ndarray) -> np.ndarray:
+    """Rotation- and translation-invariant descriptors of frames (n, k, 3): their interatomic distances (Å)."""
     positions = np.asarray(positions, dtype=float)
     i, j = np.triu_indices(positions.shape[1], k=1)
-    distances = np.linalg.norm(positions[:, i] - positions[:, j], axis=-1)
-    return [np.round(d, decimals).tobytes() for d in distances]
+    return np.linalg.norm(positions[:, i] - positions[:, j], axis=-1)
 
 
-def duplicate_groups(positions: np.ndarray) -> list[list[int]]:
+def geometry_keys(positions: np.ndarray, decimals: int = 4) -> list[bytes]:
+    """Hashable keys of frames from rounded interatomic distances. Exact-copy detection only: two
+    frames a rounding boundary apart get different keys; use `match_frames` for tolerant matching."""
+    return [np.round(d, decimals).tobytes() for d in distance_vectors(positions)]
+
+
+def match_frames(query: np.ndarray, reference: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
+    """For each query frame, the index of a reference frame with the same geometry up to rotation and
+    translation (every interatomic distance within `tolerance` Å), or -1."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(distance_vectors(reference))
+    distance, index = tree.query(distance_vectors(query), k=1, p=np.inf, distance_upper_bound=tolerance)
+    return np.where(np.isfinite(distance), index, -1)
+
+
+def duplicate_groups(positions: np.ndarray, tolerance: float = 1e-3) -> list[list[int]]:
     """Groups (size > 1) of frame indices that are the same geometry up to rotation/translation."""
-    groups: dict[bytes, list[int]] = {}
-    for index, key in enumerate(geometry_keys(positions)):
-        groups.setdefault(key, []).append(index)
-    return [g for g in groups.values() if len(g) > 1]
+    return [g for g in geometry_groups(positions, tolerance) if len(g) > 1]
+
+
+def geometry_groups(positions: np.ndarray, tolerance: float = 1e-3) -> list[list[int]]:
+    """All frames grouped by geometry (every group, singletons included), in first-index order."""
+    from scipy.spatial import cKDTree
+
+    n = len(positions)
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in cKDTree(distance_vectors(positions)).query_pairs(tolerance, p=np.inf):
+        parent[root(max(a, b))] = root(min(a, b))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values())
 
 
 @lru_cache(maxsize=None)
@@ -81,12 +114,7 @@ def load_md17(molecule: str, level: str) -> ArrayDataset:
     forces = np.concatenate([p["F"] for p in parts]).astype(float) * KCAL_MOL
     numbers = parts[0]["z"].astype(int)
     if len(parts) > 1:  # merge files: keep the first frame of each geometry
-        seen: set[bytes] = set()
-        keep = []
-        for index, geometry in enumerate(geometry_keys(positions)):
-            if geometry not in seen:
-                seen.add(geometry)
-                keep.append(index)
+        keep = [group[0] for group in geometry_groups(positions)]
         positions, energies, forces = positions[keep], energies[keep], forces[keep]
     for array in (positions, energies, forces):
         array.setflags(write=False)
