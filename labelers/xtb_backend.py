@@ -1,0 +1,86 @@
+"""`xtb:gfn2` / `xtb:gfn1` / `xtb:ipea1`: semi-empirical tight-binding labels through tblite.
+
+Options: `accuracy=` (tblite's SCC thresholds, default 1), `max_iter=` (SCC cycles, default 250),
+`etemp=` (electronic temperature, K, default 300), `charge=`, `spin=` (2S; else from atoms.info).
+tblite works in Hartree and Bohr; labels leave in eV and eV/Å.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import time
+
+import numpy as np
+from ase import Atoms
+from ase.units import Bohr, Hartree, kB
+
+from labelers.base import Fidelity, Label
+from labelers.costs import ScalingLaw, declared_seconds
+from labelers.errors import ConvergenceError, LabelFailedError, MissingDependencyError, SpecError
+from labelers.molecule_info import charge_and_spin
+from labelers.spec_options import join_options, split_options
+
+METHODS = {"gfn2": "GFN2-xTB", "gfn1": "GFN1-xTB", "ipea1": "IPEA1-xTB"}
+OPTION_TYPES = {"accuracy": float, "max_iter": int, "etemp": float, "charge": int, "spin": int}
+DEFAULTS = {"accuracy": 1.0, "max_iter": 250, "etemp": 300.0}
+# GFN2 energy + forces of ethanol (9 atoms): 0.7 ms on the project's 2-core machine (DESIGN.md).
+DECLARED_LAW = ScalingLaw(exponent=3.0, anchors=((9.0, 0.7e-3),))
+
+
+class XtbLabeler:
+    """GFN-xTB energies and forces of any configuration (elements up to Rn)."""
+
+    def __init__(self, method: str, options: dict) -> None:
+        self.method = method
+        self.options = {**DEFAULTS, **options}
+        self.spec = "xtb:" + join_options(method, options, DEFAULTS)
+        self.fidelity = Fidelity(method=METHODS[method], family="semi-empirical", forces=True)
+
+    def cost_size(self, atoms: Atoms) -> float:
+        """Natural size of the cost law: number of atoms."""
+        return float(len(atoms))
+
+    def cost(self, atoms: Atoms) -> float:
+        """Declared CPU-core seconds for one label (calibrated if `acquire calibrate` measured it)."""
+        return declared_seconds(self.spec, self.cost_size(atoms), DECLARED_LAW)
+
+    def label(self, atoms: Atoms) -> Label:
+        """Energy (eV) and forces (eV/Å); raises ConvergenceError or LabelFailedError."""
+        from tblite.exceptions import TBLiteRuntimeError
+        from tblite.interface import Calculator
+
+        charge, spin = charge_and_spin(atoms, self.options.get("charge"), self.options.get("spin"))
+        start = time.perf_counter()
+        try:
+            calc = Calculator(METHODS[self.method], atoms.numbers, atoms.positions / Bohr,
+                              charge=float(charge), uhf=spin)
+            calc.set("verbosity", 0)
+            calc.set("accuracy", self.options["accuracy"])
+            calc.set("max-iter", self.options["max_iter"])
+            calc.set("temperature", self.options["etemp"] * kB / Hartree)
+            result = calc.singlepoint()
+        except TBLiteRuntimeError as exc:
+            kind = ConvergenceError if "converge" in str(exc).lower() else LabelFailedError
+            raise kind(f"{self.spec} on {atoms.get_chemical_formula()}: {exc}") from None
+        seconds = time.perf_counter() - start
+        return Label(
+            energy=float(result.get("energy")) * Hartree,
+            forces=-np.asarray(result.get("gradient")) * (Hartree / Bohr),
+            seconds=seconds,
+            spec=self.spec,
+            meta={"tblite": importlib.metadata.version("tblite"), "method": METHODS[self.method],
+                  "charge": charge, "spin": spin, **{k: v for k, v in self.options.items()
+                                                     if k not in ("charge", "spin")}},
+        )
+
+
+def make_labeler(rest: str) -> XtbLabeler:
+    """Factory for the registry: `rest` is the spec after `xtb:` (e.g. `gfn2;accuracy=0.1`)."""
+    method, options = split_options(rest, OPTION_TYPES, backend="xtb")
+    method = method.replace("-xtb", "").replace("_", "")
+    if method not in METHODS:
+        raise SpecError(f"unknown xtb method {method!r}; known: {', '.join(METHODS)}")
+    try:
+        import tblite.interface  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("xtb labels need tblite: pip install tblite") from None
+    return XtbLabeler(method, options)
