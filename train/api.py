@@ -1,0 +1,228 @@
+"""The trainer's library API: one call per (method, seed, split), writing a run directory.
+
+    from train import Frames, preset, run_standard, run_asteroid, run_score_matching
+    cfg = preset("quick", seed=0)
+    std = run_standard(accurate_250, validation, test, cfg, "runs/std")
+    ast = run_asteroid(accurate_200, dft_2000, validation, test, cfg, "runs/ast")
+    ast.metrics["test"]["force_mae"]      # kcal/mol/Å, mean over atoms and components
+
+Inputs are `Frames` (numpy arrays, Å / eV / eV/Å); the caller splits the data. Outputs in
+`out_dir`: model.pt (best model; `load_calculator(out_dir)`), metrics.json (validation and test
+MAE in kcal/mol and kcal/mol/Å, chosen gamma, gamma search, bias statistics, seconds, config,
+versions), log.csv (per-epoch rows of every stage), bias.png (ASTEROID), stages/ (one finished
+model per stage plus the resumable state of the running one). Calling again with the same
+out_dir resumes: finished stages are loaded, a killed stage continues from its state file.
+"""
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from train.bias import bias_of, bias_weights, effective_sample_size
+from train.checkpoint import save_model, versions
+from train.config import StageConfig, TrainConfig
+from train.errors import DataError
+from train.evaluate import evaluate, predict
+from train.frames import Frames
+from train.graph import composition_matrix, to_data_list
+from train.loop import fit
+from train.models import Potential, build_model
+from train.outputs import UNITS, plot_bias, write_json, write_log
+from train.score import beta_of, score_matching_loss
+
+
+@dataclass
+class RunResult:
+    """A finished run: its directory, metrics (as in metrics.json) and the selected model."""
+
+    out_dir: Path
+    metrics: dict
+    model: Potential
+
+
+class _Run:
+    """Shared machinery of one run: thread/dtype settings, graph conversion, resumable stages."""
+
+    def __init__(self, config: TrainConfig, out_dir: str | Path) -> None:
+        self.config = config
+        self.out_dir = Path(out_dir)
+        (self.out_dir / "stages").mkdir(parents=True, exist_ok=True)
+        self.dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
+        torch.set_num_threads(config.threads)
+        self.histories: dict[str, list[dict]] = {}
+        self.seconds: dict[str, float] = {}
+        self.began = time.monotonic()
+
+    def graphs(self, frames: Frames) -> list:
+        return to_data_list(frames, self.config.model.cutoff, self.dtype)
+
+    def fresh(self, tag: str) -> Potential:
+        torch.manual_seed(self.config.seed * 7919 + zlib.crc32(tag.encode()) % 100_000)
+        return build_model(self.config.model).to(self.dtype)
+
+    def stage(self, name: str, model: Potential, train: list, val: list | None, stage: StageConfig,
+              loss_fn: Callable | None = None) -> Potential:
+        """Train `model` for stage `name`, or load the stage's finished weights if present."""
+        done = self.out_dir / "stages" / f"{name}.pt"
+        if done.exists():
+            saved = torch.load(done, weights_only=True)
+            model.load_state_dict(saved["state_dict"])
+        else:
+            state = self.out_dir / "stages" / f"{name}.state.pt"
+            result = fit(model, train, val, stage, self.config, state, name, loss_fn)
+            saved = {"state_dict": model.state_dict(), "history": result.history, "seconds": result.seconds}
+            torch.save(saved, done.with_suffix(".tmp"))
+            done.with_suffix(".tmp").replace(done)
+            state.unlink(missing_ok=True)
+        self.histories[name] = saved["history"]
+        self.seconds[name] = saved["seconds"]
+        return model
+
+    def finish(self, method: str, model: Potential, validation: list, test: list | None,
+               extra: dict) -> RunResult:
+        cfg = self.config
+        metrics = {"method": method, "units": UNITS,
+                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size)}
+        if test:
+            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size)
+        metrics.update(extra)
+        metrics["stage_seconds"] = self.seconds
+        metrics["seconds"] = sum(self.seconds.values())
+        metrics["config"] = cfg.to_dict()
+        metrics["versions"] = versions()
+        save_model(model, cfg.model, self.out_dir / "model.pt", metrics=_plain_metrics(metrics),
+                   method=method)
+        write_json(metrics, self.out_dir / "metrics.json")
+        write_log(self.histories, self.out_dir / "log.csv")
+        return RunResult(self.out_dir, metrics, model)
+
+
+def _plain_metrics(metrics: dict) -> dict:
+    keep = {}
+    for split in ("validation", "test"):
+        if split in metrics:
+            keep[split] = {k: float(v) for k, v in metrics[split].items()}
+    if metrics.get("gamma") is not None:
+        keep["gamma"] = float(metrics["gamma"])
+    return keep
+
+
+def _check(frames: Frames, what: str, labelled: bool = True) -> None:
+    if not isinstance(frames, Frames):
+        raise DataError(f"{what}: expected train.Frames, got {type(frames).__name__}")
+    if labelled and not frames.labelled:
+        raise DataError(f"{what}: energies and forces are required")
+
+
+def _align(model: Potential, frames: Frames, graphs: list, fresh: bool) -> None:
+    """Fit per-element reference energies (and, for a fresh model, the scale) on `frames`."""
+    if fresh:
+        model.set_scale(float(np.sqrt(np.mean(frames.forces**2))) or 1.0)
+    energies, _ = predict(model, graphs)
+    residual = energies - model.reference(*_ref_args(graphs)).numpy()
+    model.fit_reference(composition_matrix(frames, model.ref.shape[0] - 1), frames.energies - residual)
+
+
+def _ref_args(graphs: list):
+    from train.graph import collate
+
+    batch = collate(graphs)
+    return batch.z, batch.batch, batch.num_graphs
+
+
+def _counts(**frames: Frames | None) -> dict[str, int]:
+    return {name: len(f) for name, f in frames.items() if f is not None}
+
+
+def run_standard(accurate: Frames, validation: Frames, test: Frames | None, config: TrainConfig,
+                 out_dir: str | Path) -> RunResult:
+    """Standard training on accurate labels only (the baseline), selected on `validation`."""
+    for frames, what in ((accurate, "accurate"), (validation, "validation")):
+        _check(frames, what)
+    run = _Run(config, out_dir)
+    train, val = run.graphs(accurate), run.graphs(validation)
+    model = run.fresh("standard")
+    _align(model, accurate, train, fresh=True)
+    run.stage("standard", model, train, val, config.standard)
+    return run.finish("standard", model, val, run.graphs(test) if test is not None else None,
+                      {"counts": _counts(accurate=accurate, validation=validation, test=test)})
+
+
+def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test: Frames | None,
+                 config: TrainConfig, out_dir: str | Path) -> RunResult:
+    """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection.
+
+    Ablations through the config: `bias_weights=False` (uniform weights: plain pretrain then
+    fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
+    re-fitted on the accurate set, no fine-tuning).
+    """
+    for frames, what in ((accurate, "accurate"), (inaccurate, "inaccurate"), (validation, "validation")):
+        _check(frames, what)
+    run = _Run(config, out_dir)
+    train, val = run.graphs(accurate), run.graphs(validation)
+    pool = run.graphs(inaccurate)
+    extra: dict = {"counts": _counts(accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)}
+    if config.bias_weights:
+        bias_model = run.fresh("bias")
+        _align(bias_model, accurate, train, fresh=True)
+        run.stage("bias", bias_model, train, val, config.bias)
+        bias = bias_of(bias_model, pool, inaccurate.forces, config.eval_batch_size)
+        gammas = list(config.gammas)
+        extra["bias"] = {"mean": bias.mean(), "std": bias.std(), "min": bias.min(), "max": bias.max()}
+    else:
+        bias, gammas = np.zeros(len(inaccurate)), [math.inf]
+    weights = {g: bias_weights(bias, g) for g in gammas}
+    if config.bias_weights:
+        np.save(run.out_dir / "bias.npy", bias)
+        plot_bias(bias, weights, run.out_dir / "bias.png")
+    search, best = [], None
+    for gamma in gammas:
+        tag = "uniform" if math.isinf(gamma) else f"g{gamma:g}"
+        for data, w in zip(pool, weights[gamma]):
+            data.weight = torch.tensor([w], dtype=run.dtype)
+        model = run.fresh("pretrain")
+        _align(model, inaccurate, pool, fresh=True)
+        run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
+        _align(model, accurate, train, fresh=False)
+        if config.finetune:
+            run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
+        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size)
+        search.append({"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
+                       **{f"val_{k}": v for k, v in scores.items()}})
+        if best is None or scores["loss"] < best[0]:
+            best = (scores["loss"], gamma, model)
+    _, gamma, model = best
+    extra.update({"gamma": gamma, "gamma_search": search, "bias_weights": config.bias_weights,
+                  "finetune": config.finetune})
+    test_graphs = run.graphs(test) if test is not None else None
+    return run.finish("asteroid", model, val, test_graphs, extra)
+
+
+def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, test: Frames | None,
+                       config: TrainConfig, out_dir: str | Path) -> RunResult:
+    """Score matching on unlabelled configurations (beta = 1/kT at config.temperature), then
+    fine-tuning on the accurate set (skipped when config.finetune is False)."""
+    for frames, what in ((accurate, "accurate"), (validation, "validation")):
+        _check(frames, what)
+    _check(unlabeled, "unlabeled", labelled=False)
+    run = _Run(config, out_dir)
+    train, val = run.graphs(accurate), run.graphs(validation)
+    pool = run.graphs(unlabeled.unlabelled())
+    model = run.fresh("score")
+    _align(model, accurate, train, fresh=True)
+    beta = beta_of(config.temperature)
+    loss = lambda m, b: score_matching_loss(m, b, beta, config.projections)  # noqa: E731
+    run.stage("score_matching", model, pool, None, config.pretrain, loss)
+    _align(model, accurate, train, fresh=False)
+    if config.finetune:
+        run.stage("finetune", model, train, val, config.finetune_stage)
+    extra = {"counts": _counts(accurate=accurate, unlabeled=unlabeled, validation=validation, test=test),
+             "temperature_K": config.temperature, "projections": config.projections}
+    return run.finish("score-matching", model, val, run.graphs(test) if test is not None else None, extra)

@@ -1,0 +1,65 @@
+"""Model files: save and load a `Potential` with its config, reference energies, metrics, versions.
+
+A model file is a dict of tensors and plain values (loads with `torch.load(weights_only=True)`):
+{"format", "model_config", "state_dict", "metrics", "config", "versions"}.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from train.config import ModelConfig
+from train.errors import CheckpointError
+from train.models import Potential, build_model
+
+FORMAT = "asteroid-ff/model/1"
+
+
+def versions() -> dict[str, str]:
+    import ase
+    import numpy
+    import torch_geometric
+
+    return {"torch": str(torch.__version__), "torch_geometric": str(torch_geometric.__version__),
+            "numpy": str(numpy.__version__), "ase": str(ase.__version__), "python": platform.python_version()}
+
+
+def save_model(model: Potential, model_config: ModelConfig, path: Path, **extra: Any) -> None:
+    """Write `model` to `path` atomically; `extra` (metrics, config, ...) must be plain values."""
+    from dataclasses import asdict
+
+    state = {"format": FORMAT, "model_config": asdict(model_config), "state_dict": model.state_dict(),
+             "versions": versions(), **extra}
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    """The raw dict of a model file (or of `DIR/model.pt` when given a run directory)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    if not path.exists():
+        raise CheckpointError(f"no model file at {path}")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as error:  # corrupted or foreign file
+        raise CheckpointError(f"cannot read model file {path}: {error}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an ASTEROID-FF model file")
+    return state
+
+
+def load_model(path: str | Path) -> Potential:
+    """The `Potential` stored in a model file or run directory, in eval mode."""
+    state = read_model_file(path)
+    model = build_model(ModelConfig(**state["model_config"]))
+    model.load_state_dict(state["state_dict"])
+    dtype = state["state_dict"]["net.embed.weight"].dtype
+    return model.to(dtype).eval()

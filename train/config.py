@@ -1,0 +1,147 @@
+"""Training configuration: model, per-stage optimisation settings and the `quick`/`paper` presets.
+
+Everything is plain dataclasses of numbers and strings, so a config serialises to JSON and into
+checkpoints (`asdict`). `preset(name, **overrides)` returns a `TrainConfig`; overrides may name any
+top-level field, and stage fields through `with_stage(config, 'finetune', lr=...)`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from train.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture: `name` in {'painn', 'egnn'}; sizes; radial basis and cutoff (Å)."""
+
+    name: str = "painn"
+    hidden: int = 128
+    layers: int = 3
+    rbf: int = 20
+    cutoff: float = 5.0
+    max_z: int = 100
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Optimisation of one training stage (Adam, linear warm-up, cosine or plateau decay)."""
+
+    epochs: int = 100
+    batch_size: int = 10
+    lr: float = 1e-3
+    min_lr: float = 1e-6
+    warmup_epochs: int = 2
+    schedule: str = "cosine"  # "cosine" | "plateau" | "constant"
+    plateau_patience: int = 20
+    plateau_factor: float = 0.5
+    patience: int = 0  # early stopping on validation loss, in epochs; 0 = off
+    ema: float = 0.0  # EMA decay of the weights (0 = off); evaluation and selection use the EMA
+    weight_decay: float = 0.0
+    max_seconds: float = 0.0  # wall-clock cap on the stage (0 = none)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole run: model, loss, the stages of standard/ASTEROID/score-matching training."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    rho: float = 1e-3  # energy weight in rho * L_E + L_F (losses in normalised units)
+    loss: str = "mse"  # "mse" | "mae" | "huber"
+    dtype: str = "float32"
+    seed: int = 0
+    threads: int = 1
+    gammas: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # kcal/mol/Å
+    bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
+    finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
+    temperature: float = 500.0  # K, for score matching (beta = 1 / kT)
+    projections: int = 1  # random projections of the sliced score-matching trace estimator
+    standard: StageConfig = field(default_factory=StageConfig)
+    bias: StageConfig = field(default_factory=StageConfig)  # stage (a): model on accurate data
+    pretrain: StageConfig = field(default_factory=StageConfig)  # stage (b): inaccurate data
+    finetune_stage: StageConfig = field(default_factory=StageConfig)  # stage (c)
+    eval_batch_size: int = 100
+    checkpoint_seconds: float = 30.0  # how often a running stage saves its resumable state
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        data["model"] = ModelConfig(**data.get("model", {}))
+        for name in _STAGES:
+            data[name] = StageConfig(**data.get(name, {}))
+        if "gammas" in data:
+            data["gammas"] = tuple(float(g) for g in data["gammas"])
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        return TrainConfig(**data)
+
+
+_STAGES = ("standard", "bias", "pretrain", "finetune_stage")
+
+
+def with_stage(config: TrainConfig, stage: str, **changes: Any) -> TrainConfig:
+    """A copy of `config` with fields of one stage changed, e.g. `with_stage(c, 'pretrain', epochs=5)`."""
+    if stage not in _STAGES:
+        raise ConfigError(f"unknown stage {stage!r}; stages: {', '.join(_STAGES)}")
+    return replace(config, **{stage: replace(getattr(config, stage), **changes)})
+
+
+def with_model(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """A copy of `config` with model fields changed, e.g. `with_model(c, name='egnn', layers=5)`."""
+    return replace(config, model=replace(config.model, **changes))
+
+
+def _quick() -> TrainConfig:
+    accurate = StageConfig(epochs=300, batch_size=10, lr=2e-3, min_lr=1e-5, warmup_epochs=5,
+                           ema=0.99, max_seconds=240.0)
+    return TrainConfig(
+        model=ModelConfig(name="painn", hidden=64, layers=3, rbf=16, cutoff=5.0),
+        gammas=(1.0,),
+        standard=accurate,
+        bias=replace(accurate, epochs=100, max_seconds=60.0),
+        pretrain=StageConfig(epochs=60, batch_size=32, lr=2e-3, min_lr=1e-5, warmup_epochs=2,
+                             ema=0.99, max_seconds=240.0),
+        finetune_stage=replace(accurate, lr=5e-4, warmup_epochs=2, max_seconds=180.0),
+    )
+
+
+def _paper() -> TrainConfig:
+    accurate = StageConfig(epochs=2000, batch_size=10, lr=1e-3, min_lr=1e-6, warmup_epochs=10,
+                           schedule="plateau", plateau_patience=50, patience=200, ema=0.99)
+    return TrainConfig(
+        model=ModelConfig(name="painn", hidden=128, layers=3, rbf=20, cutoff=5.0),
+        standard=accurate,
+        bias=accurate,
+        pretrain=StageConfig(epochs=300, batch_size=32, lr=1e-3, min_lr=1e-6, warmup_epochs=5,
+                             ema=0.99),
+        finetune_stage=replace(accurate, lr=3e-4),
+    )
+
+
+def _tiny() -> TrainConfig:
+    stage = StageConfig(epochs=3, batch_size=8, lr=1e-3, warmup_epochs=1)
+    return TrainConfig(
+        model=ModelConfig(name="painn", hidden=16, layers=2, rbf=8),
+        gammas=(0.5, 2.0), standard=stage, bias=stage, pretrain=stage, finetune_stage=stage,
+        progress=False,
+    )
+
+
+PRESETS = {"quick": _quick, "paper": _paper, "tiny": _tiny}
+
+
+def preset(name: str = "quick", **overrides: Any) -> TrainConfig:
+    """The named preset ('quick', 'paper', 'tiny') with top-level fields overridden."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    try:
+        return replace(PRESETS[name](), **overrides)
+    except TypeError as error:
+        raise ConfigError(f"bad config override: {error}") from None

@@ -1,0 +1,17 @@
+"""Typed errors of the trainer. Imports nothing heavy: the CLI imports this module without torch."""
+
+
+class TrainError(Exception):
+    """Base of the trainer's user-facing errors; the CLI prints one line and exits with code 2."""
+
+
+class DataError(TrainError):
+    """Training data are missing, empty, inconsistent in shape, or not finite."""
+
+
+class ConfigError(TrainError):
+    """A training configuration, preset or model name is invalid."""
+
+
+class CheckpointError(TrainError):
+    """A checkpoint or run directory cannot be read, or belongs to a different configuration."""

@@ -1,0 +1,143 @@
+"""One training stage: Adam, warm-up + cosine/plateau schedule, EMA, early stopping, best-model
+selection on the validation loss, and a resumable state file saved every `checkpoint_seconds`.
+
+`fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
+selected weights in it (the best validation epoch, or the last epoch without validation). A killed
+stage restarts from its state file: same epoch, optimiser, EMA, best weights and shuffling order.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from train.config import StageConfig, TrainConfig
+from train.evaluate import evaluate
+from train.graph import batches
+from train.losses import weighted_loss
+from train.progress import stage_progress
+
+
+@dataclass
+class FitResult:
+    """What a stage did: per-epoch history rows, best validation loss, epochs run, seconds."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_loss: float = math.inf
+    epochs: int = 0
+    seconds: float = 0.0
+
+
+def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
+    if stage.warmup_epochs and epoch < stage.warmup_epochs:
+        return stage.lr * (0.1 + 0.9 * epoch / stage.warmup_epochs)
+    if stage.schedule == "cosine":
+        span = max(stage.epochs - stage.warmup_epochs, 1)
+        progress = min((epoch - stage.warmup_epochs) / span, 1.0)
+        return stage.min_lr + 0.5 * (stage.lr - stage.min_lr) * (1 + math.cos(math.pi * progress))
+    return max(stage.lr * factor, stage.min_lr)
+
+
+def _save(state: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
+        state_path: Path | None = None, label: str = "train",
+        loss_fn: Callable | None = None) -> FitResult:
+    """Train `model` on graph list `train` (weights in `data.weight`); see the module docstring.
+
+    `loss_fn(model, batch) -> scalar` replaces the default weighted `rho * L_E + L_F` loss.
+    """
+    if loss_fn is None:
+        loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss)  # noqa: E731
+    optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
+    ema = copy.deepcopy(model) if stage.ema > 0 else None
+    result = FitResult()
+    best_state = None
+    start_epoch, bad_epochs, factor, plateau_best, plateau_bad = 0, 0, 1.0, math.inf, 0
+    if state_path is not None and state_path.exists():
+        saved = torch.load(state_path, weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(saved["ema"])
+        best_state = saved["best"]
+        start_epoch, bad_epochs, factor = saved["epoch"], saved["bad_epochs"], saved["factor"]
+        plateau_best, plateau_bad = saved["plateau_best"], saved["plateau_bad"]
+        result = FitResult(saved["history"], saved["best_loss"], saved["epoch"], saved["seconds"])
+    steps_per_epoch = math.ceil(len(train) / stage.batch_size)
+    last_save = time.monotonic()
+    began = time.monotonic() - result.seconds
+    stopped = False
+    with stage_progress(label, stage.epochs, start_epoch, config.progress) as advance:
+        for epoch in range(start_epoch, stage.epochs):
+            model.train()
+            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+            total, count = 0.0, 0
+            for step, batch in enumerate(batches(train, stage.batch_size, True, generator)):
+                for group in optimizer.param_groups:
+                    group["lr"] = _lr(stage, epoch + step / steps_per_epoch, factor)
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model, batch)
+                loss.backward()
+                optimizer.step()
+                if ema is not None:
+                    with torch.no_grad():
+                        for p_ema, p in zip(ema.parameters(), model.parameters()):
+                            p_ema.lerp_(p, 1.0 - stage.ema)
+                total += float(loss.detach()) * batch.num_graphs
+                count += batch.num_graphs
+            judged = ema if ema is not None else model
+            if ema is not None:
+                ema.ref.copy_(model.ref)
+                ema.scale.copy_(model.scale)
+            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
+            if val:
+                metrics = evaluate(judged, val, config.rho, config.loss, config.eval_batch_size)
+                row.update({f"val_{k}": v for k, v in metrics.items()})
+                if metrics["loss"] < result.best_loss:
+                    result.best_loss, bad_epochs = metrics["loss"], 0
+                    best_state = copy.deepcopy(judged.state_dict())
+                else:
+                    bad_epochs += 1
+                if metrics["loss"] < plateau_best * (1 - 1e-4):
+                    plateau_best, plateau_bad = metrics["loss"], 0
+                else:
+                    plateau_bad += 1
+                    if stage.schedule == "plateau" and plateau_bad > stage.plateau_patience:
+                        factor, plateau_bad = factor * stage.plateau_factor, 0
+            result.seconds = time.monotonic() - began
+            row["seconds"] = result.seconds
+            result.history.append(row)
+            result.epochs = epoch + 1
+            advance(epoch + 1, row)
+            if stage.patience and bad_epochs >= stage.patience:
+                stopped = True
+            if stage.max_seconds and result.seconds >= stage.max_seconds:
+                stopped = True
+            if state_path is not None and (time.monotonic() - last_save >= config.checkpoint_seconds
+                                           or stopped or epoch + 1 == stage.epochs):
+                _save({
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else {}, "best": best_state,
+                    "epoch": epoch + 1 if not stopped else stage.epochs, "bad_epochs": bad_epochs,
+                    "factor": factor, "plateau_best": plateau_best, "plateau_bad": plateau_bad,
+                    "history": result.history, "best_loss": result.best_loss, "seconds": result.seconds,
+                }, state_path)
+                last_save = time.monotonic()
+            if stopped:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif ema is not None:
+        model.load_state_dict(ema.state_dict())
+    return result

@@ -1,0 +1,30 @@
+"""Energy models. Each network maps (z, pos, edge_index) to per-atom scalars; `Potential` wraps one
+with per-element reference energies and a scale, and gives energies (eV) and forces -dE/dx (eV/Å).
+
+Architectures: `painn` (PaiNN, Schütt et al. 2021, equivariant vector features; the default, chosen
+by measurement, see benchmarks/results/train_experiments.md) and `egnn` (the paper's EGNN, invariant
+energy form, 5 x 128 in the paper).
+"""
+from __future__ import annotations
+
+from train.config import ModelConfig
+from train.errors import ConfigError
+from train.models.potential import Potential
+
+
+def build_model(config: ModelConfig) -> Potential:
+    """A freshly initialised `Potential` for `config` (torch's global RNG seeds the weights)."""
+    if config.name == "painn":
+        from train.models.painn import PaiNN
+
+        net = PaiNN(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z)
+    elif config.name == "egnn":
+        from train.models.egnn import EGNN
+
+        net = EGNN(config.hidden, config.layers, config.cutoff, config.max_z)
+    else:
+        raise ConfigError(f"unknown model {config.name!r}; models: painn, egnn")
+    return Potential(net, config.max_z)
+
+
+__all__ = ["Potential", "build_model"]
