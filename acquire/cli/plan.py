@@ -1,0 +1,164 @@
+"""`acquire plan`: what a budget buys at a cost ratio, beside the same-budget standard baseline.
+
+A thin layer over `budget.plan`. Imports only the budget package and rich on the plain path;
+labelers (for `--ratio auto`, absolute budgets or an explicit `--accurate`) are imported on demand,
+and torch, pyscf and openmm never.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from acquire.errors import AcquireError
+
+HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
+EXAMPLES = """examples:
+  acquire plan --budget 250ccsd --ratio 40            # 200 CCSD(T) + 2000 DFT vs 250 CCSD(T)
+  acquire plan --budget 850ccsd --ratio 80 --json     # 800 + 4000, machine-readable
+  acquire plan --budget 250ccsd --ratio 40 --inaccurate-share 20%
+  acquire plan --budget 12cpu-h --ratio auto --accurate md17:ethanol/ccsd(t) --inaccurate md17:ethanol/dft
+  acquire plan --budget 300ccsd --ratio auto --molecule CCO --accurate pyscf:ccsd(t)/cc-pvdz --inaccurate pyscf:pbe/def2-svp
+"""
+DEFAULT_ACCURATE = "md17:ethanol/ccsd(t)"
+DEFAULT_INACCURATE = "md17:ethanol/dft"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", required=True, metavar="BUDGET",
+                        help="250ccsd (accurate labels; also '250 ccsd(t)', 250acc) or CPU-core time: 12cpu-h, 3600s, 90min")
+    parser.add_argument("--ratio", default="auto", metavar="FLOAT|auto",
+                        help="cost of one accurate label ÷ one inaccurate label; 'auto' (default) asks the labelers")
+    parser.add_argument("--policy", choices=("paper", "share"), default=None,
+                        help="paper (default): 50 accurate-label equivalents on inaccurate labels; share: --inaccurate-share")
+    parser.add_argument("--inaccurate-share", metavar="SHARE", default=None,
+                        help="budget spent on inaccurate labels: a percentage (20%%) or accurate units (50ccsd); implies --policy share")
+    parser.add_argument("--accurate", metavar="SPEC", default=None,
+                        help=f"accurate labeler spec (default {DEFAULT_ACCURATE}); gives CPU-hours")
+    parser.add_argument("--inaccurate", metavar="SPEC", default=None,
+                        help=f"inaccurate labeler spec (default {DEFAULT_INACCURATE})")
+    parser.add_argument("--molecule", metavar="M", default=None,
+                        help="molecule for per-label costs: SMILES, .xyz file or embedded name (default: the md17 set's molecule)")
+    parser.add_argument("--validation", type=int, default=50, metavar="N",
+                        help="accurate validation labels (default 50; not charged unless --charge-validation)")
+    parser.add_argument("--charge-validation", action="store_true",
+                        help="pay for the validation set from the budget")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    from budget import BudgetError, get_policy, parse_budget, parse_share, plan
+
+    budget = parse_budget(args.budget)
+    policy = _policy(args, get_policy, parse_share, BudgetError)
+    accurate = args.accurate or DEFAULT_ACCURATE
+    inaccurate = args.inaccurate or DEFAULT_INACCURATE
+    auto = str(args.ratio).strip().lower() == "auto"
+    accurate_cost = inaccurate_cost = None
+    if auto or budget.is_absolute or args.accurate is not None:
+        atoms = _atoms(args.molecule, accurate, inaccurate)
+        accurate_cost = label_cost(accurate, atoms)
+        if auto:
+            inaccurate_cost = label_cost(inaccurate, atoms)
+    result = plan(
+        budget, None if auto else args.ratio, policy=policy, accurate_cost_s=accurate_cost,
+        inaccurate_cost_s=inaccurate_cost, validation=args.validation, charge_validation=args.charge_validation,
+    )
+    document = plan_document(result, accurate, inaccurate, args.molecule)
+    if args.json:
+        print(json.dumps(document))
+    else:
+        print_table(document)
+    return 0
+
+
+def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: type[Exception]) -> Any:
+    """The Policy the options ask for; --inaccurate-share implies the share policy."""
+    if args.inaccurate_share is not None:
+        if args.policy == "paper":
+            raise error("--inaccurate-share sets the share policy; drop --policy paper")
+        return parse_share(args.inaccurate_share)
+    return get_policy(args.policy or "paper")
+
+
+def _atoms(molecule: str | None, accurate: str, inaccurate: str) -> Any:
+    """The geometry whose per-label costs are asked: --molecule, or the md17 specs' molecule."""
+    from acquire.molecules import load_molecule
+
+    if molecule is None:
+        molecule = md17_molecule(accurate) or md17_molecule(inaccurate)
+        if molecule is None:
+            raise AcquireError(
+                f"per-label costs of {accurate} and {inaccurate} depend on the molecule: give --molecule (SMILES, .xyz or 'ethanol')"
+            )
+    return load_molecule(molecule)
+
+
+def md17_molecule(spec: str) -> str | None:
+    """'md17:ethanol/ccsd(t)' -> 'ethanol'; None for other specs."""
+    backend, _, rest = spec.partition(":")
+    if backend.strip().lower() != "md17" or not rest.strip():
+        return None
+    return rest.split("/", 1)[0].strip().lower() or None
+
+
+def label_cost(spec: str, atoms: Any) -> float:
+    """Declared cost of one label of `atoms` by the labeler `spec`, CPU-core seconds."""
+    from labelers import get_labeler
+
+    return float(get_labeler(spec).cost(atoms))
+
+
+def plan_document(result: Any, accurate: str, inaccurate: str, molecule: str | None) -> dict[str, Any]:
+    """The plan as one JSON-ready object, with the labeler specs beside their counts."""
+    document = result.model_dump(mode="json")
+    document["accurate"]["spec"] = accurate
+    document["inaccurate"]["spec"] = inaccurate
+    document["standard"]["spec"] = accurate
+    document["validation"]["spec"] = accurate
+    document["molecule"] = molecule
+    return document
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def print_table(document: dict[str, Any]) -> None:
+    """The plan and the same-budget standard baseline (counts, accurate-label units, CPU-hours)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    acc, inacc, std, val = (document[k] for k in ("accurate", "inaccurate", "standard", "validation"))
+    table = Table(
+        title=f"Budget {document['budget']} at cost ratio {document['ratio']:.4g}, {document['policy']} policy "
+        f"({document['policy_description']})",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    columns = [("plan", "left"), ("labels", "left"), ("count", "right"), ("cost (accurate labels)", "right")]
+    with_cpu = acc["cost_cpu_h"] is not None
+    if with_cpu:
+        columns.append(("cost (CPU-h)", "right"))
+    for header, justify in columns:
+        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+
+    def row(plan: str, what: str, part: dict[str, Any], count: str | None = None) -> None:
+        cells = [plan, what, str(part["count"]) if count is None else count, _num(part["cost_accurate_labels"])]
+        table.add_row(*cells, *([_num(part["cost_cpu_h"])] if with_cpu else []))
+
+    row("ASTEROID", "accurate", acc)
+    row("", "inaccurate", inacc)
+    row("", "leftover", document["leftover"], count="")
+    table.add_section()
+    row("standard", "accurate", std)
+    table.add_section()
+    row("both", f"validation ({'charged' if val['charged'] else 'not charged'})", val)
+    console = Console()
+    console.print(table)
+    console.print(f"accurate: {acc['spec']}{_per_label(acc)}", highlight=False)
+    console.print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", highlight=False)
+
+
+def _per_label(part: dict[str, Any]) -> str:
+    return "" if part["label_cost_s"] is None else f" ({part['label_cost_s']:.4g} CPU-s per label)"
