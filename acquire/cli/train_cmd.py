@@ -1,0 +1,142 @@
+"""`acquire train`: standard, ASTEROID or score-matching training from label sources.
+
+A thin layer over `train.run_standard` / `run_asteroid` / `run_score_matching`. The accurate
+source is split (seeded, duplicate geometries kept on one side) into training, validation and
+test frames; the inaccurate pool loses every test geometry. torch is imported inside `run` only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+HELP = "Train a force field: standard (accurate only), ASTEROID (accurate + inaccurate) or score matching."
+EXAMPLES = """examples:
+  acquire train --accurate 'md17:ethanol/ccsd(t)' --inaccurate md17:ethanol/dft --train 200 \\
+                --inaccurate-count 2000 --method asteroid --preset quick --out runs/asteroid
+  acquire train --accurate 'md17:ethanol/ccsd(t)' --train 250 --method standard --out runs/standard
+  acquire train --accurate 'labels.db:pyscf:ccsd(t)/cc-pvdz' --inaccurate 'labels.db:pyscf:pbe/def2-svp' \\
+                --method asteroid --out model/
+  acquire train --accurate 'md17:ethanol/ccsd(t)' --unlabeled md17:ethanol/dft --method score-matching \\
+                --temperature 500 --out runs/sm
+SRC is a cached spec (md17:ethanol/ccsd(t), cached:FILE) or STORE.db:LABELER-SPEC.
+Metrics are test/validation MAE: energy kcal/mol, force kcal/mol/Å (mean over atoms and components).
+"""
+METHODS = ("asteroid", "standard", "score-matching")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accurate", required=True, metavar="SRC", help="accurate labels (split into train/validation/test)")
+    parser.add_argument("--inaccurate", metavar="SRC", help="inaccurate labels (ASTEROID)")
+    parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
+    parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
+    parser.add_argument("--model", choices=("painn", "egnn"), default=None, help="architecture (default: the preset's, painn)")
+    parser.add_argument("--hidden", type=int, default=None, metavar="N", help="feature width (default: preset)")
+    parser.add_argument("--layers", type=int, default=None, metavar="N", help="interaction layers (default: preset)")
+    parser.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training settings (default quick)")
+    parser.add_argument("--epochs-scale", type=float, default=1.0, metavar="F", help="multiply every stage's epochs and time cap by F")
+    parser.add_argument("--train", type=int, default=200, metavar="N", help="accurate training frames (default 200)")
+    parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50)")
+    parser.add_argument("--test", type=int, default=None, metavar="N", help="test frames (default: all the rest)")
+    parser.add_argument("--inaccurate-count", type=int, default=None, metavar="N", help="inaccurate frames drawn from the pool (default all)")
+    parser.add_argument("--gammas", default=None, metavar="LIST", help="gamma candidates, kcal/mol/Å, e.g. 0.1,0.5,1,2 (default: preset)")
+    parser.add_argument("--no-bias-weights", action="store_true", help="ablation: uniform weights on the inaccurate data")
+    parser.add_argument("--no-finetune", action="store_true", help="ablation: skip fine-tuning on the accurate data")
+    parser.add_argument("--temperature", type=float, default=None, metavar="K", help="score matching: sampling temperature (default 500 K)")
+    parser.add_argument("--projections", type=int, default=None, metavar="N", help="score matching: random projections (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="run directory (rerun to resume)")
+    parser.add_argument("--json", action="store_true", help="print metrics.json instead of a table")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import train
+    from acquire.sources import load_source
+    from acquire.splits import make_split, split_accurate
+
+    config = build_config(args)
+    accurate = load_source(args.accurate)
+    extra_src = args.inaccurate if args.method == "asteroid" else args.unlabeled
+    if args.method == "asteroid" and not args.inaccurate:
+        raise train.TrainError("--method asteroid needs --inaccurate SRC")
+    if args.method == "score-matching" and not args.unlabeled:
+        raise train.TrainError("--method score-matching needs --unlabeled SRC")
+    pool = load_source(extra_src) if extra_src else None
+    if pool is not None:
+        count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
+        split = make_split(accurate.positions, pool.positions, args.train, args.validation,
+                           min(count, len(pool)) if args.inaccurate_count is None else count, args.seed)
+        tr, va, te, chosen = split.train, split.validation, split.test, split.inaccurate
+    else:
+        tr, va, te = split_accurate(accurate.positions, args.train, args.validation, args.seed)
+        chosen = []
+    te = te[: args.test] if args.test is not None else te
+    frames = lambda s, idx, name: train.Frames(s.positions[idx], s.numbers, s.energies[idx], s.forces[idx], name=name)  # noqa: E731
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
+                                                "validation": list(map(int, va)), "test": list(map(int, te)),
+                                                "pool": extra_src, "pool_indices": list(map(int, chosen))}))
+    acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
+    if args.method == "standard":
+        result = train.run_standard(acc, val, test, config, out)
+    elif args.method == "asteroid":
+        result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
+    else:
+        unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
+        result = train.run_score_matching(acc, unl, val, test, config, out)
+    if args.json:
+        print((out / "metrics.json").read_text().strip())
+    else:
+        print_table(result.metrics, out)
+    return 0
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig the options ask for (preset plus overrides)."""
+    from dataclasses import replace
+
+    import train
+
+    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    model = {k: v for k, v in (("name", args.model), ("hidden", args.hidden), ("layers", args.layers)) if v is not None}
+    if model:
+        config = train.with_model(config, **model)
+    if args.gammas:
+        try:
+            config = replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
+        except ValueError:
+            raise train.TrainError(f"--gammas must be comma-separated numbers, got {args.gammas!r}") from None
+    config = replace(config, bias_weights=not args.no_bias_weights, finetune=not args.no_finetune)
+    for name, value in (("temperature", args.temperature), ("projections", args.projections)):
+        if value is not None:
+            config = replace(config, **{name: value})
+    if args.epochs_scale != 1.0:
+        for stage in ("standard", "bias", "pretrain", "finetune_stage"):
+            s = getattr(config, stage)
+            config = train.with_stage(config, stage, epochs=max(1, round(s.epochs * args.epochs_scale)),
+                                      max_seconds=s.max_seconds * args.epochs_scale)
+    return config
+
+
+def print_table(metrics: dict, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"acquire train: {metrics['method']} ({out})")
+    table.add_column("split")
+    table.add_column("energy MAE (kcal/mol)", justify="right")
+    table.add_column("force MAE (kcal/mol/Å)", justify="right")
+    for split in ("validation", "test"):
+        if split in metrics:
+            table.add_row(split, f"{metrics[split]['energy_mae']:.3f}", f"{metrics[split]['force_mae']:.3f}")
+    console = Console()
+    console.print(table)
+    if metrics.get("gamma") is not None:
+        console.print(f"chosen gamma: {metrics['gamma']:g} kcal/mol/Å")
+    console.print(f"training time: {metrics['seconds']:.0f} s; model: {out / 'model.pt'}")

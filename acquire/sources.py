@@ -1,0 +1,67 @@
+"""Training-data sources: turn a SRC string into labelled arrays (Å, eV, eV/Å).
+
+SRC forms:
+- a labeler spec of existing labels: `md17:ethanol/ccsd(t)`, `md17:ethanol/dft`, `cached:PATH`
+  (served by `labelers`);
+- a label store and a labeler spec: `labels.db:pyscf:ccsd(t)/cc-pvdz` (the done labels of that
+  spec in the store, read back with `LabelStore.arrays`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from acquire.errors import AcquireError
+
+
+class SourceError(AcquireError):
+    """A training-data source string cannot be resolved to labels."""
+
+
+@dataclass(frozen=True)
+class SourceArrays:
+    """Labelled frames of one molecule: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
+
+    name: str
+    positions: np.ndarray
+    numbers: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.energies)
+
+
+def split_source(src: str) -> tuple[Path | None, str]:
+    """(store path or None, labeler spec) of a SRC string."""
+    head, sep, rest = src.partition(":")
+    if sep and (head.endswith(".db") or Path(head).expanduser().is_file()):
+        if not rest:
+            raise SourceError(f"source {src!r} names a store but no labeler spec (STORE.db:SPEC)")
+        return Path(head).expanduser(), rest
+    return None, src
+
+
+def load_source(src: str) -> SourceArrays:
+    """The labelled arrays a SRC string names (see the module docstring)."""
+    store_path, spec = split_source(src.strip())
+    if store_path is not None:
+        from acquire.store import open_store
+
+        if not store_path.exists():
+            raise SourceError(f"label store not found: {store_path}")
+        arrays = open_store(store_path, create=False).arrays(spec)
+        return SourceArrays(src, arrays.positions, arrays.numbers, arrays.energies, arrays.forces)
+    from labelers.registry import get_labeler
+
+    labeler = get_labeler(spec)
+    data = getattr(labeler, "data", None)
+    if data is None:
+        raise SourceError(
+            f"{spec!r} computes labels instead of serving existing ones; label a pool into a store "
+            f"first (acquire label ... --store labels.db) and use labels.db:{spec}"
+        )
+    return SourceArrays(labeler.spec, np.asarray(data.positions), np.asarray(data.numbers),
+                        np.asarray(data.energies), np.asarray(data.forces))
