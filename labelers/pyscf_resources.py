@@ -1,0 +1,96 @@
+"""What a PySCF label needs: basis functions, memory (refused up front if it will not fit), and
+declared CPU-core seconds from scaling laws in the number of basis functions N.
+
+Declared anchors were measured on ethanol (C2H6O) on the project's 2-core machine, one thread
+(DESIGN.md; cc-pVDZ and def2-SVP give N = 72, 6-31G N = 39, STO-3G N = 21). Beyond the anchors the
+formal exponents apply: CCSD(T) N^7, CCSD N^6, MP2 N^5, HF N^4, DFT N^3.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections import Counter
+
+from ase import Atoms
+
+from labelers.costs import ScalingLaw
+from labelers.errors import LabelFailedError, ResourceError
+
+DECLARED_LAWS: dict[str, ScalingLaw] = {
+    "ccsd(t)+forces": ScalingLaw(7.0, ((21, 0.9), (39, 33.0), (72, 339.0))),
+    "ccsd(t)": ScalingLaw(7.0, ((72, 8.0),)),
+    "ccsd+forces": ScalingLaw(6.0, ((72, 150.0),)),
+    "ccsd": ScalingLaw(6.0, ((72, 6.0),)),
+    "mp2+forces": ScalingLaw(5.0, ((72, 6.0),)),
+    "mp2": ScalingLaw(5.0, ((72, 1.0),)),
+    "hf+forces": ScalingLaw(4.0, ((72, 2.0),)),
+    "hf": ScalingLaw(4.0, ((72, 0.8),)),
+    "dft+forces": ScalingLaw(3.0, ((72, 6.3),)),
+    "dft": ScalingLaw(3.0, ((72, 3.0),)),
+}
+
+
+def pyscf_atoms(atoms: Atoms) -> list[tuple[str, tuple[float, float, float]]]:
+    """ASE atoms -> PySCF's atom list (Å)."""
+    return [(s, tuple(map(float, p))) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)]
+
+
+@functools.lru_cache(maxsize=256)
+def _basis_size(composition: tuple[tuple[str, int], ...], basis: str) -> int:
+    from pyscf import gto
+
+    total = 0
+    for symbol, count in composition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                shells = gto.M(atom=[(symbol, (0.0, 0.0, 0.0))], basis=basis, spin=None, verbose=0)
+            except Exception as exc:  # noqa: BLE001 - PySCF raises several types for a missing element
+                raise LabelFailedError(f"basis {basis} has no functions for {symbol}: {exc}") from None
+        total += count * shells.nao
+    return total
+
+
+def basis_size(atoms: Atoms, basis: str) -> int:
+    """Number of (spherical) basis functions of `atoms` in `basis`."""
+    composition = tuple(sorted(Counter(atoms.get_chemical_symbols()).items()))
+    return _basis_size(composition, basis)
+
+
+def available_mb() -> float:
+    """Memory available to a new label now, MB (Linux MemAvailable; else total physical)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def memory_mb(method: str, nao: int, nocc: int, forces: bool, unrestricted: bool) -> float:
+    """Estimated peak memory of one label, MB: what PySCF must hold in core whatever its
+    max_memory (amplitudes and their intermediates, the (T) vvop block, SCF matrices)."""
+    nvir = max(nao - nocc, 0)
+    doubles = 40.0 * nao * nao  # Fock, densities, DIIS vectors, gradient matrices
+    o2v2 = float(nocc * nocc * nvir * nvir)
+    if method in ("ccsd", "ccsd(t)"):
+        doubles += (20.0 if forces else 10.0) * o2v2
+        if method == "ccsd(t)":
+            doubles += float(nvir * nvir * nocc * nao)
+    elif method == "mp2":
+        doubles += (6.0 if forces else 3.0) * o2v2
+    if unrestricted:
+        doubles *= 3.0
+    return 100.0 + doubles * 8 / 2**20  # + a floor for grids and temporaries
+
+
+def check_memory(need_mb: float, limit_mb: float, what: str) -> None:
+    """Raise ResourceError when a label's estimated memory exceeds the limit."""
+    if need_mb > limit_mb:
+        raise ResourceError(
+            f"{what} needs about {need_mb:,.0f} MB of memory but {limit_mb:,.0f} MB are available; "
+            "use a smaller basis, frozen=core, or raise max_memory= on a bigger machine"
+        )
