@@ -6,6 +6,7 @@ tblite works in Hartree and Bohr; labels leave in eV and eV/Å.
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import time
 
@@ -67,10 +68,15 @@ class XtbLabeler:
             forces=-np.asarray(result.get("gradient")) * (Hartree / Bohr),
             seconds=seconds,
             spec=self.spec,
-            meta={"tblite": importlib.metadata.version("tblite"), "method": METHODS[self.method],
+            meta={"tblite": _tblite_version(), "method": METHODS[self.method],
                   "charge": charge, "spin": spin, **{k: v for k, v in self.options.items()
                                                      if k not in ("charge", "spin")}},
         )
+
+
+@functools.lru_cache(maxsize=None)
+def _tblite_version() -> str:
+    return importlib.metadata.version("tblite")
 
 
 def make_labeler(rest: str) -> XtbLabeler:
