@@ -1,0 +1,73 @@
+"""ASE calculators for MD from what a user names: a trained model file/run directory, or a
+labeler spec (`xtb:gfn2`, `pyscf:pbe/def2-svp`) whose labels drive the dynamics.
+
+`LabelerCalculator` wraps any `labelers.Labeler`: energy eV, forces eV/Å, as ASE expects.
+Nothing heavy is imported here at module load; torch comes with a trained model only.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+
+from acquire.errors import AcquireError
+
+
+class ModelSourceError(AcquireError):
+    """A MODEL argument that is neither an existing model file/run directory nor a labeler spec."""
+
+
+class LabelerCalculator(Calculator):
+    """An ASE calculator whose energy (eV) and forces (eV/Å) are labels of a `Labeler`.
+
+    Labeler failures (SCF not converged, non-finite numbers) propagate as `LabelerError`.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces"]
+
+    def __init__(self, labeler, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.labeler = labeler
+
+    def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        label = self.labeler.label(self.atoms)
+        if label.forces is None:
+            raise ModelSourceError(f"{self.labeler.spec} gives energies only; MD needs forces")
+        self.results = {"energy": label.energy, "free_energy": label.energy, "forces": label.forces}
+
+
+def is_labeler_spec(text: str) -> bool:
+    """True if `text` names a registered labeler backend (`xtb:gfn2`), not a path."""
+    from labelers import BACKENDS
+
+    backend, sep, rest = text.partition(":")
+    return bool(sep) and backend.strip().lower() in BACKENDS and bool(rest.strip())
+
+
+def calculator_for(model: str, threads: int = 1) -> Calculator:
+    """The ASE calculator for a MODEL argument: a trained model (file or run directory) or a labeler spec."""
+    path = Path(model).expanduser()
+    if path.exists():
+        from train import load_calculator
+
+        return load_calculator(path, threads=threads)
+    if is_labeler_spec(model):
+        from labelers import get_labeler
+
+        return LabelerCalculator(get_labeler(model))
+    raise ModelSourceError(
+        f"MODEL {model!r} is neither a trained model (file or run directory) nor a labeler spec such as xtb:gfn2"
+    )
+
+
+def model_label(model: str) -> str:
+    """A short file-system-safe name for a MODEL argument: the run directory's name or the spec."""
+    path = Path(model).expanduser()
+    if path.exists():
+        name = path.parent.name if path.is_file() and path.name == "model.pt" else path.stem if path.is_file() else path.name
+    else:
+        name = model
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "model"

@@ -1,0 +1,171 @@
+"""`acquire md`: MD stability of trained force fields (and labelers used as force fields).
+
+A thin layer over `acquire.md.run_stability` and `acquire.md_report.write_outputs`; ASE, torch
+and tblite are imported inside `run` only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from acquire.errors import AcquireError
+
+HELP = "Run Langevin MD with trained models or labelers and report how many runs stay stable."
+EXAMPLES = """examples:
+  acquire md runs/standard runs/asteroid --molecule ethanol --steps 10000 --runs 20 --out md/
+  acquire md runs/asteroid/model.pt --timesteps 0.5,1,2,3 --runs 10 --out sweep/   # step-size sweep
+  acquire md xtb:gfn2 --molecule CCO --temperature 500 --steps 2000 --runs 4 --json  # a reference force field
+  acquire md model.pt --start starts.extxyz --runs 8 --workers 2 --out md/          # run k starts at frame k
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="+", metavar="MODEL",
+                        help="a trained model (model.pt or its run directory) or a labeler spec such as xtb:gfn2")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--molecule", metavar="M", default=None,
+                       help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
+    start.add_argument("--start", metavar="FILE", default=None,
+                       help="start geometries (xyz/extxyz, all frames; run k starts from frame k mod n)")
+    parser.add_argument("--temperature", type=float, default=500.0, metavar="K", help="temperature, K (default 500)")
+    parser.add_argument("--timestep", type=float, default=0.5, metavar="FS", help="time step, fs (default 0.5)")
+    parser.add_argument("--timesteps", default=None, metavar="LIST",
+                        help="step-size sweep, fs, e.g. 0.5,1,2,3 (overrides --timestep)")
+    parser.add_argument("--friction", type=float, default=0.002, metavar="1/FS",
+                        help="Langevin friction, 1/fs (default 0.002)")
+    parser.add_argument("--steps", type=int, default=10000, help="steps per run (default 10000)")
+    parser.add_argument("--runs", type=int, default=20, help="runs per model and time step (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of run 0; run k uses seed+k (default 0)")
+    parser.add_argument("--bond-tolerance", type=float, default=0.5, metavar="Å",
+                        help="a bond failing when it moves more than this from its start length (default 0.5 Å)")
+    parser.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
+                        help="any two atoms closer than this fail a run (default 0.5 Å)")
+    parser.add_argument("--save-every", type=int, default=10, metavar="N",
+                        help="trajectory frame every N steps, 0 for none (default 10)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="parallel processes, one thread each (default: CPU count)")
+    parser.add_argument("--out", default="md-report", metavar="DIR",
+                        help="report.md, metrics.json, PNGs and trajectories/ (default md-report)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    import functools
+    import os
+
+    from acquire.calculators import calculator_for, model_label
+    from acquire.md import MDSettings, parse_timesteps, run_stability
+    from acquire.md_report import metrics, write_outputs
+
+    settings = MDSettings(
+        temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,
+        bond_tolerance_A=args.bond_tolerance, min_pair_distance_A=args.min_distance, save_every=args.save_every,
+    ).validated()
+    timesteps = parse_timesteps(args.timesteps) if args.timesteps else [args.timestep]
+    names = _unique([model_label(m) for m in args.models])
+    for model in args.models:
+        _check_source(model)
+    factories = {name: functools.partial(calculator_for, model) for name, model in zip(names, args.models)}
+    starts = _starts(args.molecule, args.start)
+    workers = args.workers if args.workers is not None else os.cpu_count() or 1
+    if workers < 1:
+        raise AcquireError(f"--workers must be >= 1, got {workers}")
+    total = len(names) * len(timesteps) * args.runs
+    with _progress(total, enabled=not args.json) as advance:
+        result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
+                               sources=dict(zip(names, args.models)), on_result=advance)
+    paths = write_outputs(result, args.out)
+    if args.json:
+        data = metrics(result)
+        print(json.dumps({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
+                          "outputs": {k: str(p) for k, p in paths.items()}}))
+    else:
+        _print_summary(result, paths["report"])
+    return 0
+
+
+def _check_source(model: str) -> None:
+    """Fail fast (in this process) on a MODEL that is neither a path nor a labeler spec."""
+    from pathlib import Path
+
+    from acquire.calculators import ModelSourceError, is_labeler_spec
+
+    if not Path(model).expanduser().exists() and not is_labeler_spec(model):
+        raise ModelSourceError(f"MODEL {model!r} is neither a trained model (file or run directory) "
+                               "nor a labeler spec such as xtb:gfn2")
+    if is_labeler_spec(model) and not Path(model).exists():
+        from labelers import get_labeler
+
+        get_labeler(model)  # a bad spec or a missing backend fails here with one line
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
+
+
+def _starts(molecule: str | None, start: str | None) -> list:
+    if start is not None:
+        from ase.io import read
+
+        from acquire.errors import PoolError
+
+        try:
+            frames = read(start, index=":")
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # ASE raises many types for a malformed file
+            raise PoolError(f"cannot read start geometries from {start}: {type(exc).__name__}") from None
+        return frames if isinstance(frames, list) else [frames]
+    from acquire.molecules import load_molecule
+
+    return [load_molecule(molecule or "ethanol")]
+
+
+class _progress:
+    """A rich progress bar over finished runs (stderr); a no-op when disabled."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.bar = total, enabled, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda result: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("MD runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("md", total=self.total, last="")
+
+        def advance(result) -> None:
+            status = "stable" if result.stable else f"failed ({result.failure.kind})"
+            self.bar.update(task, advance=1, last=f"{result.model} {result.timestep_fs:g} fs run {result.run}: {status}")
+
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_summary(result, report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"MD stability at {result.settings.temperature_K:g} K, {result.settings.steps} steps per run",
+                  title_justify="left")
+    for header in ("model", "time step (fs)", "stable / runs", "median time to failure (ps)", "failures"):
+        table.add_column(header, justify="left" if header in ("model", "failures") else "right")
+    for s in result.summaries():
+        table.add_row(s.model, f"{s.timestep_fs:g}", f"{s.stable} / {s.runs}",
+                      "—" if s.median_time_to_failure_ps is None else f"{s.median_time_to_failure_ps:.3f}",
+                      ", ".join(f"{k} {n}" for k, n in sorted(s.failures.items())) or "—")
+    console = Console()
+    console.print(table)
+    console.print(f"report: {report}", highlight=False)

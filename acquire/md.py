@@ -1,0 +1,422 @@
+"""MD stability of force fields: Langevin dynamics (ASE) with any ASE calculator, instability
+detection, step-size sweeps, runs in parallel processes.
+
+A run is unstable at the first step where (checked every step, in this order)
+- the calculator fails (a `LabelerError`, e.g. SCF not converged) or returns a non-finite energy
+  or forces, or the positions become non-finite (`nonfinite` / `calculator`);
+- two atoms come closer than `min_pair_distance_A` (`pair`);
+- a bonded distance leaves [d0 - tol, d0 + tol], d0 its start value and tol `bond_tolerance_A`
+  (0.5 Å, the criterion of Fu et al., "Forces are not enough", 2022); bonds are the pairs closer
+  than `bond_scale` × the sum of covalent radii in the start geometry (`bond`).
+Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator
+from ase.data import covalent_radii
+
+from acquire.errors import AcquireError
+
+CalculatorFactory = Callable[[], Calculator]
+
+
+class MDError(AcquireError):
+    """MD settings or a start geometry that cannot be run."""
+
+
+@dataclass(frozen=True)
+class MDSettings:
+    """Langevin MD and stability-check settings (K, fs, 1/fs, Å)."""
+
+    temperature_K: float = 500.0
+    timestep_fs: float = 0.5
+    friction_per_fs: float = 0.002
+    steps: int = 10000
+    bond_tolerance_A: float = 0.5
+    min_pair_distance_A: float = 0.5
+    bond_scale: float = 1.25
+    save_every: int = 10  # trajectory frame every N steps (0: no trajectory)
+    trace_points: int = 400  # distance-trace samples kept per run (for plots)
+
+    def validated(self) -> "MDSettings":
+        """Self, or an MDError saying which setting is out of range."""
+        for name, value, strict in (
+            ("temperature (K)", self.temperature_K, True), ("time step (fs)", self.timestep_fs, True),
+            ("friction (1/fs)", self.friction_per_fs, False), ("bond tolerance (Å)", self.bond_tolerance_A, True),
+            ("minimum pair distance (Å)", self.min_pair_distance_A, False), ("bond scale", self.bond_scale, True),
+        ):
+            if not math.isfinite(value) or value < 0 or (strict and value == 0):
+                raise MDError(f"{name} must be a finite number {'> 0' if strict else '>= 0'}, got {value}")
+        if self.steps < 1 or self.save_every < 0 or self.trace_points < 2:
+            raise MDError(f"steps must be >= 1 and save-every >= 0, got steps={self.steps}, save_every={self.save_every}")
+        return self
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why and when a run became unstable."""
+
+    kind: str  # "bond", "pair", "nonfinite" or "calculator"
+    detail: str
+    step: int
+    time_fs: float
+
+
+@dataclass
+class RunResult:
+    """One trajectory: stable or not, when and why it failed, and distance traces for plots."""
+
+    model: str
+    timestep_fs: float
+    run: int
+    seed: int
+    steps: int  # steps completed (== settings.steps for a stable run)
+    stable: bool
+    failure: Failure | None
+    mean_temperature_K: float
+    wall_s: float
+    trajectory: str | None = None
+    trace: dict[str, list[float]] = field(default_factory=dict)  # time_fs, max_bond_deviation_A, min_pair_distance_A
+
+    @property
+    def time_fs(self) -> float:
+        """Simulated time reached (fs): the time to failure of an unstable run."""
+        return self.steps * self.timestep_fs
+
+
+class Geometry:
+    """Bonds perceived once from a start geometry; distance checks of later geometries."""
+
+    def __init__(self, start: Atoms, settings: MDSettings) -> None:
+        self.symbols = start.get_chemical_symbols()
+        self.pairs_i, self.pairs_j = np.triu_indices(len(start), k=1)
+        d0 = self.distances(start.get_positions())
+        radii = covalent_radii[start.numbers]
+        self.bonded = d0 < settings.bond_scale * (radii[self.pairs_i] + radii[self.pairs_j])
+        self.d0 = d0
+        self.settings = settings
+        if len(start) > 1 and d0.min() < settings.min_pair_distance_A:
+            k = int(np.argmin(d0))
+            raise MDError(f"start geometry already has {self._pair(k)} at {d0[k]:.3f} Å, "
+                          f"closer than the {settings.min_pair_distance_A} Å threshold")
+
+    def distances(self, positions: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(positions[self.pairs_i] - positions[self.pairs_j], axis=1)
+
+    def _pair(self, k: int) -> str:
+        i, j = self.pairs_i[k], self.pairs_j[k]
+        return f"{self.symbols[i]}{i}-{self.symbols[j]}{j}"
+
+    def check(self, positions: np.ndarray) -> tuple[str | None, str, float, float]:
+        """(failure kind or None, detail, max bond deviation Å, min pair distance Å)."""
+        d = self.distances(positions)
+        deviation = np.abs(d - self.d0) * self.bonded
+        worst_bond = int(np.argmax(deviation)) if self.bonded.any() else -1
+        max_dev = float(deviation[worst_bond]) if worst_bond >= 0 else 0.0
+        closest = int(np.argmin(d)) if len(d) else -1
+        min_pair = float(d[closest]) if closest >= 0 else math.inf
+        if min_pair < self.settings.min_pair_distance_A:
+            return "pair", f"{self._pair(closest)} at {min_pair:.3f} Å (< {self.settings.min_pair_distance_A} Å)", max_dev, min_pair
+        if max_dev > self.settings.bond_tolerance_A:
+            k = worst_bond
+            return ("bond", f"bond {self._pair(k)} at {d[k]:.3f} Å (start {self.d0[k]:.3f} Å, "
+                    f"tolerance ±{self.settings.bond_tolerance_A} Å)", max_dev, min_pair)
+        return None, "", max_dev, min_pair
+
+
+def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: int, model: str = "model",
+            run: int = 0, trajectory: str | Path | None = None) -> RunResult:
+    """One Langevin trajectory from `start` with velocities drawn at the temperature (seeded)."""
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import Stationary, ZeroRotation
+
+    from labelers.errors import LabelerError, NonFiniteLabelError
+
+    settings = settings.validated()
+    began = time.perf_counter()
+    atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
+    geometry = Geometry(atoms, settings)
+    calculator.reset()
+    atoms.calc = calculator
+    rng = np.random.default_rng(seed)
+    _thermalize(atoms, settings.temperature_K, rng)
+    Stationary(atoms)
+    ZeroRotation(atoms)
+    dyn = Langevin(atoms, settings.timestep_fs * units.fs, temperature_K=settings.temperature_K,
+                   friction=settings.friction_per_fs / units.fs, fixcm=False, rng=rng)
+    trace_every = max(1, settings.steps // settings.trace_points)
+    trace: dict[str, list[float]] = {"time_fs": [], "max_bond_deviation_A": [], "min_pair_distance_A": []}
+    temperatures: list[float] = []
+    failure: Failure | None = None
+    writer = _TrajectoryWriter(trajectory, settings.save_every)
+    step = 0
+    try:
+        forces = None
+        energy: float | None = None
+        while True:
+            energy = None
+            try:
+                if forces is None:  # step 0: the start geometry's forces
+                    forces = atoms.get_forces(md=True)
+                else:
+                    forces = dyn.step(forces)
+                    step += 1
+                energy = atoms.get_potential_energy()
+                kind, detail = _nonfinite(energy, forces, atoms.positions)
+            except NonFiniteLabelError as exc:
+                kind, detail = "nonfinite", str(exc).splitlines()[0]
+            except LabelerError as exc:
+                kind, detail = "calculator", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            max_dev = min_pair = math.nan
+            if kind is None:
+                kind, detail, max_dev, min_pair = geometry.check(atoms.positions)
+            if step % trace_every == 0 or kind is not None:
+                trace["time_fs"].append(step * settings.timestep_fs)
+                trace["max_bond_deviation_A"].append(max_dev)
+                trace["min_pair_distance_A"].append(min_pair)
+                temperatures.append(float(atoms.get_temperature()))
+            if kind is not None:
+                failure = Failure(kind, detail, step, step * settings.timestep_fs)
+                writer.write(atoms, step, energy, forces if energy is not None else None, force=True)
+                break
+            writer.write(atoms, step, energy, forces, force=step == settings.steps)
+            if step >= settings.steps:
+                break
+    finally:
+        writer.close()
+        atoms.calc = None
+    return RunResult(
+        model=model, timestep_fs=settings.timestep_fs, run=run, seed=seed, steps=step, stable=failure is None,
+        failure=failure, mean_temperature_K=float(np.nanmean(temperatures)) if temperatures else math.nan,
+        wall_s=time.perf_counter() - began, trajectory=None if trajectory is None else str(trajectory), trace=trace,
+    )
+
+
+def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
+    """Maxwell-Boltzmann momenta at `temperature_K` (ASE >= 3.29 renamed the function)."""
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ASE < 3.29
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    else:
+        thermalize_momenta(atoms, temperature_K, rng=rng)
+
+
+def _nonfinite(energy: float, forces: np.ndarray, positions: np.ndarray) -> tuple[str | None, str]:
+    if not math.isfinite(energy):
+        return "nonfinite", f"energy is {energy}"
+    if not np.all(np.isfinite(forces)):
+        return "nonfinite", "forces are not finite"
+    if not np.all(np.isfinite(positions)):
+        return "nonfinite", "positions are not finite"
+    return None, ""
+
+
+class _TrajectoryWriter:
+    """Appends every `every`-th frame (and forced frames) to an extxyz file; no-op without a path."""
+
+    def __init__(self, path: str | Path | None, every: int) -> None:
+        self.every = every
+        self.handle = None
+        if path is not None and every > 0:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(path, "w")
+
+    def write(self, atoms: Atoms, step: int, energy: float | None, forces: np.ndarray | None,
+              force: bool = False) -> None:
+        """Frame `step` with its energy (eV) and forces (eV/Å) where known."""
+        if self.handle is None or not (force or step % self.every == 0):
+            return
+        from ase.calculators.singlepoint import SinglePointCalculator
+        from ase.io import write
+
+        frame = Atoms(numbers=atoms.numbers, positions=atoms.positions, momenta=atoms.get_momenta(),
+                      info={"step": step})
+        if energy is not None and forces is not None:
+            frame.calc = SinglePointCalculator(frame, energy=energy, forces=forces)
+        write(self.handle, frame, format="extxyz")
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+# --- many runs: models x time steps x repeats, in parallel processes -----------------------
+
+@dataclass(frozen=True)
+class Job:
+    model: str
+    timestep_fs: float
+    run: int
+    seed: int
+    start: Atoms
+    trajectory: str | None
+
+
+_FACTORIES: Mapping[str, CalculatorFactory] = {}
+_CALCULATORS: dict[str, Calculator] = {}
+
+
+def _init_worker(factories: Mapping[str, CalculatorFactory]) -> None:
+    """Pool initialiser: one thread per worker; calculators are built on first use, then reused."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    global _FACTORIES
+    _FACTORIES = factories
+    _CALCULATORS.clear()
+
+
+def _calculator(model: str) -> Calculator:
+    if model not in _CALCULATORS:
+        _CALCULATORS[model] = _FACTORIES[model]()
+    return _CALCULATORS[model]
+
+
+def _run_job(job: Job, settings: MDSettings) -> RunResult:
+    step_settings = MDSettings(**{**asdict(settings), "timestep_fs": job.timestep_fs})
+    return run_one(_calculator(job.model), job.start, step_settings, job.seed, job.model, job.run, job.trajectory)
+
+
+@dataclass
+class Summary:
+    """Stable fraction and failures of one model at one time step."""
+
+    model: str
+    timestep_fs: float
+    runs: int
+    stable: int
+    stable_fraction: float
+    failures: dict[str, int]
+    median_time_to_failure_ps: float | None
+    mean_temperature_K: float | None  # over stable runs: a check of the thermostat
+
+
+@dataclass
+class StabilityResult:
+    """All runs, their summaries per (model, time step), and the settings that made them."""
+
+    settings: MDSettings
+    models: dict[str, str]  # name -> source (path or labeler spec)
+    timesteps_fs: list[float]
+    seed: int
+    runs: list[RunResult]
+    wall_s: float
+
+    def summaries(self) -> list[Summary]:
+        out = []
+        for model in self.models:
+            for dt in self.timesteps_fs:
+                group = [r for r in self.runs if r.model == model and r.timestep_fs == dt]
+                if not group:
+                    continue
+                failed = [r.time_fs / 1000.0 for r in group if not r.stable]
+                stable = sum(r.stable for r in group)
+                out.append(Summary(
+                    model=model, timestep_fs=dt, runs=len(group), stable=stable,
+                    stable_fraction=stable / len(group),
+                    failures=dict(Counter(r.failure.kind for r in group if r.failure is not None)),
+                    median_time_to_failure_ps=float(np.median(failed)) if failed else None,
+                    mean_temperature_K=float(np.nanmean([r.mean_temperature_K for r in group if r.stable]))
+                    if stable else None,
+                ))
+        return out
+
+
+def plan_jobs(models: Sequence[str], starts: Sequence[Atoms], timesteps_fs: Sequence[float], runs: int,
+              seed: int, out_dir: str | Path | None) -> list[Job]:
+    """Every (model, time step, repeat); repeat k starts from starts[k % len] with seed `seed + k`
+    (the same for every model and time step, so comparisons are paired)."""
+    if not starts:
+        raise MDError("no start geometry given")
+    if runs < 1:
+        raise MDError(f"runs must be >= 1, got {runs}")
+    jobs = []
+    for model in models:
+        for dt in timesteps_fs:
+            for k in range(runs):
+                path = None if out_dir is None else str(Path(out_dir) / "trajectories" / model / f"dt{dt:g}fs" / f"run{k:03d}.extxyz")
+                jobs.append(Job(model, float(dt), k, seed + k, starts[k % len(starts)], path))
+    return jobs
+
+
+def run_stability(
+    models: Mapping[str, CalculatorFactory],
+    starts: Sequence[Atoms],
+    settings: MDSettings = MDSettings(),
+    timesteps_fs: Sequence[float] | None = None,
+    runs: int = 20,
+    seed: int = 0,
+    workers: int = 1,
+    out_dir: str | Path | None = None,
+    sources: Mapping[str, str] | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+) -> StabilityResult:
+    """Run `runs` trajectories per model and time step; `workers` > 1 uses spawned processes.
+
+    `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
+    once per worker process). Trajectories go under `out_dir/trajectories/` when `out_dir` is set.
+    """
+    settings = settings.validated()
+    timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
+    for dt in timesteps:
+        if not (math.isfinite(dt) and dt > 0):
+            raise MDError(f"time steps must be finite numbers > 0 fs, got {dt}")
+    jobs = plan_jobs(list(models), starts, timesteps, runs, seed, out_dir)
+    began = time.perf_counter()
+    results = list(_execute(jobs, models, settings, workers, on_result))
+    results.sort(key=lambda r: (list(models).index(r.model), r.timestep_fs, r.run))
+    return StabilityResult(settings=settings, models=dict(sources or {m: m for m in models}),
+                           timesteps_fs=timesteps, seed=seed, runs=results, wall_s=time.perf_counter() - began)
+
+
+def _execute(jobs: list[Job], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,
+             on_result: Callable[[RunResult], None] | None) -> Iterator[RunResult]:
+    workers = max(1, min(int(workers), len(jobs)))
+    if workers == 1:
+        _init_worker(models)
+        try:
+            for job in jobs:
+                result = _run_job(job, settings)
+                if on_result:
+                    on_result(result)
+                yield result
+        finally:
+            _CALCULATORS.clear()
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # torch and tblite are not fork-safe
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(dict(models),)) as pool:
+        futures = [pool.submit(_run_job, job, settings) for job in jobs]
+        for future in as_completed(futures):
+            result = future.result()
+            if on_result:
+                on_result(result)
+            yield result
+
+
+def parse_timesteps(text: str) -> list[float]:
+    """'0.5,1,2,3' -> [0.5, 1.0, 2.0, 3.0] (fs); raises MDError."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise MDError(f"time steps must be comma-separated numbers in fs, e.g. 0.5,1,2,3; got {text!r}") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise MDError(f"time steps must be numbers > 0 fs, e.g. 0.5,1,2,3; got {text!r}")
+    return sorted(set(values))
+
+

@@ -1,0 +1,175 @@
+"""Outputs of an MD stability study: `metrics.json`, `report.md` and PNG plots.
+
+Plots (matplotlib, Agg): `stability_vs_timestep.png` (stable fraction against time step, one line
+per model, as the paper's Figure 6b) and `failing_traces.png` (largest bond-length deviation
+against time for the runs that failed). Times are reported in ps, distances in Å.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from acquire.md import StabilityResult
+
+FAILURE_KINDS = {
+    "bond": "a bonded distance left its range",
+    "pair": "two atoms came too close",
+    "nonfinite": "non-finite energy, forces or positions",
+    "calculator": "the calculator failed",
+}
+
+
+def metrics(result: StabilityResult) -> dict[str, Any]:
+    """Everything a study produced, JSON-ready (NaN -> null): settings, summaries, runs, versions."""
+    return _finite({
+        "settings": asdict(result.settings),
+        "units": {"time": "ps (time_to_failure_ps), fs (timestep_fs, time_fs)", "distance": "Å", "temperature": "K"},
+        "models": result.models,
+        "timesteps_fs": result.timesteps_fs,
+        "seed": result.seed,
+        "seeds": sorted({r.seed for r in result.runs}),
+        "summary": [asdict(s) for s in result.summaries()],
+        "runs": [{**{k: v for k, v in asdict(r).items() if k != "trace"}, "time_to_failure_ps":
+                  None if r.stable else r.time_fs / 1000.0} for r in result.runs],
+        "wall_s": result.wall_s,
+        "versions": _versions(),
+    })
+
+
+def write_outputs(result: StabilityResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write metrics.json, report.md and the plots into `out_dir`; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"metrics": out / "metrics.json", "report": out / "report.md",
+             "stability_plot": out / "stability_vs_timestep.png", "traces_plot": out / "failing_traces.png"}
+    data = metrics(result)
+    paths["metrics"].write_text(json.dumps(data, indent=2) + "\n")
+    plot_stability(result, paths["stability_plot"])
+    plot_failing_traces(result, paths["traces_plot"])
+    paths["report"].write_text(report_markdown(result, {k: p.name for k, p in paths.items()}))
+    return paths
+
+
+def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
+    """The human report: settings, stable fraction per model and time step, every failure."""
+    s = result.settings
+    lines = [
+        "# MD stability",
+        "",
+        f"Langevin dynamics (ASE) at {s.temperature_K:g} K, friction {s.friction_per_fs:g} 1/fs, {s.steps} steps "
+        f"per run, time steps {', '.join(f'{t:g}' for t in result.timesteps_fs)} fs, seeds {result.seed}.."
+        f"{result.seed + max(len({r.run for r in result.runs}), 1) - 1}.",
+        f"A run fails when a bonded distance (bonds from the start geometry, {s.bond_scale:g} × covalent radii) "
+        f"moves more than {s.bond_tolerance_A:g} Å from its start value, two atoms come closer than "
+        f"{s.min_pair_distance_A:g} Å, or energy/forces are not finite.",
+        "",
+        "| model | source | time step (fs) | stable / runs | stable fraction | median time to failure (ps) "
+        "| failures | mean T of stable runs (K) |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for summary in result.summaries():
+        failures = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.failures.items())) or "—"
+        ttf = "—" if summary.median_time_to_failure_ps is None else f"{summary.median_time_to_failure_ps:.3f}"
+        lines.append(
+            f"| {summary.model} | `{result.models.get(summary.model, summary.model)}` | {summary.timestep_fs:g} | "
+            f"{summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} | {ttf} | {failures} | "
+            f"{'—' if summary.mean_temperature_K is None else format(summary.mean_temperature_K, '.0f')} |"
+        )
+    failed = [r for r in result.runs if not r.stable]
+    lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
+    if failed:
+        lines += [
+            "## Failed runs", "",
+            f"![largest bond deviation of failing runs]({files['traces_plot']})", "",
+            "| model | time step (fs) | run | seed | time to failure (ps) | failure | detail |",
+            "|---|---:|---:|---:|---:|---|---|",
+        ]
+        for r in failed:
+            assert r.failure is not None
+            lines.append(f"| {r.model} | {r.timestep_fs:g} | {r.run} | {r.seed} | {r.time_fs / 1000.0:.4f} | "
+                         f"{r.failure.kind} | {r.failure.detail} |")
+    else:
+        lines += ["All runs stayed stable.", ""]
+    lines += ["", "Failure kinds: " + "; ".join(f"`{k}`: {v}" for k, v in FAILURE_KINDS.items()) + ".",
+              f"Trajectories (extxyz, eV and eV/Å): `trajectories/MODEL/dtSTEPfs/runNNN.extxyz`. "
+              f"Numbers: `{files['metrics']}`. Wall time {result.wall_s:.1f} s.", ""]
+    return "\n".join(lines)
+
+
+def plot_stability(result: StabilityResult, path: Path) -> None:
+    """Stable fraction against time step (fs), one line per model."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    summaries = result.summaries()
+    for model in result.models:
+        points = sorted((s.timestep_fs, s.stable_fraction) for s in summaries if s.model == model)
+        ax.plot(*zip(*points), marker="o", label=model)
+    ax.set_xlabel("time step (fs)")
+    ax.set_ylabel("stable fraction")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(f"MD stability, {result.settings.temperature_K:g} K, {result.settings.steps} steps")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_failing_traces(result: StabilityResult, path: Path, limit: int = 40) -> None:
+    """Largest bond-length deviation (Å) against time (ps) of failing runs (up to `limit`)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    failed = [r for r in result.runs if not r.stable][:limit]
+    colours = {m: f"C{i}" for i, m in enumerate(result.models)}
+    for r in failed:
+        times = [t / 1000.0 for t in r.trace.get("time_fs", [])]
+        ax.plot(times, r.trace.get("max_bond_deviation_A", []), color=colours[r.model], alpha=0.6, lw=1)
+    for model, colour in colours.items():
+        if any(r.model == model for r in failed):
+            ax.plot([], [], color=colour, label=model)
+    ax.axhline(result.settings.bond_tolerance_A, color="k", ls="--", lw=1, label="tolerance")
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("largest bond deviation (Å)")
+    ax.set_title("failing runs" if failed else "no failing runs")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf -> None, recursively (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _versions() -> dict[str, str]:
+    import sys
+
+    import ase
+    import numpy
+
+    found = {"python": platform.python_version(), "ase": ase.__version__, "numpy": numpy.__version__}
+    for name in ("torch", "tblite"):  # only what this process actually used
+        module = sys.modules.get(name)
+        if module is not None:
+            found[name] = str(getattr(module, "__version__", "unknown"))
+    return found

@@ -1,0 +1,158 @@
+"""MD stability: xtb stays stable, scaled forces blow up and are flagged, sweeps, outputs, CLI."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.calculators.calculator import Calculator, all_changes
+from ase.io import read
+
+from acquire.calculators import LabelerCalculator, calculator_for, model_label
+from acquire.md import Geometry, MDError, MDSettings, parse_timesteps, run_one, run_stability
+from acquire.md_report import write_outputs
+from acquire.molecules import load_molecule
+
+pytest.importorskip("tblite")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+class ScaledForces(Calculator):
+    """A real calculator whose forces are multiplied by `factor` (a deliberately broken force field)."""
+
+    implemented_properties = ["energy", "free_energy", "forces"]
+
+    def __init__(self, inner: Calculator, factor: float) -> None:
+        super().__init__()
+        self.inner, self.factor = inner, factor
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        self.inner.calculate(self.atoms, properties, system_changes)
+        energy = self.inner.results["energy"]
+        self.results = {"energy": energy, "free_energy": energy, "forces": self.factor * self.inner.results["forces"]}
+
+
+def scaled_xtb(factor: float) -> Calculator:
+    return ScaledForces(calculator_for("xtb:gfn2"), factor)
+
+
+@pytest.fixture(scope="module")
+def ethanol():
+    return load_molecule("ethanol")
+
+
+def test_labeler_calculator_gives_the_labelers_numbers(ethanol) -> None:
+    calc = calculator_for("xtb:gfn2")
+    assert isinstance(calc, LabelerCalculator)
+    atoms = ethanol.copy()
+    atoms.calc = calc
+    label = calc.labeler.label(ethanol)
+    assert atoms.get_potential_energy() == pytest.approx(label.energy)
+    np.testing.assert_allclose(atoms.get_forces(), label.forces)
+
+
+def test_xtb_stays_stable_on_a_short_run(ethanol, tmp_path: Path) -> None:
+    settings = MDSettings(steps=300, timestep_fs=0.5, save_every=50)
+    result = run_one(calculator_for("xtb:gfn2"), ethanol, settings, seed=3, trajectory=tmp_path / "run.extxyz")
+    assert result.stable and result.failure is None and result.steps == 300
+    assert max(result.trace["max_bond_deviation_A"]) < settings.bond_tolerance_A
+    assert 50 < result.mean_temperature_K < 1500
+    frames = read(tmp_path / "run.extxyz", index=":")
+    assert [f.info["step"] for f in frames] == list(range(0, 301, 50))
+    assert np.isfinite(frames[-1].get_potential_energy())
+
+
+def test_scaled_forces_are_flagged_as_broken_bonds(ethanol) -> None:
+    result = run_one(scaled_xtb(50.0), ethanol, MDSettings(steps=400, timestep_fs=0.5), seed=0)
+    assert not result.stable and result.failure is not None
+    assert result.failure.kind == "bond" and "bond" in result.failure.detail
+    assert 0 < result.steps < 400 and result.failure.time_fs == pytest.approx(result.steps * 0.5)
+    assert result.trace["max_bond_deviation_A"][-1] > 0.5
+
+
+def test_non_finite_forces_are_flagged(ethanol) -> None:
+    result = run_one(scaled_xtb(float("inf")), ethanol, MDSettings(steps=10), seed=0)
+    assert not result.stable and result.failure.kind == "nonfinite" and result.steps == 0
+
+
+def test_collapsed_atoms_fail_the_pair_check(ethanol) -> None:
+    settings = MDSettings()
+    geometry = Geometry(ethanol, settings)
+    positions = ethanol.get_positions()
+    positions[1] = positions[0] + [0.3, 0.0, 0.0]
+    kind, detail, _, min_pair = geometry.check(positions)
+    assert kind == "pair" and min_pair == pytest.approx(0.3) and "0.300 Å" in detail
+    collapsed = ethanol.copy()
+    collapsed.positions[1] = collapsed.positions[0] + [0.2, 0.0, 0.0]
+    with pytest.raises(MDError, match="start geometry"):
+        Geometry(collapsed, settings)
+
+
+def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: Path) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2"), "xtb-x50": functools.partial(scaled_xtb, 50.0)}
+    result = run_stability(models, [ethanol], MDSettings(steps=60, save_every=20), timesteps_fs=[0.5, 4.0],
+                           runs=2, seed=1, workers=1, out_dir=tmp_path)
+    fractions = {(s.model, s.timestep_fs): s.stable_fraction for s in result.summaries()}
+    assert fractions[("xtb", 0.5)] == 1.0
+    assert fractions[("xtb-x50", 0.5)] == 0.0 and fractions[("xtb-x50", 4.0)] == 0.0
+    assert fractions[("xtb", 4.0)] < 1.0  # 4 fs is too long for O-H vibrations at 500 K
+    paths = write_outputs(result, tmp_path)
+    data = json.loads(paths["metrics"].read_text())
+    assert len(data["runs"]) == 8 and {s["model"] for s in data["summary"]} == {"xtb", "xtb-x50"}
+    assert all(r["time_to_failure_ps"] is None for r in data["runs"] if r["stable"])
+    report = paths["report"].read_text()
+    assert "| xtb | `xtb` | 0.5 | 2 / 2 | 1.00 |" in report and "## Failed runs" in report
+    for key in ("stability_plot", "traces_plot"):
+        assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    trajectory = tmp_path / "trajectories" / "xtb" / "dt0.5fs" / "run001.extxyz"
+    assert [f.info["step"] for f in read(trajectory, index=":")] == [0, 20, 40, 60]
+
+
+def test_parallel_runs_match_serial_runs(ethanol) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
+    settings = MDSettings(steps=40, save_every=0)
+    serial = run_stability(models, [ethanol], settings, [0.5, 3.0], runs=2, seed=5, workers=1)
+    parallel = run_stability(models, [ethanol], settings, [0.5, 3.0], runs=2, seed=5, workers=2)
+    key = [(r.model, r.timestep_fs, r.run, r.stable, r.steps, r.mean_temperature_K) for r in serial.runs]
+    assert key == [(r.model, r.timestep_fs, r.run, r.stable, r.steps, r.mean_temperature_K) for r in parallel.runs]
+
+
+def test_trained_checkpoint_drives_md(ethanol, tmp_path: Path) -> None:
+    from labelers.datasets import load_md17
+    from train import Frames, preset, run_standard
+
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = [Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s]) for s in (slice(0, 16), slice(16, 24))]
+    run_standard(frames[0], frames[1], None, preset("tiny"), tmp_path / "tiny")
+    assert model_label(str(tmp_path / "tiny")) == "tiny" and model_label(str(tmp_path / "tiny" / "model.pt")) == "tiny"
+    result = run_one(calculator_for(str(tmp_path / "tiny")), ethanol, MDSettings(steps=20, save_every=0), seed=0)
+    assert result.steps > 0 and len(result.trace["time_fs"]) == result.steps + 1
+
+
+def test_timestep_lists() -> None:
+    assert parse_timesteps("2, 0.5,1,1") == [0.5, 1.0, 2.0]
+    for bad in ("", "0,1", "a", "-1", "nan"):
+        with pytest.raises(MDError):
+            parse_timesteps(bad)
+
+
+def test_cli_json_and_bad_inputs(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "acquire", "md"]
+    ok = subprocess.run([*command, "xtb:gfn2", "--steps", "30", "--runs", "1", "--workers", "1", "--out",
+                         str(tmp_path / "md"), "--json"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    document = json.loads(ok.stdout)
+    assert document["summary"][0]["stable_fraction"] == 1.0 and document["models"] == {"xtb_gfn2": "xtb:gfn2"}
+    assert (tmp_path / "md" / "report.md").exists()
+    for args in (["no-such-model"], ["xtb:gfn9"], ["xtb:gfn2", "--timesteps", "0,1"], ["xtb:gfn2", "--steps", "0"],
+                 ["xtb:gfn2", "--start", str(tmp_path / "missing.xyz")], ["xtb:gfn2", "--temperature", "-5"]):
+        bad = subprocess.run([*command, *args, "--out", str(tmp_path / "bad")], capture_output=True, text=True,
+                             env=ENV, timeout=120)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr
