@@ -1,0 +1,102 @@
+"""`acquire label`: buy labels for configurations of a pool into the label store."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "label N configurations of a pool with one labeler into the label store (resumable)"
+EXAMPLES = """examples:
+  acquire label md17:ethanol/dft --labeler md17:ethanol/dft --n 2000 --store labels.db
+  acquire label pool.extxyz --labeler pyscf:pbe/def2-svp --n 200 --store labels.db --workers 2
+  acquire label pool.extxyz --labeler 'pyscf:ccsd(t)/cc-pvdz' --n 20 --store labels.db --budget 2cpu-h
+  acquire label pool.extxyz --labeler xtb:gfn2 --store labels.db --scheduler tcp://head:8786
+
+Rerunning the same command continues where a killed run stopped; labels already in the store are
+never computed again. POOL is an .xyz/.extxyz file or a cached labeler spec (md17:ethanol/dft).
+--budget caps the CPU-core time spent in the whole store (e.g. 3600s, 12cpu-h).
+Dask on a cluster: start `dask scheduler` on one node and `dask worker tcp://HEAD:8786 --nthreads 1
+--nworkers N` on others (or dask-jobqueue's SLURMCluster(cores=N, processes=N); pass its
+scheduler address), all in this environment, then pass --scheduler tcp://HEAD:8786."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pool", metavar="POOL", help="an .xyz/.extxyz file or a cached labeler spec (md17:ethanol/dft)")
+    parser.add_argument("--labeler", required=True, metavar="SPEC", help="labeler spec, e.g. pyscf:pbe/def2-svp")
+    parser.add_argument("--store", required=True, metavar="DB", help="label store (ASE SQLite .db; created if absent)")
+    add_engine_arguments(parser)
+    parser.add_argument("--n", type=int, default=None, metavar="N", help="configurations to label (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random selection of N (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the labeling engine, shared by `acquire label` and `acquire run`."""
+    parser.add_argument("--workers", type=int, default=None, metavar="K",
+                        help="local worker processes (default: one per core; cached labels run in-process)")
+    parser.add_argument("--threads", type=int, default=1, metavar="T", help="OpenMP/BLAS threads per worker (default 1)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--max-attempts", type=int, default=3, metavar="A", help="tries per label before it is failed (default 3)")
+    parser.add_argument("--retry-failed", action="store_true", help="try labels recorded as failed again")
+    parser.add_argument("--budget", default=None, metavar="TIME", help="cap on CPU-core time spent in the store (e.g. 2cpu-h)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def budget_seconds(text: str | None) -> float | None:
+    """`--budget` as CPU-core seconds (absolute budgets only in `acquire label`)."""
+    if text is None:
+        return None
+    from budget import BudgetError, parse_budget
+
+    parsed = parse_budget(text)
+    if not parsed.is_absolute:
+        raise BudgetError(f"--budget {text}: give CPU-core time here (e.g. 3600s, 2cpu-h); label-count budgets belong to acquire run/plan")
+    return parsed.amount
+
+
+def run(args: argparse.Namespace) -> int:
+    from acquire.engine import label_frames
+    from acquire.pools import read_pool, select_frames
+    from acquire.progress import progress_bar
+    from acquire.store import LabelStore
+    from labelers import get_labeler
+
+    budget_s = budget_seconds(args.budget)  # validate every input before touching the store
+    if args.max_attempts < 1:
+        raise _usage("--max-attempts must be at least 1")
+    labeler = get_labeler(args.labeler)
+    frames = select_frames(read_pool(args.pool), args.n, args.seed)
+    store = LabelStore(args.store)
+    with progress_bar(f"labelling with {labeler.spec}", len(frames), disabled=args.no_progress or args.json) as hook:
+        report = label_frames(store, labeler, frames, workers=args.workers, scheduler=args.scheduler,
+                              threads=args.threads, max_attempts=args.max_attempts,
+                              retry_failed=args.retry_failed, budget_s=budget_s, progress=hook)
+    print_report(report, store, args.json)
+    return 0
+
+
+def _usage(message: str) -> Exception:
+    from acquire.errors import AcquireError
+
+    return AcquireError(message)
+
+
+def print_report(report, store, as_json: bool) -> None:
+    """A labeling run's outcome, as a table or one JSON object."""
+    from dataclasses import asdict
+
+    if as_json:
+        print(json.dumps({**asdict(report), "store": str(store.path)}))
+        return
+    lines = [
+        f"labeler      {report.spec}  ({report.executor})",
+        f"requested    {report.requested}  (already in store: {report.already_done})",
+        f"labelled     {report.done}  failed {report.failed}  retried {report.retried}",
+        f"cost         {report.cost_s:.1f} CPU-core s  ({report.cost_s / 3600:.3f} CPU-h)",
+        f"wall         {report.wall_s:.1f} s",
+        f"store        {store.path}",
+    ]
+    if report.remaining:
+        why = "the budget is used" if report.budget_stopped else "held by another run or interrupted"
+        lines.append(f"not labelled {report.remaining} ({why}); rerun to continue")
+    print("\n".join(lines), file=sys.stdout)

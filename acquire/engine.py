@@ -1,0 +1,170 @@
+"""The labeling coordinator: queue configurations in the store, claim them, farm them out to an
+executor, and commit each result as it arrives.
+
+Guarantees (see `acquire.store` for how): a configuration already labelled by a labeler is never
+labelled again by it; a killed run loses only what was in flight, and rerunning the same command
+continues; a failed label is retried up to `max_attempts` times, then recorded as failed with its
+error (`retry_failed=True` tries those again); a budget ledger (CPU-core seconds spent in the whole
+store) stops claiming work that would exceed `budget_s`.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import Callable
+
+from ase import Atoms
+
+from acquire.executors import Executor, Failure, make_executor
+from acquire.store import LEASE_S, LabelStore, Task, new_owner
+from labelers.base import Label, Labeler
+
+MAX_ATTEMPTS = 3
+POLL_S = 1.0  # longest wait for a result before housekeeping (lease renewal, progress)
+
+
+@dataclass
+class RunReport:
+    """What one labeling run did; `cost_s` is CPU-core seconds spent by this run."""
+
+    spec: str
+    requested: int
+    already_done: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    cost_s: float = 0.0
+    remaining: int = 0  # targets neither done nor failed at the end (budget stop, held by another run)
+    budget_stopped: bool = False
+    executor: str = ""
+    wall_s: float = 0.0
+
+
+ProgressHook = Callable[[RunReport, float], None]  # (report so far, estimated seconds left)
+
+
+def label_frames(
+    store: LabelStore,
+    labeler: Labeler,
+    frames: list[Atoms],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    threads: int = 1,
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_failed: bool = False,
+    budget_s: float | None = None,
+    progress: ProgressHook | None = None,
+    executor: Executor | None = None,
+) -> RunReport:
+    """Label `frames` with `labeler` into `store`, resumably (module docstring)."""
+    start = time.time()
+    spec = labeler.spec
+    targets = set(store.add(frames, spec))
+    if retry_failed:
+        store.retry_failed(spec, targets)
+    statuses = store.statuses(spec)
+    report = RunReport(spec, len(targets), already_done=sum(statuses.get(h) == "done" for h in targets))
+    unit_cost = labeler.cost(frames[0]) if frames else 0.0
+    ledger = _Ledger(budget_s, store.spent_s())
+    is_cached = hasattr(labeler, "frames")
+    own_executor = executor is None
+    executor = executor or make_executor(workers, scheduler, inline=is_cached, threads=threads)
+    report.executor = executor.name
+    owner = new_owner()
+    in_flight: dict[Future, tuple[Task, float]] = {}
+    last_renew = time.time()
+    try:
+        while True:
+            room = ledger.affordable(unit_cost, executor.slots - len(in_flight))
+            for task in store.claim(spec, room, owner, among=targets) if room > 0 else []:
+                ledger.reserve(unit_cost)
+                in_flight[executor.submit(spec, task.atoms)] = (task, time.time())
+            if not in_flight:
+                break
+            finished, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
+            broken = any(_worker_died(f) for f in finished)
+            if broken:  # a dead worker breaks a local pool: every task in it fails; collect them all
+                finished, _ = wait(list(in_flight), timeout=60)
+            _collect(store, owner, {f: in_flight.pop(f) for f in finished}, report, ledger, max_attempts, unit_cost)
+            if broken:
+                executor.restart()
+            if time.time() - last_renew > LEASE_S / 4:
+                store.renew(owner)
+                last_renew = time.time()
+            if progress is not None:
+                progress(report, _eta(report, start))
+    finally:
+        salvaged = {f: in_flight.pop(f) for f in list(in_flight) if f.done() and not f.cancelled() and not _worker_died(f)}
+        if salvaged:  # interrupted: results already computed are paid for, keep them
+            _collect(store, owner, salvaged, report, ledger, max_attempts, unit_cost)
+        store.release(owner)  # whatever is still ours goes back to pending
+        if own_executor:
+            executor.close()
+    statuses = store.statuses(spec)
+    report.remaining = sum(statuses.get(h) not in ("done", "failed") for h in targets)
+    report.budget_stopped = report.remaining > 0 and ledger.affordable(unit_cost, 1) == 0
+    report.wall_s = time.time() - start
+    return report
+
+
+class _Ledger:
+    """CPU-core seconds spent in the store, plus the declared cost of labels in flight."""
+
+    def __init__(self, budget_s: float | None, spent_s: float) -> None:
+        self.budget_s = budget_s
+        self.spent_s = spent_s
+        self.reserved_s = 0.0
+
+    def affordable(self, unit_cost: float, wanted: int) -> int:
+        if self.budget_s is None or unit_cost <= 0 or wanted <= 0:
+            return max(wanted, 0)
+        left = self.budget_s - self.spent_s - self.reserved_s
+        return max(0, min(wanted, int(left // unit_cost + 1e-9)))
+
+    def reserve(self, unit_cost: float) -> None:
+        self.reserved_s += unit_cost
+
+    def settle(self, unit_cost: float, spent: float) -> None:
+        self.reserved_s -= unit_cost
+        self.spent_s += spent
+
+
+def _worker_died(future: Future) -> bool:
+    """The future failed because its worker process died (not because its label failed)."""
+    return future.done() and not future.cancelled() and future.exception() is not None
+
+
+def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, float]],
+             report: RunReport, ledger: _Ledger, max_attempts: int, unit_cost: float) -> None:
+    """Commit finished labels in one transaction; record failures (retry or fail)."""
+    labels: list[tuple[Task, Label]] = []
+    for future, (task, submitted) in finished.items():
+        if future.cancelled() or future.exception() is not None:  # worker died (BrokenProcessPool, KilledWorker)
+            # cost unknown: charge the time since submission, an upper bound (the ledger errs safe)
+            name = "cancelled" if future.cancelled() else type(future.exception()).__name__
+            outcome: Label | Failure = Failure(f"worker died: {name}", time.time() - submitted)
+        else:
+            outcome = future.result()
+        if isinstance(outcome, Label):
+            labels.append((task, outcome))
+            ledger.settle(unit_cost, outcome.seconds)
+            report.cost_s += outcome.seconds
+        else:
+            ledger.settle(unit_cost, outcome.seconds)
+            report.cost_s += outcome.seconds
+            status = store.fail(task, outcome.error, owner, outcome.seconds, max_attempts)
+            if status == "failed":
+                report.failed += 1
+            elif status == "pending":
+                report.retried += 1
+    report.done += store.finish(labels, owner)
+
+
+def _eta(report: RunReport, start: float) -> float:
+    finished = report.done + report.failed
+    left = report.requested - report.already_done - finished
+    if finished == 0 or left <= 0:
+        return 0.0
+    return (time.time() - start) / finished * left

@@ -1,0 +1,152 @@
+"""Where labels are computed: in this process, a local process pool, or a Dask cluster.
+
+Every executor offers `submit(spec, atoms) -> concurrent.futures.Future` whose result is a
+`Label` or a `Failure` (a labeler error caught where it happened, with the seconds it cost), and
+`slots` (how many tasks to keep in flight). Workers only compute; they never touch the store.
+A worker process that dies makes its futures raise (`BrokenProcessPool`, Dask's `KilledWorker`);
+the engine records those as failed attempts and retries them.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from ase import Atoms
+
+from acquire.errors import AcquireError
+from labelers.base import Label
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+class EngineError(AcquireError):
+    """The execution engine cannot start (bad worker count, unreachable scheduler, ...)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A label that could not be computed: the error's one-line message and the seconds it took."""
+
+    error: str
+    seconds: float
+
+
+_LABELERS: dict = {}
+
+
+def compute(spec: str, atoms: Atoms) -> Label | Failure:
+    """Label `atoms` with `spec` (runs in a worker); failures are returned, never raised."""
+    from labelers import get_labeler
+
+    start = time.perf_counter()
+    try:
+        labeler = _LABELERS.get(spec)
+        if labeler is None:
+            labeler = _LABELERS[spec] = get_labeler(spec)
+        return labeler.label(atoms)
+    except Exception as exc:  # a labeler error, or a backend bug: recorded on the row, retried
+        message = (str(exc).splitlines() or [""])[0]
+        return Failure(f"{type(exc).__name__}: {message}", time.perf_counter() - start)
+
+
+class Executor(Protocol):
+    name: str
+    slots: int
+
+    def submit(self, spec: str, atoms: Atoms) -> Future: ...
+
+    def restart(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Computes in the coordinator: right for cached labels, which take microseconds."""
+
+    name = "inline"
+
+    def __init__(self, slots: int = 256) -> None:
+        self.slots = slots
+
+    def submit(self, spec: str, atoms: Atoms) -> Future:
+        future: Future = Future()
+        future.set_result(compute(spec, atoms))
+        return future
+
+    def restart(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of worker processes on this machine, `threads` OpenMP/BLAS threads each."""
+
+    name = "local"
+
+    def __init__(self, workers: int, threads: int = 1) -> None:
+        if workers < 1:
+            raise EngineError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.slots = workers
+        for variable in THREAD_VARIABLES:  # spawned workers inherit these before importing numpy
+            os.environ[variable] = str(threads)
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, spec: str, atoms: Atoms) -> Future:
+        return self._pool.submit(compute, spec, atoms)
+
+    def restart(self) -> None:
+        """A worker died: the pool is broken; start a fresh one."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster (`dask scheduler` + `dask worker --nthreads 1`)."""
+
+    name = "dask"
+
+    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise EngineError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from exc
+        try:
+            self._client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc}".splitlines()[0]) from exc
+        self._executor = self._client.get_executor(pure=False)
+        threads = sum(self._client.nthreads().values())
+        self.slots = max(2 * threads, 2)  # one queued behind each running task hides the round trip
+
+    def submit(self, spec: str, atoms: Atoms) -> Future:
+        return self._executor.submit(compute, spec, atoms)
+
+    def restart(self) -> None:
+        pass  # the scheduler reschedules; nothing to rebuild here
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_executor(workers: int | None, scheduler: str | None, inline: bool, threads: int = 1) -> Executor:
+    """Dask if a scheduler is given, else in-process for instant labelers, else a local pool
+    (default: one single-threaded worker per core)."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if inline and not workers:
+        return InlineExecutor()
+    return LocalExecutor(workers or os.cpu_count() or 1, threads)

@@ -1,0 +1,346 @@
+"""The label store: an ASE database (SQLite) with one row per (configuration, labeler spec).
+
+Browse it with `ase db labels.db status=done -c id,formula,labeler,status,cost_s,energy`; read a label with
+`row.toatoms().get_potential_energy()` (eV) and `.get_forces()` (eV/Å). Key-value pairs of a row:
+`labeler` (canonical spec), `config_hash`, `status` (pending/running/done/failed), `attempts`,
+`cost_s` (CPU-core seconds spent on the row, all attempts), `error` (last failure), `versions`
+(JSON), `owner` and `lease_until` (who is computing it, until when), and `slot`
+(`labeler|config_hash`, unique: a partial unique index makes a duplicate row impossible).
+
+Concurrency. One coordinator per run writes; workers only compute. Every state change happens
+inside `BEGIN IMMEDIATE` (SQLite's write lock, taken before reading), so two runs on one store
+cannot claim the same row: a row is labelled by whoever claimed it, and another run skips it
+until its lease expires or its owner (same host) is dead. A killed run leaves `running` rows
+whose owner is gone; the next run reclaims them. ASE's own lock file is disabled: a kill -9 would
+leave it behind, and SQLite's lock already serialises writers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from acquire.errors import StoreError
+from labelers.base import Label
+
+HASH_DECIMALS = 5  # positions rounded to 1e-5 Å: far below any physical difference, far above float noise
+LEASE_S = 600.0  # a claim expires after this long without renewal (the coordinator renews it)
+STATUSES = ("pending", "running", "done", "failed")
+_INDEXES = (  # extra SQLite indexes inside ASE's schema; `ase db` ignores them
+    "CREATE INDEX IF NOT EXISTS acquire_text_kv ON text_key_values(key, value)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS acquire_unique_slot ON text_key_values(value) WHERE key = 'slot'",
+)
+
+
+def config_hash(atoms: Atoms) -> str:
+    """Hash of a configuration: atomic numbers, positions rounded to 1e-5 Å, and charge/spin if set."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(np.asarray(atoms.numbers, dtype="<i8").tobytes())
+    digest.update(np.rint(np.asarray(atoms.positions, dtype=float) * 10**HASH_DECIMALS).astype("<i8").tobytes())
+    extra = {k: int(atoms.info[k]) for k in ("charge", "spin", "multiplicity") if k in atoms.info}
+    if any(extra.values()):
+        digest.update(json.dumps(extra, sort_keys=True).encode())
+    return "cfg" + digest.hexdigest()[:29]
+
+
+def new_owner() -> str:
+    """A token naming this process: `host:pid:random`."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when the owner provably is dead: same host and no such process."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Task:
+    """A claimed row: the configuration to label with `spec`."""
+
+    row_id: int
+    config_hash: str
+    spec: str
+    atoms: Atoms
+    attempts: int
+
+
+@dataclass
+class Counts:
+    """Rows of one labeler by status, and CPU-core seconds spent on them."""
+
+    pending: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    cost_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.running + self.done + self.failed
+
+
+@dataclass(frozen=True)
+class LabelArrays:
+    """Done labels of one spec: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
+
+    spec: str
+    positions: np.ndarray
+    numbers: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray
+    config_hashes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.energies)
+
+
+class LabelStore:
+    """An ASE SQLite database of labels, safe for concurrent coordinators (module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True) -> None:
+        from ase.db import connect
+
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".db":
+            raise StoreError(f"a label store is an ASE SQLite file ending in .db, got {path}")
+        if self.path.is_dir():
+            raise StoreError(f"label store {path} is a directory")
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no label store at {path}")
+            if not self.path.parent.is_dir():
+                raise StoreError(f"cannot create label store {path}: folder {self.path.parent} does not exist")
+            if not os.access(self.path.parent, os.W_OK):
+                raise StoreError(f"cannot create label store {path}: folder {self.path.parent} is not writable")
+        elif create and not os.access(self.path, os.W_OK):
+            raise StoreError(f"label store {path} is not writable")
+        self._db = connect(str(self.path), type="db", use_lock_file=False)
+        try:
+            with sqlite3.connect(str(self.path), timeout=60) as con:
+                self._db._initialize(con)  # ASE creates its tables (commits) before our first transaction
+                if create:
+                    for statement in _INDEXES:
+                        con.execute(statement)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"{path} is not a readable ASE label store: {exc}") from exc
+
+    # ---- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[object]:
+        """One write transaction (SQLite write lock taken before reading), committed on success."""
+        db = self._db
+        try:
+            with db:
+                db.connection.execute("BEGIN IMMEDIATE")
+                yield db
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"label store {self.path}: {exc}") from exc
+
+    def _rows(self, db: object, spec: str | None = None, **match: str) -> list:
+        """Key-value rows (no atoms decoded) of one spec, or of all specs."""
+        if spec is not None:
+            match["labeler"] = spec
+        return list(db.select(columns=["id", "key_value_pairs"], include_data=False, **match))
+
+    # ---- queue --------------------------------------------------------------------------------
+    def add(self, frames: Iterable[Atoms], spec: str, origin: str = "") -> list[str]:
+        """Queue configurations for `spec` (one pending row each, none if already present); their hashes."""
+        frames = list(frames)
+        hashes = [config_hash(a) for a in frames]
+        with self._write() as db:
+            present = {row.config_hash for row in self._rows(db, spec)}
+            for atoms, digest in zip(frames, hashes):
+                if digest in present:
+                    continue
+                present.add(digest)
+                kvp = dict(labeler=spec, config_hash=digest, slot=f"{spec}|{digest}", status="pending",
+                           attempts=0, cost_s=0.0, error="none", owner="none", lease_until=0.0)
+                if origin or atoms.info.get("source"):
+                    kvp["origin"] = _text(origin or str(atoms.info["source"]))
+                db.write(Atoms(numbers=atoms.numbers, positions=atoms.positions), key_value_pairs=kvp)
+        return hashes
+
+    def claim(self, spec: str, n: int, owner: str, among: set[str] | None = None,
+              lease_s: float = LEASE_S) -> list[Task]:
+        """Atomically take up to `n` pending (or abandoned running) rows of `spec`, in row order."""
+        if n <= 0:
+            return []
+        now = time.time()
+        tasks: list[Task] = []
+        with self._write() as db:
+            for row in sorted(self._rows(db, spec), key=lambda r: r.id):
+                if among is not None and row.config_hash not in among:
+                    continue
+                if row.status == "running" and row.owner != owner:
+                    if row.lease_until > now and _owner_alive(row.owner):
+                        continue
+                elif row.status != "pending":
+                    continue
+                attempts = int(row.attempts) + 1
+                db.update(row.id, status="running", owner=owner, lease_until=now + lease_s, attempts=attempts)
+                atoms = db.get_atoms(id=row.id)
+                tasks.append(Task(row.id, row.config_hash, spec, atoms, attempts))
+                if len(tasks) >= n:
+                    break
+        return tasks
+
+    def renew(self, owner: str, lease_s: float = LEASE_S) -> None:
+        """Extend the leases of every row `owner` is computing."""
+        with self._write() as db:
+            for row in self._rows(db, owner=owner, status="running"):
+                db.update(row.id, lease_until=time.time() + lease_s)
+
+    def release(self, owner: str) -> int:
+        """Give back `owner`'s unfinished rows (running -> pending), e.g. when a run stops early."""
+        with self._write() as db:
+            rows = self._rows(db, owner=owner, status="running")
+            for row in rows:
+                db.update(row.id, status="pending", owner="none", lease_until=0.0,
+                          attempts=max(int(row.attempts) - 1, 0))
+        return len(rows)
+
+    # ---- results ------------------------------------------------------------------------------
+    def finish(self, results: Sequence[tuple[Task, Label]], owner: str) -> int:
+        """Commit done labels in one transaction; a row no longer owned by `owner` keeps its own
+        result if already done (first result wins), else takes this one. Returns rows written."""
+        import acquire
+
+        written = 0
+        with self._write() as db:
+            for task, label in results:
+                row = db.get(id=task.row_id)
+                if row.status == "done":
+                    continue  # never overwrite a label already paid for
+                atoms = Atoms(numbers=task.atoms.numbers, positions=task.atoms.positions)
+                atoms.calc = SinglePointCalculator(atoms, energy=label.energy, forces=label.forces)
+                versions = dict(label.meta.get("versions", {}), acquire=getattr(acquire, "__version__", "0"))
+                db.update(task.row_id, atoms=atoms, data={"meta": _jsonable(label.meta)}, status="done",
+                          cost_s=float(row.cost_s) + float(label.seconds), error="none", owner="none",
+                          lease_until=0.0, versions=json.dumps(versions, sort_keys=True))
+                written += 1
+        return written
+
+    def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int) -> str:
+        """Record a failed attempt; back to pending while attempts < max_attempts, else failed."""
+        with self._write() as db:
+            row = db.get(id=task.row_id)
+            if row.status == "done":
+                return "done"
+            status = "pending" if int(row.attempts) < max_attempts else "failed"
+            db.update(task.row_id, status=status, error=_text(error), cost_s=float(row.cost_s) + float(cost_s),
+                      owner="none", lease_until=0.0)
+        return status
+
+    def retry_failed(self, spec: str, among: set[str] | None = None) -> int:
+        """Failed rows of `spec` back to pending with their attempt count reset."""
+        with self._write() as db:
+            rows = [r for r in self._rows(db, spec, status="failed") if among is None or r.config_hash in among]
+            for row in rows:
+                db.update(row.id, status="pending", attempts=0)
+        return len(rows)
+
+    # ---- reading ------------------------------------------------------------------------------
+    def specs(self) -> list[str]:
+        """Labeler specs present in the store, sorted."""
+        return sorted({row.labeler for row in self._rows(self._db) if "labeler" in row})
+
+    def counts(self, spec: str | None = None) -> dict[str, Counts]:
+        """Per spec: rows by status and CPU-core seconds spent."""
+        result: dict[str, Counts] = {}
+        for row in self._rows(self._db, spec):
+            if "labeler" not in row:
+                continue
+            counts = result.setdefault(row.labeler, Counts())
+            status = row.status if row.status in STATUSES else "pending"
+            setattr(counts, status, getattr(counts, status) + 1)
+            counts.cost_s += float(row.get("cost_s", 0.0))
+        return result
+
+    def spent_s(self) -> float:
+        """CPU-core seconds spent on every row of every labeler (the budget ledger)."""
+        return sum(c.cost_s for c in self.counts().values())
+
+    def statuses(self, spec: str) -> dict[str, str]:
+        """config_hash -> status for every row of `spec`."""
+        return {row.config_hash: row.status for row in self._rows(self._db, spec)}
+
+    def done_atoms(self, spec: str) -> list[Atoms]:
+        """Done labels of `spec` as Atoms with a SinglePointCalculator (eV, eV/Å), in row order."""
+        rows = sorted(self._db.select(labeler=spec, status="done"), key=lambda r: r.id)
+        frames = []
+        for row in rows:
+            atoms = row.toatoms()
+            atoms.info.update(config_hash=row.config_hash, labeler=spec)
+            frames.append(atoms)
+        return frames
+
+    def arrays(self, spec: str) -> LabelArrays:
+        """Done labels of `spec` as arrays for training (one molecule; raises StoreError otherwise)."""
+        frames = self.done_atoms(spec) or self.done_atoms(_canonical(spec))
+        if not frames:
+            known = ", ".join(self.specs()) or "none"
+            raise StoreError(f"{self.path} has no done labels for {spec!r}; labelers in it: {known}")
+        numbers = frames[0].numbers
+        if any(len(a) != len(numbers) or not np.array_equal(a.numbers, numbers) for a in frames):
+            raise StoreError(f"{self.path}: labels of {spec} hold more than one molecule; export them instead")
+        return LabelArrays(
+            spec=spec,
+            positions=np.array([a.positions for a in frames]),
+            numbers=numbers.copy(),
+            energies=np.array([a.get_potential_energy() for a in frames]),
+            forces=np.array([a.get_forces() for a in frames]),
+            config_hashes=[a.info["config_hash"] for a in frames],
+        )
+
+
+def _canonical(spec: str) -> str:
+    """The canonical form of a spec as its backend writes it (`pyscf:CCSD(T)/cc-pVDZ` -> lower case), or `spec`."""
+    try:
+        from labelers import get_labeler
+
+        return get_labeler(spec).spec
+    except Exception:  # unknown or unavailable backend: the spec is only a name in the store
+        return spec
+
+
+def _text(value: str) -> str:
+    """A one-line string ASE accepts as a text value (it refuses strings that parse as numbers)."""
+    from ase.db.core import str_represents
+
+    value = " ".join(str(value).split())[:500] or "none"
+    if any(str_represents(value, t) for t in (bool, int, float)):
+        value = f"'{value}'"
+    return value
+
+
+def _jsonable(meta: dict) -> dict:
+    """Label metadata made JSON-safe (numpy scalars and arrays to Python values)."""
+    return json.loads(json.dumps(meta, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+def open_store(path: str | os.PathLike, create: bool = True) -> LabelStore:
+    """The label store at `path` (created if absent and `create`)."""
+    return LabelStore(path, create=create)
