@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from ase import Atoms
@@ -132,15 +132,20 @@ def natural_size(labeler: Labeler, atoms: Atoms) -> float:
     return float(size_of(atoms)) if size_of else float(len(atoms))
 
 
-def measure(labeler: Labeler, atoms: Atoms, repeats: int = 3, stdev: float = 0.02, seed: int = 0) -> Calibration:
+def measure(labeler: Labeler, atoms: Atoms, repeats: int = 3, stdev: float = 0.02, seed: int = 0,
+            on_label: Callable[[float], None] | None = None) -> Calibration:
     """Label `repeats` distorted copies of `atoms` and summarise the CPU-core seconds per label.
 
     The median is kept, so a one-off set-up in the first label (e.g. force-field parametrisation)
-    does not count as a per-label cost once repeats >= 3.
+    does not count as a per-label cost once repeats >= 3. `on_label(seconds)` is called after each.
     """
     if repeats < 1:
         raise CalibrationError(f"repeats must be at least 1, got {repeats}")
-    seconds = [labeler.label(copy).seconds for copy in distorted_copies(atoms, repeats, stdev, seed)]
+    seconds = []
+    for copy in distorted_copies(atoms, repeats, stdev, seed):
+        seconds.append(labeler.label(copy).seconds)
+        if on_label is not None:
+            on_label(seconds[-1])
     return Calibration(
         spec=labeler.spec,
         formula=atoms.get_chemical_formula(),

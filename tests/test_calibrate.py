@@ -1,0 +1,87 @@
+"""Calibration: measured per-label costs are stored in the user's table and used by cost();
+`acquire calibrate` prints seconds and ratios and stores them."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from ase.build import molecule
+from labeler_checks import water
+
+from acquire.cli.main import main
+from labelers import get_labeler
+from labelers.calibration import CalibrationError, load, lookup, measure, store, user_table_path
+
+
+@pytest.fixture()
+def table(tmp_path, monkeypatch):
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("ASTEROID_CALIBRATION", str(path))
+    return path
+
+
+def test_user_table_path_follows_environment(table) -> None:
+    assert user_table_path() == table
+
+
+def test_measured_cost_is_stored_and_used(table) -> None:
+    labeler = get_labeler("xtb:gfn2")
+    atoms = water()
+    declared = labeler.cost(atoms)
+    entry = measure(labeler, atoms, repeats=3)
+    assert entry.repeats == 3 and entry.size == 3 and entry.formula == "H2O"
+    assert entry.seconds_min <= entry.seconds <= entry.seconds_max
+    store(entry, table)
+    assert lookup("xtb:gfn2", "H2O") == entry
+    assert labeler.cost(atoms) == pytest.approx(entry.seconds)
+    assert entry.seconds != pytest.approx(declared, rel=1e-3)
+    ethanol = molecule("CH3CH2OH")  # 9 atoms: scaled from the 3-atom measurement, N^3
+    assert labeler.cost(ethanol) == pytest.approx(entry.seconds * 27)
+    other = get_labeler("xtb:gfn1")  # a spec without a calibration keeps its declared law
+    assert other.cost(ethanol) == pytest.approx(0.7e-3)
+
+
+def test_pyscf_calibration_in_basis_functions(table) -> None:
+    labeler = get_labeler("pyscf:hf/sto-3g;forces=false")
+    entry = measure(labeler, water(), repeats=2)
+    assert entry.size == 7  # STO-3G water: O 1s2s2p + 2 H 1s
+    store(entry, table)
+    assert labeler.cost(water()) == pytest.approx(entry.seconds)
+    stored = json.loads(table.read_text())
+    assert stored["entries"][0]["spec"] == "pyscf:hf/sto-3g;forces=false"
+
+
+def test_store_replaces_same_spec_and_formula(table) -> None:
+    labeler = get_labeler("xtb:gfn2")
+    first = measure(labeler, water(), repeats=1)
+    second = measure(labeler, water(), repeats=2, seed=1)
+    store(first, table)
+    store(second, table)
+    assert [e.repeats for e in load(table)] == [2]
+
+
+def test_unreadable_table_is_a_typed_error(table) -> None:
+    table.write_text("{not json")
+    with pytest.raises(CalibrationError, match="unreadable"):
+        get_labeler("xtb:gfn2").cost(water())
+
+
+def test_cli_prints_seconds_and_ratio_and_stores(table, capsys) -> None:
+    code = main(["calibrate", "--molecule", "O", "--labeler", "xtb:gfn2", "--labeler", "openmm:gaff-2.11",
+                 "--repeats", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ratio xtb:gfn2 ÷ openmm:gaff-2.11 = " in out and "CPU-core seconds" in out
+    assert {e.spec for e in load(table)} == {"xtb:gfn2", "openmm:gaff-2.11"}
+    assert main(["calibrate", "--molecule", "O", "--labeler", "xtb:GFN2", "--repeats", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["formula"] == "H2O" and report["labelers"][0]["spec"] == "xtb:gfn2"
+    assert report["labelers"][0]["seconds"] > 0 and report["ratios"] == []
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(table, capsys) -> None:
+    assert main(["calibrate", "--molecule", "O", "--labeler", "pyscf:foo/sto-3g"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown pyscf method" in err
+    assert main(["calibrate", "--molecule", "O", "--labeler", "xtb:gfn2", "--repeats", "0"]) == 2
+    assert not table.exists()
