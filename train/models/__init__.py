@@ -12,6 +12,9 @@ from train.errors import ConfigError
 from train.models.potential import Potential
 
 
+MODELS = ("painn", "tensornet", "egnn")
+
+
 def build_model(config: ModelConfig) -> Potential:
     """A freshly initialised `Potential` for `config` (torch's global RNG seeds the weights)."""
     if config.name == "painn":
@@ -22,8 +25,12 @@ def build_model(config: ModelConfig) -> Potential:
         from train.models.egnn import EGNN
 
         net = EGNN(config.hidden, config.layers, config.cutoff, config.max_z)
+    elif config.name == "tensornet":
+        from train.models.tensornet import TensorNet
+
+        net = TensorNet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z)
     else:
-        raise ConfigError(f"unknown model {config.name!r}; models: painn, egnn")
+        raise ConfigError(f"unknown model {config.name!r}; models: {', '.join(MODELS)}")
     return Potential(net, config.max_z)
 
 

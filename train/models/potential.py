@@ -20,12 +20,11 @@ class Potential(nn.Module):
         self.register_buffer("ref", torch.zeros(max_z + 1, dtype=torch.float64))
         self.register_buffer("scale", torch.ones((), dtype=torch.float64))
 
-    def _apply(self, fn, recurse: bool = True):  # keep reference energies and scale in float64
+    def _apply(self, fn, recurse: bool = True):  # dtype casts leave reference energies in float64
         ref, scale = self.ref, self.scale
         super()._apply(fn, recurse)
-        self.ref = self.ref.to(torch.float64) if self.ref.dtype != torch.float64 else self.ref
-        self.scale = self.scale.to(torch.float64) if self.scale.dtype != torch.float64 else self.scale
-        del ref, scale
+        self.ref = ref.to(device=self.ref.device, dtype=torch.float64)
+        self.scale = scale.to(device=self.scale.device, dtype=torch.float64)
         return self
 
     def residual(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,

@@ -1,0 +1,88 @@
+"""Models: forces are -dE/dx; energies invariant and forces equivariant under E(3) and permutations."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from labelers.datasets import load_md17
+from train import Frames, ModelConfig
+from train.graph import collate, radius_graph, to_data_list
+from train.models import MODELS, build_model
+
+torch.set_num_threads(1)
+
+
+def _frames(n: int = 2) -> Frames:
+    data = load_md17("ethanol", "ccsd(t)")
+    return Frames(data.positions[:n], data.numbers, data.energies[:n], data.forces[:n])
+
+
+def _model(name: str):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, hidden=8, layers=2, rbf=6)).double()
+    model.set_scale(0.5)
+    return model
+
+
+def _energy_forces(model, positions: np.ndarray, numbers: np.ndarray):
+    frames = Frames(positions, numbers)
+    batch = collate(to_data_list(frames, 5.0, torch.float64))
+    energy, forces = model.energy_forces(batch)
+    return energy.detach().numpy(), forces.detach().numpy().reshape(len(positions), -1, 3)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forces_are_minus_energy_gradient(name: str) -> None:
+    model, frames = _model(name), _frames(1)
+    _, forces = _energy_forces(model, frames.positions, frames.numbers)
+    step = 1e-5
+    for atom, axis in [(0, 0), (3, 1), (8, 2)]:
+        plus, minus = frames.positions.copy(), frames.positions.copy()
+        plus[0, atom, axis] += step
+        minus[0, atom, axis] -= step
+        e_plus, _ = _energy_forces(model, plus, frames.numbers)
+        e_minus, _ = _energy_forces(model, minus, frames.numbers)
+        numeric = -(e_plus[0] - e_minus[0]) / (2 * step)
+        assert forces[0, atom, axis] == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_invariance_and_equivariance(name: str) -> None:
+    model, frames = _model(name), _frames(2)
+    energy, forces = _energy_forces(model, frames.positions, frames.numbers)
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    if np.linalg.det(q) > 0:
+        q[:, 0] *= -1  # an improper rotation: reflections too
+    moved = frames.positions @ q.T + rng.normal(size=3)
+    e2, f2 = _energy_forces(model, moved, frames.numbers)
+    np.testing.assert_allclose(e2, energy, atol=1e-10)
+    np.testing.assert_allclose(f2, forces @ q.T, atol=1e-10)
+    perm = rng.permutation(frames.positions.shape[1])
+    e3, f3 = _energy_forces(model, frames.positions[:, perm], frames.numbers[perm])
+    np.testing.assert_allclose(e3, energy, atol=1e-10)
+    np.testing.assert_allclose(f3, forces[:, perm], atol=1e-10)
+
+
+def test_radius_graph_matches_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    pos = torch.tensor(rng.uniform(0, 6, size=(20, 3)))
+    batch = torch.tensor([0] * 12 + [1] * 8)
+    edges = set(map(tuple, radius_graph(pos, 3.0, batch).T.tolist()))
+    expected = {(j, i) for i in range(20) for j in range(20)
+                if i != j and batch[i] == batch[j] and torch.dist(pos[i], pos[j]) < 3.0}
+    assert edges == expected
+
+
+def test_reference_energies_absorb_the_offset() -> None:
+    frames = _frames(5)
+    model = _model("painn")
+    graphs = to_data_list(frames, 5.0, torch.float64)
+    from train.api import _align
+
+    _align(model, frames, graphs, fresh=True)
+    from train.evaluate import predict
+
+    energies, _ = predict(model, graphs)
+    assert abs(np.mean(energies - frames.energies)) < 1e-6  # eV; ethanol totals are about -4200 eV

@@ -1,0 +1,67 @@
+"""Bias weights and weighted losses: gamma limits, zero weights, every loss type honours weights."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from labelers.datasets import load_md17
+from train import Frames, ModelConfig, bias_weights
+from train.bias import effective_sample_size
+from train.graph import collate, to_data_list
+from train.losses import LOSSES, weighted_loss
+from train.models import build_model
+
+torch.set_num_threads(1)
+
+
+def test_infinite_gamma_gives_uniform_weights() -> None:
+    bias = np.array([4.1, 5.0, 6.7, 5.2])
+    np.testing.assert_allclose(bias_weights(bias, math.inf), 1.0)
+    np.testing.assert_allclose(bias_weights(bias, 1e6), 1.0, rtol=1e-5)
+
+
+def test_small_gamma_drops_high_bias_configurations() -> None:
+    bias = np.array([4.1, 5.0, 6.7, 5.2])
+    weights = bias_weights(bias, 0.01)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[0] == pytest.approx(len(bias))
+    assert np.all(weights[1:] < 1e-30)
+    assert effective_sample_size(weights) == pytest.approx(1.0)
+
+
+def test_weights_decrease_with_bias_and_have_mean_one() -> None:
+    bias = np.random.default_rng(0).normal(5.0, 0.4, 100)
+    weights = bias_weights(bias, 0.5)
+    assert weights.mean() == pytest.approx(1.0)
+    order = np.argsort(bias)
+    assert np.all(np.diff(weights[order]) <= 0)
+
+
+def _batch(weights: list[float]):
+    data = load_md17("ethanol", "ccsd(t)")
+    n = len(weights)
+    frames = Frames(data.positions[:n], data.numbers, data.energies[:n], data.forces[:n], weights=np.array(weights))
+    return collate(to_data_list(frames, 5.0, torch.float64))
+
+
+def _grads(model, batch, kind: str) -> torch.Tensor:
+    model.zero_grad()
+    weighted_loss(model, batch, 1e-3, kind).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+def test_zero_weight_removes_a_configuration_and_weights_scale_losses(kind: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="painn", hidden=8, layers=1, rbf=6)).double()
+    model.set_scale(0.5)
+    with_zero = _grads(model, _batch([1.0, 0.0, 1.0]), kind)
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = Frames(data.positions[[0, 2]], data.numbers, data.energies[[0, 2]], data.forces[[0, 2]])
+    without = _grads(model, collate(to_data_list(frames, 5.0, torch.float64)), kind)
+    torch.testing.assert_close(with_zero * 3 / 2, without)  # batch mean over 3 vs over 2
+    doubled = _grads(model, _batch([2.0, 2.0, 2.0]), kind)
+    torch.testing.assert_close(doubled, 2 * _grads(model, _batch([1.0, 1.0, 1.0]), kind))
