@@ -1,0 +1,172 @@
+"""`acquire compare`: standard training vs ASTEROID (and ablations) at the same labeling budget.
+
+A thin layer over `acquire.compare.run_comparison`; torch and the trainer load inside `run` only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from typing import Any
+
+from acquire.errors import AcquireError
+
+HELP = "Compare standard training and ASTEROID at equal labeling cost: table, report.md, metrics.json, plots."
+EXAMPLES = """examples:
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --seeds 3 --preset quick --out report/
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --ablations --unlabeled --out report/
+  acquire compare --dataset ethanol --budgets 100ccsd,250ccsd,500ccsd --ratios 20,40 --out sweep/
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --gammas 0.1,0.5,1,2 --out gamma/
+  acquire compare --store labels.db --accurate 'pyscf:ccsd(t)/cc-pvdz' --inaccurate pyscf:pbe/def2-svp \\
+                  --budget 100ccsd --ratio 54 --ablations --out mine/
+Rerun the same command to resume: finished runs are skipped. Errors are test MAE in kcal/mol/Å
+(forces, mean over atoms and components) and kcal/mol (energies). Then:
+  acquire plan --policy optimal --from sweep/ --budget 250ccsd --ratio 40
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("labels")
+    source.add_argument("--dataset", choices=("ethanol",), default=None,
+                        help="embedded data set: MD17 ethanol CCSD(T) (accurate) and DFT (inaccurate)")
+    source.add_argument("--store", metavar="DB", default=None, help="a label store (acquire label ... --store DB)")
+    source.add_argument("--accurate", metavar="SPEC", default=None,
+                        help="accurate labeler spec in --store (or a SRC such as md17:ethanol/ccsd(t))")
+    source.add_argument("--inaccurate", metavar="SPEC", default=None, help="inaccurate labeler spec in --store (or a SRC)")
+    budget = parser.add_argument_group("budget")
+    budget.add_argument("--budget", default=None, help="budget, e.g. 250ccsd (default 250ccsd)")
+    budget.add_argument("--budgets", default=None, metavar="LIST", help="sweep: comma-separated budgets, e.g. 100ccsd,250ccsd,500ccsd")
+    budget.add_argument("--ratio", default=None, help="cost ratio accurate ÷ inaccurate per label (default 40)")
+    budget.add_argument("--ratios", default=None, metavar="LIST", help="sweep: comma-separated ratios, e.g. 10,20,40,80")
+    budget.add_argument("--inaccurate-share", default=None, metavar="SHARE",
+                        help="spend this on inaccurate labels (20%% or 50ccsd) instead of the paper policy (50ccsd)")
+    budget.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
+    budget.add_argument("--test", type=int, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
+    methods = parser.add_argument_group("methods and training")
+    methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
+    methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
+    methods.add_argument("--ablations", action="store_true",
+                         help="also ASTEROID without bias weights, without fine-tuning, and Delta-ML (needs paired labels)")
+    methods.add_argument("--unlabeled", action="store_true",
+                         help="also score matching on the inaccurate pool's geometries with their labels removed")
+    methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å (default: the preset's)")
+    methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
+    output.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    output.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _list(text: str | None, single: str | None, default: str, what: str) -> list[str]:
+    if text is not None and single is not None:
+        raise AcquireError(f"give --{what} or --{what}s, not both")
+    items = [t.strip() for t in (text if text is not None else single or default).split(",")]
+    if not all(items):
+        raise AcquireError(f"--{what}s must be a comma-separated list such as {default}, got {text!r}")
+    if len(set(items)) != len(items):
+        raise AcquireError(f"--{what}s lists a value twice: {text!r}")
+    return items
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command line that reproduces these options."""
+    words = ["acquire", "compare"]
+    for name, value in vars(args).items():
+        if name.startswith("_") or name == "command" or value in (None, False):
+            continue
+        words.append("--" + name.replace("_", "-"))
+        if value is not True:
+            words.append(shlex.quote(str(value)))
+    return " ".join(words)
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """CompareSettings from the options; one-line errors for bad combinations."""
+    from acquire.compare import DATASETS, CompareSettings
+    from budget import parse_budget, parse_ratio, parse_share
+
+    if args.dataset and (args.store or args.accurate or args.inaccurate):
+        raise AcquireError("give --dataset, or --store with --accurate and --inaccurate, not both")
+    if args.dataset:
+        accurate, inaccurate = DATASETS[args.dataset]
+    elif args.accurate and args.inaccurate:
+        accurate, inaccurate = args.accurate, args.inaccurate
+        if args.store:
+            accurate, inaccurate = f"{args.store}:{accurate}", f"{args.store}:{inaccurate}"
+    else:
+        raise AcquireError("give --dataset ethanol, or --store DB --accurate SPEC --inaccurate SPEC")
+    budgets = [str(parse_budget(b)) for b in _list(args.budgets, args.budget, "250ccsd", "budget")]
+    ratios = []
+    for text in _list(args.ratios, args.ratio, "40", "ratio"):
+        ratio = parse_ratio(text)
+        if not ratio > 1:
+            raise AcquireError(f"cost ratio must be > 1 (accurate labels cost more), got {text}")
+        ratios.append(ratio)
+    if any(parse_budget(b).is_absolute for b in budgets):
+        raise AcquireError("give compare budgets in accurate labels (e.g. 250ccsd); convert CPU time with acquire plan")
+    if args.inaccurate_share is not None:
+        parse_share(args.inaccurate_share)
+    gammas = None
+    if args.gammas is not None:
+        try:
+            gammas = tuple(float(g) for g in args.gammas.split(","))
+        except ValueError:
+            raise AcquireError(f"--gammas must be comma-separated numbers such as 0.1,0.5,1,2, got {args.gammas!r}") from None
+        if not all(g > 0 and g != float("inf") for g in gammas):
+            raise AcquireError(f"--gammas must be positive finite numbers (kcal/mol/Å), got {args.gammas!r}")
+    for name in ("seeds", "threads"):
+        if getattr(args, name) < 1:
+            raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.validation < 1:
+        raise AcquireError(f"--validation must be at least 1 (models are selected on it), got {args.validation}")
+    if args.test is not None and args.test < 1:
+        raise AcquireError(f"--test must be at least 1, got {args.test}")
+    command = command_line(args)
+    return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
+                           seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
+                           validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
+                           unlabeled=args.unlabeled, threads=args.threads, progress=not (args.quiet or args.json),
+                           dataset=args.dataset, command=command)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from acquire.compare import run_comparison
+
+    settings = settings_from(args)
+    err = Console(stderr=True, highlight=False)
+    log = (lambda line: None) if args.quiet else (lambda line: err.print(f"[bold cyan]compare[/] {line}"))
+    document = run_comparison(settings, Path(args.out), log)
+    if args.json:
+        print(json.dumps({"summary": document["summary"], "skipped": document["skipped"],
+                          "units": document["units"], "report": str(Path(args.out) / "report.md")}))
+    else:
+        print_table(document, Path(args.out))
+    return 0
+
+
+def print_table(document: dict[str, Any], out: Any) -> None:
+    """The summary table (rich) and where the report is."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from acquire.report import SHORT_HEADERS, table_rows
+
+    table = Table(title="Budget-matched comparison: test MAE, mean ± std over seeds", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for index, header in enumerate(SHORT_HEADERS):
+        table.add_column(header, justify="left" if index < 2 else "right", overflow="fold")
+    for cells in table_rows(document, short=True):
+        table.add_row(*cells)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)
+    console.print(table)
+    for skip in document["skipped"]:
+        console.print(f"not run: {skip['method']} ({skip['key']}, seed {skip['seed']}): {skip['why']}", highlight=False)
+    console.print("force gain: % lower test force MAE than standard training at the same budget", highlight=False)
+    console.print(f"report: {out / 'report.md'}  metrics: {out / 'metrics.json'}", highlight=False)

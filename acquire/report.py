@@ -1,0 +1,233 @@
+"""The comparison's outputs: metrics.json (every run, with units), the per-method summary (mean ±
+std over seeds, gain over standard, cost), report.md and the plots (`acquire.plots`).
+
+Errors are test-set MAE: force averaged over atoms and Cartesian components (kcal/mol/Å), energy
+per configuration (kcal/mol). The spread is the sample standard deviation over seeds (None for
+one seed). The gain is relative to standard training at the same budget (positive = lower error).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+UNITS = {
+    "force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol", "gamma": "kcal/mol/Å", "bias": "kcal/mol/Å",
+    "cost_accurate_labels": "accurate-label equivalents", "cost_cpu_h": "CPU-core hours of labels",
+    "train_cpu_h": "CPU-core hours of training (wall × threads)", "seconds": "s (wall)",
+    "gain_pct": "% lower test error than standard training at the same budget",
+}
+
+
+def summarise(runs: list) -> list[dict[str, Any]]:
+    """One row per (budget/ratio key, method): mean and std over seeds of the test MAEs, cost, gain."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        if run.status == "skipped":
+            continue
+        row = rows.setdefault((run.key, run.method), {
+            "key": run.key, "budget": run.budget, "ratio": run.ratio, "method": run.method,
+            "n_accurate": run.n_accurate, "n_inaccurate": run.n_inaccurate, "n_unlabeled": run.n_unlabeled,
+            "cost_accurate_labels": run.cost_accurate_labels, "cost_cpu_h": run.cost_cpu_h,
+            "seeds": [], "_force": [], "_energy": [], "_train_cpu_h": [], "_gamma": []})
+        row["seeds"].append(run.seed)
+        row["_force"].append(run.result["test"]["force_mae"])
+        row["_energy"].append(run.result["test"]["energy_mae"])
+        row["_train_cpu_h"].append(run.result.get("seconds", 0.0) * run.result.get("threads", 1) / 3600.0)
+        if run.result.get("gamma") is not None:
+            row["_gamma"].append(run.result["gamma"])
+    out = []
+    for row in rows.values():
+        for name, values in (("force_mae", row.pop("_force")), ("energy_mae", row.pop("_energy"))):
+            row[f"{name}_mean"] = float(np.mean(values))
+            row[f"{name}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        row["train_cpu_h"] = float(np.sum(row.pop("_train_cpu_h")))
+        gammas = row.pop("_gamma")
+        row["gammas_chosen"] = gammas or None
+        out.append(row)
+    standard = {r["key"]: r for r in out if r["method"] == "standard"}
+    for row in out:
+        base = standard.get(row["key"])
+        for name in ("force_mae", "energy_mae"):
+            row[f"{name}_gain_pct"] = (None if base is None else
+                                       100.0 * (base[f"{name}_mean"] - row[f"{name}_mean"]) / base[f"{name}_mean"])
+    return out
+
+
+def versions(runs: list) -> dict[str, str]:
+    """Package versions of the trainer (from a run), of this project, and the git commit if any."""
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    for run in runs:
+        found.update(run.result.get("versions", {}))
+        if found:
+            break
+    for package in ("asteroid-ff", "matplotlib", "scipy"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    found["python"] = platform.python_version()
+    found["platform"] = platform.platform()
+    commit = git_commit()
+    if commit:
+        found["git_commit"] = commit
+    return found
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree this code runs from ('+dirty' if it has local changes), or None."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
+    """The metrics.json document: settings, plans, per-run results, summary, skipped methods."""
+    from acquire.compare import FORMAT, train_config
+
+    skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
+    return {
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": settings.command,
+        "units": UNITS,
+        "settings": {**asdict(settings), "methods": settings.methods(), "seed_list": list(range(settings.seeds))},
+        "config": train_config(settings, "asteroid", 0).to_dict(),
+        "versions": versions(runs),
+        "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
+        "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
+                               "n_test": len(s.test)} for seed, s in splits.items()},
+        "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
+                 for r in runs if r.status != "skipped"],
+        "summary": summarise(runs),
+        "skipped": skipped,
+    }
+
+
+def write_json(document: dict[str, Any], path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=_plain) + "\n")
+    os.replace(tmp, path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
+    """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
+    from acquire.plots import make_plots
+
+    document = build_document(settings, plans, runs, splits)
+    document["plots"] = make_plots(out, document)
+    write_json(document, out / "metrics.json")
+    (out / "report.md").write_text(markdown(document))
+    return document
+
+
+def fmt(mean: float | None, std: float | None = None, digits: int = 3) -> str:
+    if mean is None:
+        return "—"
+    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
+def gain(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} %"
+
+
+TABLE_HEADERS = ("budget / ratio", "method", "accurate + inaccurate labels", "seeds",
+                 "test force MAE (kcal/mol/Å)", "test energy MAE (kcal/mol)", "force gain vs standard",
+                 "label cost (accurate-label units)", "label cost (CPU-h)", "training (CPU-h)")
+
+
+SHORT_HEADERS = ("budget/ratio", "method", "acc + inacc", "seeds", "force MAE (kcal/mol/Å)",
+                 "energy MAE (kcal/mol)", "force gain", "cost (acc. labels)", "cost (CPU-h)", "training (CPU-h)")
+
+
+def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str, ...]]:
+    """The summary as text cells under TABLE_HEADERS (report.md) or SHORT_HEADERS (terminal, `short`)."""
+    from acquire.compare import LABELS
+
+    rows = []
+    for row in document["summary"]:
+        labels = f"{row['n_accurate']} + {row['n_inaccurate']}"
+        if row["n_unlabeled"]:
+            labels = f"{row['n_accurate']} + {row['n_unlabeled']} unlabelled"
+        method = row["method"] if short else LABELS.get(row["method"], row["method"])
+        rows.append((f"{row['budget']} / {row['ratio']:g}", method, labels,
+                     str(len(row["seeds"])), fmt(row["force_mae_mean"], row["force_mae_std"]),
+                     fmt(row["energy_mae_mean"], row["energy_mae_std"]),
+                     "—" if row["method"] == "standard" else gain(row["force_mae_gain_pct"]),
+                     f"{row['cost_accurate_labels']:.1f}", fmt(row["cost_cpu_h"], digits=1),
+                     f"{row['train_cpu_h']:.2f}"))
+    return rows
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """report.md: the table, the plots, what each method spent, settings, plans, versions, command."""
+    settings = document["settings"]
+    lines = [
+        "# ASTEROID-FF budget-matched comparison", "",
+        f"Accurate labels: `{settings['accurate']}`; inaccurate labels: `{settings['inaccurate']}`. "
+        f"Preset `{settings['preset']}`, seeds {settings['seed_list']}, created {document['created']}.", "",
+        "Test-set MAE on held-out accurate frames, mean ± sample standard deviation over seeds. "
+        "Force MAE is averaged over atoms and Cartesian components. The gain is relative to standard "
+        "training at the same budget (positive = lower error). Label costs are what each method's "
+        "training labels cost (validation labels are not charged); training CPU-hours are wall time × "
+        "threads, summed over seeds.", "",
+        "| " + " | ".join(TABLE_HEADERS) + " |",
+        "|" + "---|" * len(TABLE_HEADERS),
+    ]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(document)]
+    lines.append("")
+    for skip in document["skipped"]:
+        lines.append(f"- `{skip['method']}` at {skip['key']} seed {skip['seed']} was not run: {skip['why']}")
+    if document["skipped"]:
+        lines.append("")
+    gammas = [(r["key"], r["seed"], r.get("gamma")) for r in document["runs"] if r["method"] == "asteroid"]
+    if gammas:
+        lines.append("Chosen gamma (kcal/mol/Å, on the validation set): " + ", ".join(
+            f"{key} seed {seed}: {fmt(g, digits=2)}" for key, seed, g in gammas))
+        lines.append("")
+    if document.get("plots"):
+        lines += ["## Plots", ""]
+        lines += [f"![{name}]({name})" for name in document["plots"]]
+        lines.append("")
+    lines += ["## Plans (what each budget buys)", ""]
+    for key, p in document["plans"].items():
+        lines.append(f"- **{key}**: {p['policy']} policy ({p['policy_description']}): "
+                     f"{p['accurate']['count']} accurate + {p['inaccurate']['count']} inaccurate labels vs "
+                     f"{p['standard']['count']} accurate for standard training; validation {p['validation']['count']} "
+                     f"({'charged' if p['validation']['charged'] else 'not charged'}); leftover "
+                     f"{p['leftover']['cost_accurate_labels']:.2f} accurate-label units.")
+    lines += ["", "## Splits", "",
+              "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "
+              "the seed, duplicate geometries kept on one side, every geometry of the test split removed from "
+              "the inaccurate pool. All budgets, ratios and methods of a seed share its validation and test "
+              "frames; training sets are prefixes of the seed's training order. Each run's directory holds "
+              "its model (`model.pt`), `metrics.json`, `log.csv`, `split.json` and `predictions.npz`.", ""]
+    lines += [f"- seed {seed}: {s['n_validation']} validation, {s['n_test']} test frames"
+              for seed, s in document["splits"].items()]
+    lines += ["", "## Settings and versions", "", "```json",
+              json.dumps({"settings": settings, "config": document["config"], "versions": document["versions"]},
+                         indent=1, ensure_ascii=False), "```", "", "## Command", "", "```",
+              document["command"] or "(library call)", "```", ""]
+    return "\n".join(lines)
