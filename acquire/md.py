@@ -46,7 +46,7 @@ class MDSettings:
     bond_tolerance_A: float = 0.5
     min_pair_distance_A: float = 0.5
     bond_scale: float = 1.25
-    save_every: int = 10  # trajectory frame every N steps (0: no trajectory)
+    save_every: int = 100  # trajectory frame every N steps, plus the failing one (0: no trajectory)
     trace_points: int = 400  # distance-trace samples kept per run (for plots)
 
     def validated(self) -> "MDSettings":
@@ -172,7 +172,7 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
                 else:
                     forces = dyn.step(forces)
                     step += 1
-                energy = atoms.get_potential_energy()
+                energy = float(calculator.results["energy"])  # of these positions: get_forces just ran
                 kind, detail = _nonfinite(energy, forces, atoms.positions)
             except NonFiniteLabelError as exc:
                 kind, detail = "nonfinite", str(exc).splitlines()[0]

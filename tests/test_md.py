@@ -142,17 +142,24 @@ def test_timestep_lists() -> None:
             parse_timesteps(bad)
 
 
-def test_cli_json_and_bad_inputs(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "acquire", "md"]
-    ok = subprocess.run([*command, "xtb:gfn2", "--steps", "30", "--runs", "1", "--workers", "1", "--out",
-                         str(tmp_path / "md"), "--json"], capture_output=True, text=True, env=ENV, timeout=120)
+def test_cli_json(tmp_path: Path) -> None:
+    ok = subprocess.run([sys.executable, "-m", "acquire", "md", "xtb:gfn2", "--steps", "30", "--runs", "1",
+                         "--workers", "1", "--out", str(tmp_path / "md"), "--json"],
+                        capture_output=True, text=True, env=ENV, timeout=120)
     assert ok.returncode == 0, ok.stderr
     document = json.loads(ok.stdout)
     assert document["summary"][0]["stable_fraction"] == 1.0 and document["models"] == {"xtb_gfn2": "xtb:gfn2"}
     assert (tmp_path / "md" / "report.md").exists()
-    for args in (["no-such-model"], ["xtb:gfn9"], ["xtb:gfn2", "--timesteps", "0,1"], ["xtb:gfn2", "--steps", "0"],
-                 ["xtb:gfn2", "--start", str(tmp_path / "missing.xyz")], ["xtb:gfn2", "--temperature", "-5"]):
-        bad = subprocess.run([*command, *args, "--out", str(tmp_path / "bad")], capture_output=True, text=True,
-                             env=ENV, timeout=120)
-        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
-        assert "Traceback" not in bad.stderr
+
+
+def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from acquire.cli.main import main
+
+    (tmp_path / "broken.pt").write_bytes(b"not a model")
+    for args in (["no-such-model"], [str(tmp_path / "broken.pt")], ["xtb:gfn9"], ["xtb:gfn2", "--timesteps", "0,1"],
+                 ["xtb:gfn2", "--steps", "0"], ["xtb:gfn2", "--start", str(tmp_path / "missing.xyz")],
+                 ["xtb:gfn2", "--temperature", "-5"], ["xtb:gfn2", "--workers", "0"]):
+        assert main(["md", *args, "--out", str(tmp_path / "bad")]) == 2, args
+        captured = capsys.readouterr()
+        assert len(captured.err.strip().splitlines()) == 1 and captured.out == "", (args, captured.err)
+    assert not (tmp_path / "bad").exists()  # nothing written for a refused command

@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a bond failing when it moves more than this from its start length (default 0.5 Å)")
     parser.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
                         help="any two atoms closer than this fail a run (default 0.5 Å)")
-    parser.add_argument("--save-every", type=int, default=10, metavar="N",
-                        help="trajectory frame every N steps, 0 for none (default 10)")
+    parser.add_argument("--save-every", type=int, default=100, metavar="N",
+                        help="trajectory frame every N steps (and the failing step), 0 for none (default 100)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel processes, one thread each (default: CPU count)")
     parser.add_argument("--out", default="md-report", metavar="DIR",
@@ -62,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
         bond_tolerance_A=args.bond_tolerance, min_pair_distance_A=args.min_distance, save_every=args.save_every,
     ).validated()
     timesteps = parse_timesteps(args.timesteps) if args.timesteps else [args.timestep]
+    workers = args.workers if args.workers is not None else os.cpu_count() or 1
+    if workers < 1:
+        raise AcquireError(f"--workers must be >= 1, got {workers}")
+    if args.runs < 1:
+        raise AcquireError(f"--runs must be >= 1, got {args.runs}")
+    starts = _starts(args.molecule, args.start)
     names = _unique([model_label(m) for m in args.models])
     for model in args.models:
         _check_source(model)
     factories = {name: functools.partial(calculator_for, model) for name, model in zip(names, args.models)}
-    starts = _starts(args.molecule, args.start)
-    workers = args.workers if args.workers is not None else os.cpu_count() or 1
-    if workers < 1:
-        raise AcquireError(f"--workers must be >= 1, got {workers}")
     total = len(names) * len(timesteps) * args.runs
     with _progress(total, enabled=not args.json) as advance:
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
@@ -85,18 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_source(model: str) -> None:
-    """Fail fast (in this process) on a MODEL that is neither a path nor a labeler spec."""
-    from pathlib import Path
+    """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
+    from acquire.calculators import calculator_for
 
-    from acquire.calculators import ModelSourceError, is_labeler_spec
-
-    if not Path(model).expanduser().exists() and not is_labeler_spec(model):
-        raise ModelSourceError(f"MODEL {model!r} is neither a trained model (file or run directory) "
-                               "nor a labeler spec such as xtb:gfn2")
-    if is_labeler_spec(model) and not Path(model).exists():
-        from labelers import get_labeler
-
-        get_labeler(model)  # a bad spec or a missing backend fails here with one line
+    calculator_for(model)
 
 
 def _unique(names: list[str]) -> list[str]:

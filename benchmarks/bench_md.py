@@ -1,0 +1,169 @@
+"""MD benchmarks for `acquire md`.
+
+speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.run_one` (Langevin,
+            stability checks) against the bare model forward+backward on a prebuilt graph.
+            Target: the MD loop adds <= 20 % over the bare model.
+stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID) at chosen time steps.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_md.py speed [--model RUN_DIR] [--steps 1000] [--rounds 5]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_md.py stability --model standard=RUN --model asteroid=RUN \
+        --timesteps 0.5,2 --runs 10 --steps 2000 --workers 2
+
+Without --model, `speed` trains a small EGNN (hidden 64, 4 layers, the paper's architecture) for
+--train-seconds on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def train_egnn(out_dir: Path, seconds: float) -> Path:
+    """A small EGNN trained on 200 embedded CCSD(T) ethanol frames for about `seconds`."""
+    from labelers.datasets import load_md17
+    from train import Frames, preset, with_model, with_stage
+
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = lambda s: Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s])  # noqa: E731
+    config = with_model(preset("quick", progress=False), name="egnn", hidden=64, layers=4)
+    config = with_stage(config, "standard", max_seconds=seconds)
+    run_dir = out_dir / "egnn"
+    from train import run_standard
+
+    run_standard(frames(slice(0, 200)), frames(slice(200, 250)), None, config, run_dir)
+    return run_dir
+
+
+def _timed(function, seconds: float = 3.0) -> float:
+    """Median seconds per call of `function` over rounds of about 0.3 s, after a warm-up."""
+    for _ in range(5):
+        function()
+    rounds = []
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < 0.3:
+            function()
+            n += 1
+        rounds.append((time.perf_counter() - start) / n)
+    return statistics.median(rounds)
+
+
+class _Stopwatch:
+    """Wraps a callable and adds up the wall time spent inside it."""
+
+    def __init__(self, function) -> None:
+        self.function, self.seconds, self.calls = function, 0.0, 0
+
+    def __call__(self, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return self.function(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - began
+            self.calls += 1
+
+
+def speed(args: argparse.Namespace) -> dict:
+    """Time inside the bare model (forward+backward), inside the ASE calculator, and per MD step,
+    all measured within the same MD runs, so that load from other processes hits them alike."""
+    import torch
+
+    from acquire.calculators import calculator_for
+    from acquire.md import MDSettings, run_one
+    from acquire.molecules import load_molecule
+
+    torch.set_num_threads(1)
+    model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_seconds)
+    atoms = load_molecule("ethanol")
+    calc = calculator_for(str(model_dir), threads=1)
+    settings = MDSettings(steps=args.steps, timestep_fs=0.5, temperature_K=500.0, save_every=args.save_every)
+    rounds = []
+    for seed in range(args.max_runs):
+        bare = calc.model.energy_forces = _Stopwatch(type(calc.model).energy_forces.__get__(calc.model))
+        inside = calc.calculate = _Stopwatch(type(calc).calculate.__get__(calc))
+        result = run_one(calc, atoms, settings, seed=seed, trajectory=Path(tempfile.mkdtemp()) / "t.extxyz")
+        if result.steps < min(args.steps, 200):  # too short to time (the model failed early)
+            continue
+        calls = result.steps + 1  # + the start geometry's forces
+        assert bare.calls == inside.calls == calls, (bare.calls, inside.calls, calls)
+        rounds.append({"steps": result.steps, "stable": result.stable, "bare_ms": 1e3 * bare.seconds / calls,
+                       "calculator_ms": 1e3 * inside.seconds / calls, "md_step_ms": 1e3 * result.wall_s / calls})
+        if len(rounds) == args.rounds:
+            break
+    if not rounds:
+        raise SystemExit("every MD run failed within 200 steps: give a trained --model")
+    median = {k: statistics.median(r[k] for r in rounds) for k in ("bare_ms", "calculator_ms", "md_step_ms")}
+    ratio = statistics.median(r["md_step_ms"] / r["bare_ms"] for r in rounds)
+    return {
+        "model": str(model_dir), "model_config": _model_config(model_dir), "rounds": rounds,
+        "median_bare_forward_backward_ms": median["bare_ms"], "median_calculator_call_ms": median["calculator_ms"],
+        "median_md_step_ms": median["md_step_ms"], "md_steps_per_s": 1e3 / median["md_step_ms"],
+        "bare_calls_per_s": 1e3 / median["bare_ms"],
+        "md_over_bare_percent": 100.0 * (ratio - 1.0),
+        "calculator_over_bare_percent": 100.0 * (statistics.median(r["calculator_ms"] / r["bare_ms"] for r in rounds) - 1.0),
+        "md_loop_over_calculator_percent": 100.0 * (statistics.median(r["md_step_ms"] / r["calculator_ms"] for r in rounds) - 1.0),
+        "save_every": args.save_every, "threads": 1, "python": platform.python_version(), "torch": torch.__version__,
+    }
+
+
+def _model_config(model_dir: Path) -> dict:
+    from train.checkpoint import read_model_file
+
+    return dict(read_model_file(model_dir)["model_config"])
+
+
+def stability(args: argparse.Namespace) -> dict:
+    from acquire.calculators import calculator_for
+    from acquire.md import MDSettings, parse_timesteps, run_stability
+    from acquire.md_report import metrics, write_outputs
+    from acquire.molecules import load_molecule
+
+    models = dict(item.split("=", 1) for item in args.model)
+    factories = {name: functools.partial(calculator_for, path) for name, path in models.items()}
+    settings = MDSettings(steps=args.steps, temperature_K=args.temperature, save_every=args.save_every)
+    result = run_stability(factories, [load_molecule("ethanol")], settings, parse_timesteps(args.timesteps),
+                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models)
+    if args.out:
+        write_outputs(result, args.out)
+    data = metrics(result)
+    return {"summary": data["summary"], "settings": data["settings"], "models": models, "wall_s": result.wall_s,
+            "model_configs": {name: _model_config(Path(path)) for name, path in models.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("speed")
+    p.add_argument("--model", help="trained model run directory or model.pt (default: train a small EGNN)")
+    p.add_argument("--train-seconds", type=float, default=90.0)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--max-runs", type=int, default=20)
+    p.add_argument("--save-every", type=int, default=10)
+    p = sub.add_parser("stability")
+    p.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
+    p.add_argument("--timesteps", default="0.5,2")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--temperature", type=float, default=500.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--save-every", type=int, default=0)
+    p.add_argument("--out", default=None)
+    args = parser.parse_args()
+    result = speed(args) if args.what == "speed" else stability(args)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
