@@ -2,8 +2,9 @@
 measured anchor points, CPU-core seconds.
 
 Between anchors the law interpolates log-log (the local exponent of real timings at small sizes is
-well below the formal one); beyond them it extends with the method's formal exponent (N^7 for
-CCSD(T), N^3 for DFT, ...). Calibrations measured with `acquire calibrate` (labelers.calibration)
+well below the formal one); above them it extends with the method's formal exponent (N^7 for
+CCSD(T), N^3 for DFT, ...), below them with at most N^3 (small labels are dominated by integrals
+and set-up: CCSD(T) STO-3G -> 6-31G on ethanol scales as N^2.9, not N^7). Calibrations measured with `acquire calibrate` (labelers.calibration)
 replace the declared anchors of the exact spec they were measured for.
 """
 from __future__ import annotations
@@ -14,9 +15,13 @@ from dataclasses import dataclass
 from labelers import calibration
 
 
+SMALL_SIZE_EXPONENT = 3.0
+
+
 @dataclass(frozen=True)
 class ScalingLaw:
-    """seconds(size) through `anchors` ((size, seconds), measured) with a formal `exponent` outside."""
+    """seconds(size) through `anchors` ((size, seconds), measured); outside them the formal
+    `exponent` above and `min(exponent, SMALL_SIZE_EXPONENT)` below."""
 
     exponent: float
     anchors: tuple[tuple[float, float], ...]
@@ -35,7 +40,7 @@ class ScalingLaw:
         points = self.anchors
         if size <= points[0][0]:
             n0, s0 = points[0]
-            return s0 * (size / n0) ** self.exponent
+            return s0 * (size / n0) ** min(self.exponent, SMALL_SIZE_EXPONENT)
         if size >= points[-1][0]:
             n1, s1 = points[-1]
             return s1 * (size / n1) ** self.exponent

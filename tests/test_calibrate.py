@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from ase.build import molecule
 from labeler_checks import water
@@ -38,7 +39,7 @@ def test_measured_cost_is_stored_and_used(table) -> None:
     ethanol = molecule("CH3CH2OH")  # 9 atoms: scaled from the 3-atom measurement, N^3
     assert labeler.cost(ethanol) == pytest.approx(entry.seconds * 27)
     other = get_labeler("xtb:gfn1")  # a spec without a calibration keeps its declared law
-    assert other.cost(ethanol) == pytest.approx(0.7e-3)
+    assert other.cost(ethanol) == pytest.approx(1.3e-3)
 
 
 def test_pyscf_calibration_in_basis_functions(table) -> None:
@@ -85,3 +86,30 @@ def test_cli_bad_input_is_one_line_and_exit_2(table, capsys) -> None:
     assert err.count("\n") == 1 and "unknown pyscf method" in err
     assert main(["calibrate", "--molecule", "O", "--labeler", "xtb:gfn2", "--repeats", "0"]) == 2
     assert not table.exists()
+
+
+def test_user_table_wins_over_package_table(table, tmp_path, monkeypatch) -> None:
+    from labelers import calibration
+
+    package = tmp_path / "package.json"
+    monkeypatch.setattr(calibration, "PACKAGE_TABLE", package)
+    labeler = get_labeler("xtb:gfn2")
+    shipped = measure(labeler, water(), repeats=1)
+    store(shipped, package)
+    assert labeler.cost(water()) == pytest.approx(shipped.seconds)
+    mine = measure(labeler, water(), repeats=2, seed=3)
+    store(mine, table)
+    assert labeler.cost(water()) == pytest.approx(mine.seconds)
+
+
+def test_scaling_law_interpolates_between_anchors_and_extends_outside() -> None:
+    from labelers.costs import ScalingLaw
+
+    law = ScalingLaw(7.0, ((72, 339.0), (39, 33.0), (21, 0.9)))
+    assert law.seconds(39) == pytest.approx(33.0)
+    slope = np.log(339 / 33) / np.log(72 / 39)
+    assert law.seconds(50) == pytest.approx(33.0 * (50 / 39) ** slope)
+    assert law.seconds(144) == pytest.approx(339.0 * 2**7)
+    assert law.seconds(10.5) == pytest.approx(0.9 / 8)  # N^3 below the smallest anchor
+    with pytest.raises(ValueError):
+        ScalingLaw(3.0, ())

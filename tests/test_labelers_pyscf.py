@@ -106,6 +106,8 @@ def test_energy_only_label_is_same_energy_and_declared_cheaper() -> None:
     assert get_labeler("pyscf:ccsd(t)/cc-pvdz;forces=false").cost(ethanol) == pytest.approx(8.0)
     assert get_labeler("pyscf:ccsd(t)/cc-pvtz").cost(ethanol) > 20 * with_forces  # N^7 beyond
     assert get_labeler("pyscf:pbe/def2-svp").cost(ethanol) == pytest.approx(6.3)
+    sto3g = get_labeler("pyscf:ccsd(t)/sto-3g;forces=false")
+    assert sto3g.cost(water()) == pytest.approx(0.14 * (7 / 21) ** 3)  # below the anchors: N^3
 
 
 def test_charge_and_spin_from_atoms_info() -> None:
