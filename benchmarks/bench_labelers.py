@@ -27,7 +27,7 @@ from labelers.calibration import distorted_copies  # noqa: E402
 # spec -> labels to time (median kept)
 SPECS: dict[str, int] = {
     "pyscf:ccsd(t)/cc-pvdz;forces=false": 1,
-    "pyscf:ccsd(t)/6-31g": 2,
+    "pyscf:ccsd(t)/6-31g": 3,
     "pyscf:ccsd(t)/6-31g;forces=false": 1,
     "pyscf:ccsd(t)/sto-3g": 3,
     "pyscf:ccsd(t)/sto-3g;forces=false": 3,
@@ -37,7 +37,7 @@ SPECS: dict[str, int] = {
     "pyscf:mp2/cc-pvdz;forces=false": 1,
     "pyscf:hf/cc-pvdz": 1,
     "pyscf:hf/cc-pvdz;forces=false": 1,
-    "pyscf:pbe/def2-svp": 2,
+    "pyscf:pbe/def2-svp": 4,
     "pyscf:pbe/def2-svp;forces=false": 1,
     "xtb:gfn2": 21,
     "xtb:gfn1": 21,

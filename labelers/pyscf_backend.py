@@ -17,7 +17,7 @@ from ase.units import Bohr, Hartree
 
 from labelers.base import Fidelity, Label
 from labelers.costs import declared_seconds
-from labelers.errors import ConvergenceError, SpecError
+from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf_resources import (
     DECLARED_LAWS, available_mb, basis_size, check_memory, memory_mb, pyscf_atoms,
@@ -73,6 +73,11 @@ class PyscfLabeler:
             mf = mean_field(mol, self.parsed)
             solver = converge(mf, what)
             energy, gradient, flags = _solve(self.parsed, mf, what)
+        except MemoryError:
+            raise ResourceError(f"{what}: ran out of memory (limit {limit:,.0f} MB); set max_memory= lower "
+                                "so PySCF works out of core, or use a smaller basis") from None
+        except (np.linalg.LinAlgError, OSError) as exc:  # singular overlap, HDF5 scratch (disk full)
+            raise LabelFailedError(f"{what}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
         finally:
             lib.num_threads(threads_before)
         seconds = (time.perf_counter() - start) * opts["threads"]

@@ -121,6 +121,15 @@ def test_charge_and_spin_from_atoms_info() -> None:
         get_labeler("pyscf:ccsd(t)/sto-3g").label(atoms)
 
 
+def test_open_shell_ccsd_forces_match_finite_differences() -> None:
+    cation = water()
+    cation.info.update(charge=1, spin=1)
+    forces = get_labeler("pyscf:ccsd/6-31g" + TIGHT).label(cation).forces
+    energy_only = get_labeler("pyscf:ccsd/6-31g;forces=false" + TIGHT)
+    expected = fd_forces(lambda a: energy_only.label(a).energy, cation, COMPONENTS[:1])
+    np.testing.assert_allclose(forces[0, 2], expected[0], atol=2e-4)
+
+
 def test_unconverged_scf_is_rescued_then_fails_typed() -> None:
     reference = get_labeler("pyscf:hf/sto-3g").label(water())
     rescued = get_labeler("pyscf:hf/sto-3g;max_cycle=3").label(water())
