@@ -20,7 +20,7 @@ from labelers.costs import declared_seconds
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf_resources import (
-    DECLARED_LAWS, available_mb, basis_size, check_memory, memory_mb, pyscf_atoms,
+    DECLARED_LAWS, basis_size, check_memory, default_memory_mb, memory_mb, pyscf_atoms,
 )
 from labelers.pyscf_scf import converge, mean_field
 from labelers.pyscf_spec import PyscfSpec, parse
@@ -62,7 +62,7 @@ class PyscfLabeler:
         charge, spin = charge_and_spin(atoms, opts.get("charge"), opts.get("spin"))
         _check_open_shell(self.parsed, spin, what)
         nao = basis_size(atoms, self.parsed.basis)
-        limit = opts.get("max_memory") or 0.8 * available_mb()
+        limit = opts.get("max_memory") or default_memory_mb(opts["threads"])
         check_memory(self._memory(atoms, nao, charge, spin), limit, what)
         threads_before = lib.num_threads()
         lib.num_threads(opts["threads"])

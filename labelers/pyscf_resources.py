@@ -74,6 +74,13 @@ def available_mb() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
 
 
+def default_memory_mb(threads: int = 1) -> float:
+    """A label's share of memory: 80 % of what is available, split over one single-threaded
+    label per core (the default worker pool), times the label's threads."""
+    cores = os.cpu_count() or 1
+    return 0.8 * available_mb() * min(threads, cores) / cores
+
+
 def memory_mb(method: str, nao: int, nocc: int, forces: bool, unrestricted: bool) -> float:
     """Estimated peak memory of one label, MB: what PySCF must hold in core whatever its
     max_memory (amplitudes and their intermediates, the (T) vvop block, SCF matrices)."""

@@ -5,7 +5,8 @@ Methods: `ccsd(t)`, `ccsd`, `mp2`, `hf`, or any DFT functional PySCF's libxc kno
 0-9, PySCF's 3), frozen (`core` or a count of frozen occupied orbitals; correlated methods only),
 conv_tol (SCF energy, Hartree, 1e-9), cc_conv_tol (CC energy, Hartree, 1e-7; amplitude and
 lambda residuals converge to 100x it, PySCF's default ratio), max_cycle (SCF
-iterations, 50), charge, spin (2S), max_memory (MB; default 80 % of available RAM), threads (1).
+iterations, 50), charge, spin (2S), max_memory (MB; default 80 % of available RAM
+shared by one label per core), threads (1).
 """
 from __future__ import annotations
 
