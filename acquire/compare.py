@@ -388,3 +388,41 @@ def read_document(folder: str | Path) -> dict[str, Any]:
     if document.get("format") != FORMAT:
         raise CompareError(f"{path} is not an acquire compare metrics file")
     return document
+
+
+def optimal_policy(folder: str | Path | None, metric: str = "force_mae") -> Any:
+    """The `optimal` planning policy: a learning curve fitted to the standard and ASTEROID results of
+    the comparison in `folder` (its metrics.json)."""
+    from budget.learning_curves import fit_learning_curve
+    from budget.planner import OptimalSplit
+
+    if folder is None:
+        raise CompareError("the optimal policy needs earlier results: --from DIR (an acquire compare --out folder)")
+    return OptimalSplit(fit_learning_curve(learning_curve_points(read_document(folder), metric=metric)))
+
+
+def optimal_summary(policy: Any, plan: Any, folder: str | Path) -> dict[str, Any]:
+    """Predicted test error of the optimal plan beside the paper split and standard training at the
+    same budget, with the measured mean over seeds where `folder` holds a run of that exact split."""
+    from budget import paper_policy, plan as make_plan
+
+    measured: dict[tuple[int, int], list[float]] = {}
+    for n_acc, n_inacc, error in learning_curve_points(read_document(folder)):
+        measured.setdefault((n_acc, n_inacc), []).append(error)
+    splits = [("optimal", plan.accurate.count, plan.inaccurate.count)]
+    try:
+        paper = make_plan(plan.budget, plan.ratio, paper_policy(), validation=plan.validation.count)
+        splits.append(("paper", paper.accurate.count, paper.inaccurate.count))
+    except Exception:  # noqa: BLE001 - the budget may be too small for the paper policy
+        pass
+    splits.append(("standard", plan.standard.count, 0))
+    c = policy.curve
+    return {
+        "from": str(folder), "metric": "test force_mae", "units": "kcal/mol/Å", "points": c.n_points,
+        "curve": {"a": c.a, "alpha": c.alpha, "delta": c.delta, "rms_log_residual": c.rms_log_residual,
+                  "form": "err = a * n_acc**-alpha * (1 + n_inacc/n_acc)**-delta"},
+        "rms_log_residual": c.rms_log_residual,
+        "splits": [{"split": name, "n_accurate": na, "n_inaccurate": ni, "predicted": c.predict(na, ni),
+                    "measured": float(np.mean(measured[(na, ni)])) if (na, ni) in measured else None}
+                   for name, na, ni in splits],
+    }

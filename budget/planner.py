@@ -7,10 +7,12 @@ labels) is reported and, only with `charge_validation`, paid from the budget fir
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from budget.errors import BudgetError
+from budget.learning_curves import LearningCurve, best_split
 from budget.parse import Budget, parse_budget, parse_ratio, positive_finite
 from budget.policies import Policy, get_policy
 
@@ -202,3 +204,27 @@ def _minimum_budget(charged: float, ratio: float, policy: Policy, limit: float =
         middle = math.floor((low + high) / 2.0)
         low, high = (low, float(middle)) if feasible(middle) else (float(middle), high)
     return high
+
+
+@dataclass(frozen=True)
+class OptimalSplit:
+    """The `optimal` policy: the split that minimises the error a fitted learning curve predicts
+    (`budget.learning_curves`; fit it to earlier comparison results, e.g. with `acquire plan
+    --policy optimal --from DIR`). Pass the object as `plan(..., policy=OptimalSplit(curve))`."""
+
+    curve: LearningCurve
+    name: str = "optimal"
+
+    def inaccurate_spend(self, available: float, ratio: float) -> float:
+        if available < 1.0:
+            return 0.0
+        n_accurate, _, _ = best_split(self.curve, available, ratio)
+        return max(available - n_accurate, 0.0)
+
+    def predicted_error(self, n_accurate: int, n_inaccurate: int) -> float:
+        return self.curve.predict(n_accurate, n_inaccurate)
+
+    def describe(self) -> str:
+        c = self.curve
+        return (f"lowest predicted error on a learning curve fitted to {c.n_points} results, "
+                f"err = {c.a:.3g} n_acc^-{c.alpha:.3g} (1 + n_inacc/n_acc)^-{c.delta:.3g}")

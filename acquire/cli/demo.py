@@ -1,15 +1,19 @@
-"""`acquire demo` (interim): plan 250ccsd at ratio 40 and buy that plan from the embedded MD17
-ethanol data into a label store; prints what it bought. The comparison issue replaces it."""
+"""`acquire demo` (`make demo`): the quick budget-matched comparison on the embedded MD17 ethanol
+data, 250ccsd at ratio 40 (200 CCSD(T) + 2000 DFT labels for ASTEROID vs 250 CCSD(T) for standard
+training), one seed; prints the table and where the report is. `--buy-only` keeps the earlier
+demo: buy the plan from the embedded data into `OUT/labels.db` and print what it bought."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-HELP = "plan 250ccsd/40 and buy it from the embedded ethanol data into demo-out/labels.db"
+HELP = "the quick comparison on embedded ethanol (standard vs ASTEROID at 250ccsd/40), report in demo-out/"
 EXAMPLES = """examples:
-  acquire demo
-  acquire demo --out /tmp/demo --budget 850ccsd --ratio 80
+  acquire demo                          # about 15 minutes on 2 cores; rerun to resume
+  acquire demo --preset tiny --out /tmp/demo    # seconds: a smoke test of the whole pipeline
+  acquire demo --buy-only --budget 850ccsd --ratio 80   # only buy the plan into demo-out/labels.db
 
-Rerunning is instant: labels already in the store are not bought twice."""
+Rerunning is instant once finished: finished runs and labels already in the store are kept."""
 
 ACCURATE = "md17:ethanol/ccsd(t)"
 INACCURATE = "md17:ethanol/dft"
@@ -19,12 +23,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default demo-out)")
     parser.add_argument("--budget", default="250ccsd", help="budget (default 250ccsd)")
     parser.add_argument("--ratio", default="40", help="accurate ÷ inaccurate cost per label (default 40)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the frames bought (default 0)")
+    parser.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
+    parser.add_argument("--buy-only", action="store_true", help="only buy the plan into OUT/labels.db (the earlier demo)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the frames bought with --buy-only (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    if args.buy_only:
+        return buy(args)
+    from budget import parse_budget, parse_ratio
 
+    from acquire.cli.compare import print_table
+    from acquire.compare import CompareSettings, run_comparison
+    from acquire.errors import AcquireError
+
+    if args.threads < 1:
+        raise AcquireError(f"--threads must be at least 1, got {args.threads}")
+    settings = CompareSettings(
+        accurate=ACCURATE, inaccurate=INACCURATE, budgets=(str(parse_budget(args.budget)),),
+        ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, dataset="ethanol",
+        command=f"acquire demo --out {args.out} --budget {args.budget} --ratio {args.ratio} --preset {args.preset}")
+    from rich.console import Console
+
+    err = Console(stderr=True, highlight=False)
+    document = run_comparison(settings, Path(args.out), lambda line: err.print(f"[bold cyan]demo[/] {line}"))
+    print_table(document, Path(args.out))
+    return 0
+
+
+def buy(args: argparse.Namespace) -> int:
+    """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
     from ase import units
 
     from acquire.engine import label_frames

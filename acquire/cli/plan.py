@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   acquire plan --budget 250ccsd --ratio 40 --inaccurate-share 20%
   acquire plan --budget 12cpu-h --ratio auto --accurate md17:ethanol/ccsd(t) --inaccurate md17:ethanol/dft
   acquire plan --budget 300ccsd --ratio auto --molecule CCO --accurate pyscf:ccsd(t)/cc-pvdz --inaccurate pyscf:pbe/def2-svp
+  acquire plan --budget 250ccsd --ratio 40 --policy optimal --from sweep/   # learning curves fitted to `acquire compare` results
 """
 DEFAULT_ACCURATE = "md17:ethanol/ccsd(t)"
 DEFAULT_INACCURATE = "md17:ethanol/dft"
@@ -29,8 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="250ccsd (accurate labels; also '250 ccsd(t)', 250acc) or CPU-core time: 12cpu-h, 3600s, 90min")
     parser.add_argument("--ratio", default="auto", metavar="FLOAT|auto",
                         help="cost of one accurate label ÷ one inaccurate label; 'auto' (default) asks the labelers")
-    parser.add_argument("--policy", choices=("paper", "share"), default=None,
-                        help="paper (default): 50 accurate-label equivalents on inaccurate labels; share: --inaccurate-share")
+    parser.add_argument("--policy", choices=("paper", "share", "optimal"), default=None,
+                        help="paper (default): 50 accurate-label equivalents on inaccurate labels; share: --inaccurate-share; "
+                        "optimal: the split with the lowest error predicted by learning curves fitted to --from DIR")
+    parser.add_argument("--from", dest="from_dir", metavar="DIR", default=None,
+                        help="an `acquire compare` output folder whose results the optimal policy fits")
     parser.add_argument("--inaccurate-share", metavar="SHARE", default=None,
                         help="budget spent on inaccurate labels: a percentage (20%%) or accurate units (50ccsd); implies --policy share")
     parser.add_argument("--accurate", metavar="SPEC", default=None,
@@ -65,15 +69,39 @@ def run(args: argparse.Namespace) -> int:
         inaccurate_cost_s=inaccurate_cost, validation=args.validation, charge_validation=args.charge_validation,
     )
     document = plan_document(result, accurate, inaccurate, args.molecule)
+    if args.policy == "optimal":
+        from acquire.compare import optimal_summary
+
+        document["optimal"] = optimal_summary(policy, result, args.from_dir)
     if args.json:
         print(json.dumps(document))
     else:
         print_table(document)
+        if "optimal" in document:
+            print_optimal(document["optimal"])
     return 0
 
 
+def print_optimal(summary: dict[str, Any]) -> None:
+    """Predicted (and, where measured, measured) test force MAE of the optimal, paper and standard splits."""
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"learning curve fitted to {summary['points']} results in {summary['from']} "
+                  f"(rms log residual {summary['rms_log_residual']:.3f}); test force MAE, kcal/mol/Å:", highlight=False)
+    for row in summary["splits"]:
+        measured = "" if row["measured"] is None else f", measured {row['measured']:.3f}"
+        console.print(f"  {row['split']:<8} {row['n_accurate']:>6} accurate + {row['n_inaccurate']:>6} inaccurate: "
+                      f"predicted {row['predicted']:.3f}{measured}", highlight=False)
+
 def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: type[Exception]) -> Any:
     """The Policy the options ask for; --inaccurate-share implies the share policy."""
+    if args.policy == "optimal" or args.from_dir is not None:
+        if args.policy != "optimal" or args.inaccurate_share is not None:
+            raise error("--from DIR goes with --policy optimal (and no --inaccurate-share)")
+        from acquire.compare import optimal_policy
+
+        return optimal_policy(args.from_dir)
     if args.inaccurate_share is not None:
         if args.policy == "paper":
             raise error("--inaccurate-share sets the share policy; drop --policy paper")

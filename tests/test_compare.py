@@ -1,0 +1,171 @@
+"""`acquire compare` on tiny runs: report and metrics (structure, units), leak-free nested splits,
+resumption, the optimal planning policy from the results, Delta-ML on a store with paired labels,
+and one-line errors (exit 2) for bad inputs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acquire.cli.main import main
+from acquire.compare import CompareSettings, run_comparison
+from labelers.datasets import load_md17, match_frames
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+TINY = ["--dataset", "ethanol", "--budgets", "60ccsd,70ccsd", "--ratio", "2", "--preset", "tiny",
+        "--validation", "5", "--test", "20", "--quiet"]
+
+
+def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acquire", *args], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("compare") / "out"
+    assert main(["compare", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_metrics_json_structure_and_units(tiny: Path) -> None:
+    doc = json.loads((tiny / "metrics.json").read_text())
+    assert doc["format"] == "asteroid-ff/compare/1"
+    assert doc["units"]["force_mae"] == "kcal/mol/Å" and doc["units"]["energy_mae"] == "kcal/mol"
+    assert doc["settings"]["seed_list"] == [0] and doc["settings"]["preset"] == "tiny"
+    assert "torch" in doc["versions"] and doc["config"]["model"]["hidden"] > 0
+    assert doc["command"].startswith("acquire compare") and "--budgets 60ccsd,70ccsd" in doc["command"]
+    assert set(doc["plans"]) == {"60ccsd_r2", "70ccsd_r2"}
+    assert doc["plans"]["60ccsd_r2"]["accurate"]["count"] == 10 and doc["plans"]["60ccsd_r2"]["inaccurate"]["count"] == 100
+    runs = {(r["key"], r["method"]): r for r in doc["runs"]}
+    assert set(runs) == {(k, m) for k in ("60ccsd_r2", "70ccsd_r2") for m in ("standard", "asteroid")}
+    assert (runs["60ccsd_r2", "standard"]["n_accurate"], runs["60ccsd_r2", "standard"]["n_inaccurate"]) == (60, 0)
+    assert (runs["70ccsd_r2", "asteroid"]["n_accurate"], runs["70ccsd_r2", "asteroid"]["n_inaccurate"]) == (20, 100)
+    for run in doc["runs"]:  # equal cost: every method spends the budget
+        assert run["cost_accurate_labels"] == pytest.approx(float(run["budget"].removesuffix("ccsd")))
+        assert run["test"]["force_mae"] > 0 and run["test"]["energy_mae"] > 0 and run["seed"] == 0
+        assert {"model.pt", "metrics.json", "split.json", "predictions.npz"} <= {p.name for p in (tiny / run["dir"]).iterdir()}
+    for row in doc["summary"]:
+        assert row["force_mae_std"] is None and row["seeds"] == [0]  # one seed: no spread
+        if row["method"] == "standard":
+            assert row["force_mae_gain_pct"] == 0
+    asteroid = runs["60ccsd_r2", "asteroid"]
+    assert asteroid["gamma"] in (0.5, 2.0) and len(asteroid["gamma_search"]) == 2
+
+
+def test_report_and_plots(tiny: Path) -> None:
+    report = (tiny / "report.md").read_text()
+    assert "test force MAE (kcal/mol/Å)" in report and "test energy MAE (kcal/mol)" in report
+    assert "| 70ccsd / 2 | ASTEROID | 20 + 100 | 1 |" in report
+    assert "acquire compare" in report and '"torch"' in report
+    for name in ("error_vs_budget.png", "force_parity.png", "gamma_sensitivity.png", "bias_weights.png"):
+        assert (tiny / name).read_bytes()[:4] == b"\x89PNG" and f"]({name})" in report
+
+
+def test_splits_are_nested_leak_free_and_shared(tiny: Path) -> None:
+    acc, inacc = load_md17("ethanol", "ccsd(t)"), load_md17("ethanol", "dft")
+    splits = [json.loads(p.read_text()) for p in sorted((tiny / "runs").glob("*/*/seed0/split.json"))]
+    assert len(splits) == 4 and all(s["test"] == splits[0]["test"] for s in splits)
+    assert all(s["validation"] == splits[0]["validation"] for s in splits)
+    by_size = sorted(splits, key=lambda s: len(s["train"]))
+    for small, large in zip(by_size, by_size[1:]):  # training sets are nested prefixes
+        assert large["train"][:len(small["train"])] == small["train"]
+    test = acc.positions[splits[0]["test"]]
+    for s in splits:
+        assert not set(s["train"]) & set(s["test"]) and not set(s["validation"]) & set(s["test"])
+        training = np.concatenate([acc.positions[s["train"]], inacc.positions[s["inaccurate_indices"]]])
+        assert (match_frames(test, training) == -1).all()
+
+
+def test_rerun_skips_finished_runs(tiny: Path) -> None:
+    models = sorted((tiny / "runs").glob("*/*/seed0/model.pt"))
+    before = {p: p.stat().st_mtime_ns for p in models}
+    lines: list[str] = []
+    settings = CompareSettings(accurate="md17:ethanol/ccsd(t)", inaccurate="md17:ethanol/dft",
+                               budgets=("60ccsd", "70ccsd"), ratios=(2.0,), preset="tiny", validation=5, test=20,
+                               progress=False)
+    document = run_comparison(settings, tiny, lines.append)
+    assert {p: p.stat().st_mtime_ns for p in models} == before
+    assert sum("finished earlier, skipped" in line for line in lines) == 4
+    assert all(r["status"] == "resumed-finished" for r in document["runs"])
+
+
+def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
+    assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["policy"] == "optimal"
+    assert doc["accurate"]["count"] + doc["inaccurate"]["count"] / 2 <= 65
+    optimal = doc["optimal"]
+    assert optimal["points"] == 4 and optimal["units"] == "kcal/mol/Å"
+    rows = {r["split"]: r for r in optimal["splits"]}
+    assert rows["optimal"]["predicted"] <= min(rows["paper"]["predicted"], rows["standard"]["predicted"]) + 1e-9
+    assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny), "--json"]) == 0
+    measured = {r["split"]: r["measured"] for r in json.loads(capsys.readouterr().out)["optimal"]["splits"]}
+    runs = {r["method"]: r for r in json.loads((tiny / "metrics.json").read_text())["runs"] if r["key"] == "60ccsd_r2"}
+    assert measured["standard"] == pytest.approx(runs["standard"]["test"]["force_mae"])
+    assert measured["paper"] == pytest.approx(runs["asteroid"]["test"]["force_mae"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "250ccsd", "--out", "x"], "give --dataset ethanol"),
+    (["--dataset", "ethanol", "--store", "l.db", "--accurate", "a", "--inaccurate", "b", "--out", "x"], "not both"),
+    (["--dataset", "ethanol", "--budget", "250ccsd", "--budgets", "100ccsd", "--out", "x"], "not both"),
+    (["--dataset", "ethanol", "--ratio", "0.5", "--out", "x"], "> 1"),
+    (["--dataset", "ethanol", "--budgets", "100ccsd,,200ccsd", "--out", "x"], "comma-separated"),
+    (["--dataset", "ethanol", "--gammas", "0.5,x", "--out", "x"], "--gammas"),
+    (["--dataset", "ethanol", "--seeds", "0", "--out", "x"], "--seeds"),
+    (["--dataset", "ethanol", "--budget", "10ccsd", "--out", "x"], "too small"),
+    (["--dataset", "ethanol", "--budget", "960ccsd", "--out", "x"], "no test frames"),
+    (["--dataset", "ethanol", "--budget", "250ccsd", "--ratio", "80", "--out", "x"], "4000 requested"),
+    (["--dataset", "ethanol", "--budget", "12cpu-h", "--out", "x"], "accurate labels"),
+    (["--store", "missing.db", "--accurate", "a", "--inaccurate", "b", "--out", "x"], "not found"),
+])
+def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, monkeypatch, capsys, args: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("acquire compare: error:")
+
+
+def test_bad_input_through_the_console_script(tmp_path: Path) -> None:
+    result = acquire("compare", "--dataset", "ethanol", "--budget", "abc", "--out", "x", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_resume_with_other_splits_and_optimal_errors_are_one_line(tiny: Path, capsys) -> None:
+    assert main(["compare", *TINY, "--validation", "6", "--out", str(tiny)]) == 2
+    assert "other splits" in capsys.readouterr().err
+    assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal"]) == 2
+    assert "--from DIR" in capsys.readouterr().err
+    assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny / "none")]) == 2
+    assert "no comparison results" in capsys.readouterr().err
+
+
+def test_delta_ml_on_a_store_with_paired_labels(tmp_path: Path) -> None:
+    for labeler in ("md17:ethanol/ccsd(t)", "xtb:gfn2"):  # the same 60 geometries, both labelers
+        assert acquire("label", "md17:ethanol/ccsd(t)", "--labeler", labeler, "--n", "60", "--store", "l.db",
+                       cwd=tmp_path).returncode == 0
+    result = acquire("compare", "--store", "l.db", "--accurate", "md17:ethanol/ccsd(t)", "--inaccurate", "xtb:gfn2",
+                     "--budget", "30ccsd", "--ratio", "2", "--inaccurate-share", "20%", "--validation", "5",
+                     "--preset", "tiny", "--ablations", "--out", "c", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = {r["method"]: r for r in json.loads(result.stdout)["summary"]}
+    assert set(summary) == {"standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml"}
+    assert (summary["delta-ml"]["n_accurate"], summary["delta-ml"]["n_inaccurate"]) == (24, 12)
+    delta = json.loads((tmp_path / "c/runs/30ccsd_r2/delta-ml/seed0/metrics.json").read_text())
+    assert delta["counts"]["paired"] == 24 and delta["test"]["force_mae"] > 0
+
+
+def test_delta_ml_without_pairs_is_reported_not_run(tiny: Path) -> None:
+    from acquire.delta import delta_unavailable
+    from acquire.sources import load_source
+
+    acc, inacc = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
+    why = delta_unavailable(acc, inacc, list(range(200)))
+    assert "paired labels" in why and "(6 pairs in the whole data)" in why
