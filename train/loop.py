@@ -1,5 +1,7 @@
 """One training stage: Adam, warm-up + cosine/plateau schedule, EMA, early stopping, best-model
 selection on the validation loss, and a resumable state file saved every `checkpoint_seconds`.
+With a time cap (`max_seconds`) the cosine schedule runs on whichever is further along, epochs or
+wall time, so that the learning rate has decayed when the cap stops the stage on a busy machine.
 
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
 selected weights in it (the best validation epoch, or the last epoch without validation). A killed
@@ -84,8 +86,11 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
             total, count = 0.0, 0
             for step, batch in enumerate(batches(train, stage.batch_size, True, generator)):
+                position = epoch + step / steps_per_epoch
+                if stage.max_seconds:  # a time cap compresses the schedule: decay ends at the cap
+                    position = max(position, stage.epochs * (time.monotonic() - began) / stage.max_seconds)
                 for group in optimizer.param_groups:
-                    group["lr"] = _lr(stage, epoch + step / steps_per_epoch, factor)
+                    group["lr"] = _lr(stage, position, factor)
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model, batch)
                 loss.backward()
