@@ -237,7 +237,23 @@ def train_config(settings: CompareSettings, method: str, seed: int) -> Any:
     return config
 
 
-def is_finished(run_dir: Path) -> bool:
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's config without the fields that do not change what it learns."""
+    return {k: v for k, v in config.items() if k not in ("progress", "threads")}
+
+
+def check_settings(run_dir: Path, config: Any) -> None:
+    """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...)."""
+    path = run_dir / "config.json"
+    if path.exists() and _comparable(json.loads(path.read_text())) != _comparable(json.loads(json.dumps(config.to_dict()))):
+        raise CompareError(f"{run_dir} was trained with other settings (preset, gammas or model); "
+                           "give a new --out or the same --preset and --gammas")
+
+
+def is_finished(run_dir: Path, config: Any | None = None) -> bool:
+    """Whether a run directory holds a finished run (checked against `config` when given)."""
+    if config is not None:
+        check_settings(run_dir, config)
     return all((run_dir / name).exists() for name in ("metrics.json", "predictions.npz", "split.json"))
 
 
@@ -254,10 +270,11 @@ def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: Source
                "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
                "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
     (run_dir / "split.json").write_text(json.dumps(indices))
+    config = train_config(settings, run.method, run.seed)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
     acc = frames_of(accurate, indices["train"], "accurate")
     val = frames_of(accurate, split.validation, "validation")
     test = frames_of(accurate, split.test, "test")
-    config = train_config(settings, run.method, run.seed)
     if run.method == "standard":
         result = train.run_standard(acc, val, test, config, run_dir)
     elif run.method == "score-matching":
@@ -342,7 +359,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
             run.status, run.note = "skipped", why
             log(f"{where}: not run: {why}")
             continue
-        elif is_finished(out / run.dir):
+        elif is_finished(out / run.dir, train_config(settings, run.method, run.seed)):
             run.status, done = "resumed-finished", "finished earlier, skipped"
         else:
             log(f"{where}: training ({_clock(time.monotonic() - began)} elapsed)")
@@ -369,9 +386,10 @@ def _clock(seconds: float) -> str:
 def learning_curve_points(document: dict[str, Any], methods: tuple[str, ...] = ("standard", "asteroid"),
                           metric: str = "force_mae") -> list[tuple[int, int, float]]:
     """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in a metrics document."""
-    points = []
+    points, seen = [], set()
     for run in document.get("runs", []):
-        if run["method"] in methods and run.get("test"):
+        if run["method"] in methods and run.get("test") and run["dir"] not in seen:  # shared runs count once
+            seen.add(run["dir"])
             points.append((int(run["n_accurate"]), int(run["n_inaccurate"]), float(run["test"][metric])))
     return points
 

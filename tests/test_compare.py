@@ -18,7 +18,7 @@ from labelers.datasets import load_md17, match_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-TINY = ["--dataset", "ethanol", "--budgets", "60ccsd,70ccsd", "--ratio", "2", "--preset", "tiny",
+TINY = ["--dataset", "ethanol", "--budgets", "60ccsd,70ccsd", "--ratios", "2,3", "--preset", "tiny",
         "--validation", "5", "--test", "20", "--quiet"]
 
 
@@ -41,12 +41,17 @@ def test_metrics_json_structure_and_units(tiny: Path) -> None:
     assert doc["settings"]["seed_list"] == [0] and doc["settings"]["preset"] == "tiny"
     assert "torch" in doc["versions"] and doc["config"]["model"]["hidden"] > 0
     assert doc["command"].startswith("acquire compare") and "--budgets 60ccsd,70ccsd" in doc["command"]
-    assert set(doc["plans"]) == {"60ccsd_r2", "70ccsd_r2"}
+    keys = ("60ccsd_r2", "60ccsd_r3", "70ccsd_r2", "70ccsd_r3")
+    assert set(doc["plans"]) == set(keys)
     assert doc["plans"]["60ccsd_r2"]["accurate"]["count"] == 10 and doc["plans"]["60ccsd_r2"]["inaccurate"]["count"] == 100
     runs = {(r["key"], r["method"]): r for r in doc["runs"]}
-    assert set(runs) == {(k, m) for k in ("60ccsd_r2", "70ccsd_r2") for m in ("standard", "asteroid")}
+    assert set(runs) == {(k, m) for k in keys for m in ("standard", "asteroid")}
     assert (runs["60ccsd_r2", "standard"]["n_accurate"], runs["60ccsd_r2", "standard"]["n_inaccurate"]) == (60, 0)
     assert (runs["70ccsd_r2", "asteroid"]["n_accurate"], runs["70ccsd_r2", "asteroid"]["n_inaccurate"]) == (20, 100)
+    assert (runs["70ccsd_r3", "asteroid"]["n_accurate"], runs["70ccsd_r3", "asteroid"]["n_inaccurate"]) == (20, 150)
+    # standard training does not depend on the ratio: trained once per budget, shared by both ratios
+    assert runs["60ccsd_r3", "standard"]["status"] == "shared"
+    assert runs["60ccsd_r3", "standard"]["dir"] == runs["60ccsd_r2", "standard"]["dir"]
     for run in doc["runs"]:  # equal cost: every method spends the budget
         assert run["cost_accurate_labels"] == pytest.approx(float(run["budget"].removesuffix("ccsd")))
         assert run["test"]["force_mae"] > 0 and run["test"]["energy_mae"] > 0 and run["seed"] == 0
@@ -64,14 +69,15 @@ def test_report_and_plots(tiny: Path) -> None:
     assert "test force MAE (kcal/mol/Å)" in report and "test energy MAE (kcal/mol)" in report
     assert "| 70ccsd / 2 | ASTEROID | 20 + 100 | 1 |" in report
     assert "acquire compare" in report and '"torch"' in report
-    for name in ("error_vs_budget.png", "force_parity.png", "gamma_sensitivity.png", "bias_weights.png"):
+    for name in ("error_vs_budget.png", "error_vs_ratio.png", "force_parity.png", "gamma_sensitivity.png",
+                 "bias_weights.png"):
         assert (tiny / name).read_bytes()[:4] == b"\x89PNG" and f"]({name})" in report
 
 
 def test_splits_are_nested_leak_free_and_shared(tiny: Path) -> None:
     acc, inacc = load_md17("ethanol", "ccsd(t)"), load_md17("ethanol", "dft")
     splits = [json.loads(p.read_text()) for p in sorted((tiny / "runs").glob("*/*/seed0/split.json"))]
-    assert len(splits) == 4 and all(s["test"] == splits[0]["test"] for s in splits)
+    assert len(splits) == 6 and all(s["test"] == splits[0]["test"] for s in splits)
     assert all(s["validation"] == splits[0]["validation"] for s in splits)
     by_size = sorted(splits, key=lambda s: len(s["train"]))
     for small, large in zip(by_size, by_size[1:]):  # training sets are nested prefixes
@@ -88,12 +94,13 @@ def test_rerun_skips_finished_runs(tiny: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in models}
     lines: list[str] = []
     settings = CompareSettings(accurate="md17:ethanol/ccsd(t)", inaccurate="md17:ethanol/dft",
-                               budgets=("60ccsd", "70ccsd"), ratios=(2.0,), preset="tiny", validation=5, test=20,
+                               budgets=("60ccsd", "70ccsd"), ratios=(2.0, 3.0), preset="tiny", validation=5, test=20,
                                progress=False)
     document = run_comparison(settings, tiny, lines.append)
-    assert {p: p.stat().st_mtime_ns for p in models} == before
-    assert sum("finished earlier, skipped" in line for line in lines) == 4
-    assert all(r["status"] == "resumed-finished" for r in document["runs"])
+    assert len(models) == 6 and {p: p.stat().st_mtime_ns for p in models} == before
+    assert sum("finished earlier, skipped" in line for line in lines) == 6
+    assert sum(", shared;" in line for line in lines) == 2 and not any(": training" in line for line in lines)
+    assert {r["status"] for r in document["runs"]} == {"resumed-finished", "shared"}
 
 
 def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
@@ -102,7 +109,7 @@ def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
     assert doc["policy"] == "optimal"
     assert doc["accurate"]["count"] + doc["inaccurate"]["count"] / 2 <= 65
     optimal = doc["optimal"]
-    assert optimal["points"] == 4 and optimal["units"] == "kcal/mol/Å"
+    assert optimal["points"] == 6 and optimal["units"] == "kcal/mol/Å"  # shared runs count once
     rows = {r["split"]: r for r in optimal["splits"]}
     assert rows["optimal"]["predicted"] <= min(rows["paper"]["predicted"], rows["standard"]["predicted"]) + 1e-9
     assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny), "--json"]) == 0
@@ -141,6 +148,8 @@ def test_bad_input_through_the_console_script(tmp_path: Path) -> None:
 def test_resume_with_other_splits_and_optimal_errors_are_one_line(tiny: Path, capsys) -> None:
     assert main(["compare", *TINY, "--validation", "6", "--out", str(tiny)]) == 2
     assert "other splits" in capsys.readouterr().err
+    assert main(["compare", *TINY, "--preset", "quick", "--out", str(tiny)]) == 2
+    assert "other settings" in capsys.readouterr().err
     assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal"]) == 2
     assert "--from DIR" in capsys.readouterr().err
     assert main(["plan", "--budget", "60ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny / "none")]) == 2
