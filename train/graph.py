@@ -56,8 +56,25 @@ def to_data_list(frames: Frames, cutoff: float, dtype: torch.dtype = torch.float
 
 
 def collate(data: list[Data]) -> Batch:
-    """A torch-geometric `Batch` of configurations."""
-    return Batch.from_data_list(data)
+    """A torch-geometric `Batch` of configurations (the fields `to_data_list` makes).
+
+    Equivalent to `Batch.from_data_list` for these fields, built with a few `torch.cat`s because
+    collation is a visible share of a training step for 9-atom molecules.
+    """
+    counts = [d.pos.shape[0] for d in data]
+    ptr = torch.zeros(len(data) + 1, dtype=torch.long)
+    ptr[1:] = torch.tensor(np.cumsum(counts))
+    edges = [d.edge_index + ptr[k] for k, d in enumerate(data)]
+    fields = {"pos": torch.cat([d.pos for d in data]), "z": torch.cat([d.z for d in data]),
+              "edge_index": torch.cat(edges, dim=1), "weight": torch.cat([d.weight for d in data]),
+              "batch": torch.cat([torch.full((int(c),), k, dtype=torch.long) for k, c in enumerate(counts)]),
+              "ptr": ptr}
+    if "y" in data[0]:
+        fields["y"] = torch.cat([d.y for d in data])
+        fields["force"] = torch.cat([d.force for d in data])
+    batch = Batch(**fields)
+    batch._num_graphs = len(data)
+    return batch
 
 
 def batches(data: list[Data], batch_size: int, shuffle: bool, generator: torch.Generator | None = None):
