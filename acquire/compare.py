@@ -93,8 +93,10 @@ class RunSpec:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def run_key(budget: str, ratio: float) -> str:
-    return f"{budget}_r{ratio:g}"
+def run_key(budget: str, ratio: float, share: str | None = None) -> str:
+    """'250ccsd_r40' (paper policy) or '250ccsd_r40_share20pct' (an --inaccurate-share)."""
+    suffix = "" if share is None else "_share" + share.strip().replace("%", "pct").replace(" ", "")
+    return f"{budget}_r{ratio:g}{suffix}"
 
 
 def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
@@ -128,7 +130,7 @@ def make_plans(settings: CompareSettings, accurate_cost_s: float | None) -> dict
     plans = {}
     for budget in settings.budgets:
         for ratio in settings.ratios:
-            plans[run_key(str(parse_budget(budget)), ratio)] = plan(
+            plans[run_key(str(parse_budget(budget)), ratio, settings.inaccurate_share)] = plan(
                 budget, ratio, policy=policy, accurate_cost_s=accurate_cost_s, validation=settings.validation)
     return plans
 
@@ -250,10 +252,21 @@ def check_settings(run_dir: Path, config: Any) -> None:
                            "give a new --out or the same --preset and --gammas")
 
 
-def is_finished(run_dir: Path, config: Any | None = None) -> bool:
-    """Whether a run directory holds a finished run (checked against `config` when given)."""
+def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
+    """The frames a run trains, validates and tests on (stored as its split.json)."""
+    return {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
+            "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
+            "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
+
+
+def is_finished(run_dir: Path, config: Any | None = None, indices: dict[str, Any] | None = None) -> bool:
+    """Whether a run directory holds a finished run; with `config` and `indices`, refuse a run
+    directory made with other settings or frames."""
     if config is not None:
         check_settings(run_dir, config)
+    if indices is not None and (run_dir / "split.json").exists():
+        if json.loads((run_dir / "split.json").read_text()) != json.loads(json.dumps(indices)):
+            raise CompareError(f"{run_dir} was trained on other frames; give a new --out")
     return all((run_dir / name).exists() for name in ("metrics.json", "predictions.npz", "split.json"))
 
 
@@ -266,9 +279,7 @@ def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: Source
 
     run_dir = out / run.dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    indices = {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
-               "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
-               "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
+    indices = run_indices(run, settings, split)
     (run_dir / "split.json").write_text(json.dumps(indices))
     config = train_config(settings, run.method, run.seed)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
@@ -359,7 +370,8 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
             run.status, run.note = "skipped", why
             log(f"{where}: not run: {why}")
             continue
-        elif is_finished(out / run.dir, train_config(settings, run.method, run.seed)):
+        elif is_finished(out / run.dir, train_config(settings, run.method, run.seed),
+                         run_indices(run, settings, splits[run.seed])):
             run.status, done = "resumed-finished", "finished earlier, skipped"
         else:
             log(f"{where}: training ({_clock(time.monotonic() - began)} elapsed)")
@@ -383,15 +395,23 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
-def learning_curve_points(document: dict[str, Any], methods: tuple[str, ...] = ("standard", "asteroid"),
+def learning_curve_points(folder: str | Path, methods: tuple[str, ...] = ("standard", "asteroid"),
                           metric: str = "force_mae") -> list[tuple[int, int, float]]:
-    """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in a metrics document."""
-    points, seen = [], set()
-    for run in document.get("runs", []):
-        if run["method"] in methods and run.get("test") and run["dir"] not in seen:  # shared runs count once
-            seen.add(run["dir"])
-            points.append((int(run["n_accurate"]), int(run["n_inaccurate"]), float(run["test"][metric])))
-    return points
+    """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in a comparison
+    folder, whichever invocation made it (each run directory counts once)."""
+    read_document(folder)  # a comparison folder, or a one-line error
+    points: dict[tuple, tuple[int, int, float]] = {}
+    for path in sorted(Path(folder).glob("runs/*/*/seed*/metrics.json")):
+        method = path.parent.parent.name
+        if method not in methods or not (path.parent / "predictions.npz").exists():
+            continue
+        metrics = json.loads(path.read_text())
+        counts = metrics.get("counts", {})
+        if "test" in metrics and "accurate" in counts:
+            n_acc, n_inacc = int(counts["accurate"]), int(counts.get("inaccurate", 0))
+            seed = metrics.get("config", {}).get("seed")  # the same run made twice counts once
+            points.setdefault((method, seed, n_acc, n_inacc), (n_acc, n_inacc, float(metrics["test"][metric])))
+    return list(points.values())
 
 
 def read_document(folder: str | Path) -> dict[str, Any]:
@@ -416,7 +436,23 @@ def optimal_policy(folder: str | Path | None, metric: str = "force_mae") -> Any:
 
     if folder is None:
         raise CompareError("the optimal policy needs earlier results: --from DIR (an acquire compare --out folder)")
-    return OptimalSplit(fit_learning_curve(learning_curve_points(read_document(folder), metric=metric)))
+    return OptimalSplit(fit_learning_curve(learning_curve_points(folder, metric=metric)))
+
+
+def _measure_command(settings: dict[str, Any], plan: Any, folder: str | Path) -> str:
+    """The `acquire compare` command that measures a plan's split beside the results in `folder`."""
+    import shlex
+
+    source = (["--dataset", settings["dataset"]] if settings.get("dataset") else
+              ["--accurate", settings["accurate"], "--inaccurate", settings["inaccurate"]])
+    words = ["acquire", "compare", *source, "--budget", plan.budget, "--ratio", f"{plan.ratio:g}",
+             "--inaccurate-share", f"{plan.budget_accurate_labels - plan.accurate.count:g}ccsd",
+             "--seeds", str(settings["seeds"]), "--preset", settings["preset"], "--validation", str(settings["validation"])]
+    if settings.get("test") is not None:
+        words += ["--test", str(settings["test"])]
+    if settings.get("gammas"):
+        words += ["--gammas", ",".join(f"{g:g}" for g in settings["gammas"])]
+    return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
 
 
 def optimal_summary(policy: Any, plan: Any, folder: str | Path) -> dict[str, Any]:
@@ -425,7 +461,7 @@ def optimal_summary(policy: Any, plan: Any, folder: str | Path) -> dict[str, Any
     from budget import paper_policy, plan as make_plan
 
     measured: dict[tuple[int, int], list[float]] = {}
-    for n_acc, n_inacc, error in learning_curve_points(read_document(folder)):
+    for n_acc, n_inacc, error in learning_curve_points(folder):
         measured.setdefault((n_acc, n_inacc), []).append(error)
     splits = [("optimal", plan.accurate.count, plan.inaccurate.count)]
     try:
@@ -436,6 +472,7 @@ def optimal_summary(policy: Any, plan: Any, folder: str | Path) -> dict[str, Any
     splits.append(("standard", plan.standard.count, 0))
     c = policy.curve
     return {
+        "measure_with": _measure_command(read_document(folder)["settings"], plan, folder),
         "from": str(folder), "metric": "test force_mae", "units": "kcal/mol/Å", "points": c.n_points,
         "curve": {"a": c.a, "alpha": c.alpha, "delta": c.delta, "rms_log_residual": c.rms_log_residual,
                   "form": "err = a * n_acc**-alpha * (1 + n_inacc/n_acc)**-delta"},

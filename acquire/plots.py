@@ -53,28 +53,28 @@ def _error_vs(out: Path, document: dict[str, Any], axis: str, name: str) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     summary = document["summary"]
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, dict[float, dict]] = {}
     for row in summary:
+        if axis == "ratio" and row["method"] == "standard":
+            continue  # standard does not depend on the ratio: drawn as a horizontal line below
         if axis == "budget":
             label = row["method"] if row["method"] == "standard" else f"{row['method']} (ratio {row['ratio']:g})"
         else:
             label = f"{row['method']} ({row['budget']})"
-        groups.setdefault(label, []).append(row)
+        x = _budget_units(document, row["budget"]) if axis == "budget" else row["ratio"]
+        groups.setdefault(label, {})[x] = row  # standard rows of several ratios are one shared run
     for label, rows in groups.items():
-        x = [_budget_units(document, r["budget"]) if axis == "budget" else r["ratio"] for r in rows]
-        order = np.argsort(x)
-        y = np.array([r["force_mae_mean"] for r in rows])[order]
-        err = np.array([r["force_mae_std"] or 0.0 for r in rows])[order]
-        x = np.array(x)[order]
-        if len(set(x)) == 1 and axis == "ratio" and label.startswith("standard"):
-            continue
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
-    if axis == "ratio":  # standard does not depend on the ratio: one horizontal line per budget
-        for row in summary:
-            if row["method"] == "standard":
-                ax.axhline(row["force_mae_mean"], linestyle="--", color="gray")
-        ax.plot([], [], linestyle="--", color="gray", label="standard (same budget)")
-        ax.set_xscale("log", base=2)
+        x = sorted(rows)
+        ax.errorbar(x, [rows[v]["force_mae_mean"] for v in x], yerr=[rows[v]["force_mae_std"] or 0.0 for v in x],
+                    marker="o", capsize=3, label=label)
+    if axis == "ratio":
+        standard = {r["budget"]: r["force_mae_mean"] for r in summary if r["method"] == "standard"}
+        for index, (budget, value) in enumerate(standard.items()):
+            ax.axhline(value, linestyle="--", color=f"C{(len(groups) + index) % 10}", label=f"standard ({budget})")
+        ratios = sorted({r["ratio"] for r in summary})
+        ax.set_xscale("log")
+        ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
+        ax.minorticks_off()
     ax.set_xlabel("budget (accurate-label equivalents)" if axis == "budget" else "cost ratio (accurate ÷ inaccurate)")
     ax.set_ylabel("test force MAE (kcal/mol/Å)")
     ax.set_title("force error vs " + axis)

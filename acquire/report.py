@@ -137,10 +137,32 @@ def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, s
     from acquire.plots import make_plots
 
     document = build_document(settings, plans, runs, splits)
+    archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
     (out / "report.md").write_text(markdown(document))
     return document
+
+
+def archive_previous(out: Path, document: dict[str, Any]) -> None:
+    """Keep the report of an earlier invocation with other settings in `out/history/` (its runs stay
+    in `out/runs/` and still count for `acquire plan --policy optimal --from out`)."""
+    previous = out / "metrics.json"
+    if not previous.exists():
+        return
+    try:
+        old = json.loads(previous.read_text())
+    except json.JSONDecodeError:
+        return
+    ignore = ("command", "progress", "threads")
+    same = lambda a: {k: v for k, v in a.items() if k not in ignore}  # noqa: E731
+    if same(old.get("settings", {})) == same(json.loads(json.dumps(document["settings"], default=_plain))):
+        return
+    stamp = str(old.get("created", "earlier")).replace(":", "")
+    (out / "history").mkdir(exist_ok=True)
+    for name in ("metrics.json", "report.md"):
+        if (out / name).exists():
+            (out / name).replace(out / "history" / f"{stamp}-{name}")
 
 
 def fmt(mean: float | None, std: float | None = None, digits: int = 3) -> str:

@@ -167,7 +167,7 @@ def test_delta_ml_on_a_store_with_paired_labels(tmp_path: Path) -> None:
     summary = {r["method"]: r for r in json.loads(result.stdout)["summary"]}
     assert set(summary) == {"standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml"}
     assert (summary["delta-ml"]["n_accurate"], summary["delta-ml"]["n_inaccurate"]) == (24, 12)
-    delta = json.loads((tmp_path / "c/runs/30ccsd_r2/delta-ml/seed0/metrics.json").read_text())
+    delta = json.loads((tmp_path / "c/runs/30ccsd_r2_share20pct/delta-ml/seed0/metrics.json").read_text())
     assert delta["counts"]["paired"] == 24 and delta["test"]["force_mae"] > 0
 
 

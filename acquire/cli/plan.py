@@ -93,6 +93,8 @@ def print_optimal(summary: dict[str, Any]) -> None:
         measured = "" if row["measured"] is None else f", measured {row['measured']:.3f}"
         console.print(f"  {row['split']:<8} {row['n_accurate']:>6} accurate + {row['n_inaccurate']:>6} inaccurate: "
                       f"predicted {row['predicted']:.3f}{measured}", highlight=False)
+    if summary["splits"][0]["measured"] is None:
+        console.print(f"measure the optimal split: {summary['measure_with']}", highlight=False)
 
 def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: type[Exception]) -> Any:
     """The Policy the options ask for; --inaccurate-share implies the share policy."""
