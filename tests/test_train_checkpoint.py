@@ -84,3 +84,14 @@ def test_killed_run_resumes_to_the_same_result(tmp_path: Path) -> None:
     history = [row["epoch"] for row in torch.load(killed / "stages" / "finetune_g1.pt", weights_only=True)["history"]]
     assert history == list(range(1, epochs + 1))
     assert resumed.metrics["test"]["force_mae"] == straight.metrics["test"]["force_mae"]
+
+
+def test_a_run_directory_refuses_a_different_run(tmp_path: Path) -> None:
+    import pytest
+
+    from train.errors import CheckpointError
+
+    args = (_frames(np.arange(8)), _frames(np.arange(8, 12)), None)
+    train.run_standard(*args, preset("tiny", standard=with_stage(preset("tiny"), "standard", epochs=1).standard), tmp_path)
+    with pytest.raises(CheckpointError, match="different run"):
+        train.run_standard(*args, preset("tiny"), tmp_path)

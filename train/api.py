@@ -28,7 +28,7 @@ import torch
 from train.bias import bias_of, bias_weights, effective_sample_size
 from train.checkpoint import save_model, versions
 from train.config import StageConfig, TrainConfig
-from train.errors import DataError
+from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
 from train.frames import Frames
 from train.graph import composition_matrix, to_data_list
@@ -59,6 +59,30 @@ class _Run:
         self.histories: dict[str, list[dict]] = {}
         self.seconds: dict[str, float] = {}
         self.began = time.monotonic()
+
+    def claim(self, method: str, **frames: Frames | None) -> None:
+        """Record what this run directory trains (method, config, data checksums); refuse to
+        resume a directory that holds a different run."""
+        import hashlib
+        import json
+
+        digest = {}
+        for name, f in frames.items():
+            if f is not None:
+                h = hashlib.sha256(np.ascontiguousarray(f.positions).tobytes())
+                for array in (f.energies, f.forces, f.weights):
+                    if array is not None:
+                        h.update(np.ascontiguousarray(array).tobytes())
+                digest[name] = h.hexdigest()[:16]
+        config = {k: v for k, v in self.config.to_dict().items() if k not in ("progress", "threads", "checkpoint_seconds")}
+        identity = json.loads(json.dumps({"method": method, "config": config, "data": digest}))
+        path = self.out_dir / "run.json"
+        if path.exists():
+            if json.loads(path.read_text()) != identity:
+                raise CheckpointError(f"{self.out_dir} holds a different run (method, settings or data); "
+                                      "use a new output directory")
+        else:
+            write_json(identity, path)
 
     def graphs(self, frames: Frames) -> list:
         return to_data_list(frames, self.config.model.cutoff, self.dtype)
@@ -147,6 +171,7 @@ def run_standard(accurate: Frames, validation: Frames, test: Frames | None, conf
     for frames, what in ((accurate, "accurate"), (validation, "validation")):
         _check(frames, what)
     run = _Run(config, out_dir)
+    run.claim("standard", accurate=accurate, validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
     model = run.fresh("standard")
     _align(model, accurate, train, fresh=True)
@@ -166,6 +191,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
     for frames, what in ((accurate, "accurate"), (inaccurate, "inaccurate"), (validation, "validation")):
         _check(frames, what)
     run = _Run(config, out_dir)
+    run.claim("asteroid", accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
     pool = run.graphs(inaccurate)
     extra: dict = {"counts": _counts(accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)}
@@ -213,6 +239,7 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
         _check(frames, what)
     _check(unlabeled, "unlabeled", labelled=False)
     run = _Run(config, out_dir)
+    run.claim("score-matching", accurate=accurate, unlabeled=unlabeled.unlabelled(), validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
     pool = run.graphs(unlabeled.unlabelled())
     model = run.fresh("score")
