@@ -1,17 +1,24 @@
 """The trainer's library API: one call per (method, seed, split), writing a run directory.
 
+    from dataclasses import replace
     from train import Frames, preset, run_standard, run_asteroid, run_score_matching
-    cfg = preset("quick", seed=0)
+    cfg = preset("quick", seed=0)                      # or "paper"; "tiny" for tests
     std = run_standard(accurate_250, validation, test, cfg, "runs/std")
     ast = run_asteroid(accurate_200, dft_2000, validation, test, cfg, "runs/ast")
-    ast.metrics["test"]["force_mae"]      # kcal/mol/Å, mean over atoms and components
+    ast.metrics["test"]["force_mae"]                   # kcal/mol/Å, mean over atoms and components
+    naive = run_asteroid(..., replace(cfg, bias_weights=False), "runs/naive")   # pretrain + fine-tune
+    no_ft = run_asteroid(..., replace(cfg, finetune=False), "runs/noft")        # no fine-tuning
+    sweep = run_asteroid(..., replace(cfg, gammas=(0.1, 0.5, 1.0, 2.0)), "runs/g")
 
 Inputs are `Frames` (numpy arrays, Å / eV / eV/Å); the caller splits the data. Outputs in
 `out_dir`: model.pt (best model; `load_calculator(out_dir)`), metrics.json (validation and test
 MAE in kcal/mol and kcal/mol/Å, chosen gamma, gamma search, bias statistics, seconds, config,
-versions), log.csv (per-epoch rows of every stage), bias.png (ASTEROID), stages/ (one finished
-model per stage plus the resumable state of the running one). Calling again with the same
-out_dir resumes: finished stages are loaded, a killed stage continues from its state file.
+versions), log.csv (per-epoch rows of every stage), bias.png and bias.npy (ASTEROID), run.json
+(method, config, data checksums), stages/ (one finished model per stage plus the resumable state
+of the running one). Calling again with the same out_dir resumes: finished stages are loaded, a
+killed stage continues from its state file; a different run in the same directory is refused.
+`preset("quick")` caps each stage in wall time (about 15 minutes for standard + ASTEROID on one
+core), so its results depend on machine load; `preset("paper")` is epoch-bound.
 """
 from __future__ import annotations
 
