@@ -203,6 +203,48 @@ def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str,
     return rows
 
 
+METHOD_NOTES = {
+    "standard": "the whole budget on accurate labels.",
+    "asteroid": "bias identification on the accurate set, bias-weighted training on the inaccurate set "
+                "(w = exp(-B/gamma), gamma chosen on the validation set), fine-tuning on the accurate set.",
+    "no-bias-weights": "ablation: uniform weights, i.e. plain pretraining on the inaccurate set then fine-tuning.",
+    "no-finetune": "ablation: the bias-weighted model without fine-tuning (reference energies refitted on the "
+                   "accurate set); it reuses ASTEROID's finished bias and pretraining stages.",
+    "delta-ml": "a base model on the inaccurate labels plus a model of (accurate - inaccurate) on paired "
+                "frames (the accurate training frames and their inaccurate twins); same labels as ASTEROID.",
+    "score-matching": "sliced score matching on the inaccurate pool's geometries with their labels removed "
+                      "(unlabelled configurations cost no labels), then fine-tuning on the whole budget of "
+                      "accurate labels.",
+}
+
+
+def findings(document: dict[str, Any]) -> list[str]:
+    """One sentence per budget/ratio and method against standard, with the paired seed spread in view
+    (the methods of one seed share its split, so per-seed differences are compared)."""
+    errors = {(r["key"], r["method"], r["seed"]): r["test"]["force_mae"] for r in document["runs"]}
+    lines = []
+    rows = document["summary"]
+    for row in rows:
+        base = next((r for r in rows if r["key"] == row["key"] and r["method"] == "standard"), None)
+        if base is None or row["method"] == "standard":
+            continue
+        diff = base["force_mae_mean"] - row["force_mae_mean"]
+        paired = [errors[row["key"], "standard", s] - errors[row["key"], row["method"], s] for s in row["seeds"]
+                  if (row["key"], "standard", s) in errors]
+        if len(paired) < 2:
+            spread = "one seed, so no spread estimate"
+        else:
+            error = float(np.std(paired, ddof=1)) / len(paired) ** 0.5
+            ratio = abs(float(np.mean(paired))) / error if error > 0 else float("inf")
+            spread = (f"paired over {len(paired)} seeds the difference is {ratio:.1f} standard errors"
+                      + (" (within seed noise)" if ratio < 2 else "")
+                      + (" (two seeds: a rough estimate)" if len(paired) == 2 else ""))
+        lines.append(f"- {row['key']}: {row['method']} {fmt(row['force_mae_mean'])} vs standard "
+                     f"{fmt(base['force_mae_mean'])} kcal/mol/Å, {abs(row['force_mae_gain_pct']):.1f} % "
+                     f"{'lower' if diff > 0 else 'higher'}; {spread}.")
+    return lines + ([""] if lines else [])
+
+
 def markdown(document: dict[str, Any]) -> str:
     """report.md: the table, the plots, what each method spent, settings, plans, versions, command."""
     settings = document["settings"]
@@ -220,6 +262,7 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(document)]
     lines.append("")
+    lines += findings(document)
     for skip in document["skipped"]:
         lines.append(f"- `{skip['method']}` at {skip['key']} seed {skip['seed']} was not run: {skip['why']}")
     if document["skipped"]:
@@ -233,7 +276,9 @@ def markdown(document: dict[str, Any]) -> str:
         lines += ["## Plots", ""]
         lines += [f"![{name}]({name})" for name in document["plots"]]
         lines.append("")
-    lines += ["## Plans (what each budget buys)", ""]
+    lines += ["## Methods", ""]
+    lines += [f"- `{m}`: {METHOD_NOTES[m]}" for m in document["settings"]["methods"] if m in METHOD_NOTES]
+    lines += ["", "## Plans (what each budget buys)", ""]
     for key, p in document["plans"].items():
         lines.append(f"- **{key}**: {p['policy']} policy ({p['policy_description']}): "
                      f"{p['accurate']['count']} accurate + {p['inaccurate']['count']} inaccurate labels vs "
