@@ -218,7 +218,9 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
     search, best = [], None
     for gamma in gammas:
         tag = "uniform" if math.isinf(gamma) else f"g{gamma:g}"
-        for data, w in zip(pool, weights[gamma]):
+        combined = weights[gamma] * (1.0 if inaccurate.weights is None else inaccurate.weights)
+        combined = combined * (len(combined) / max(combined.sum(), 1e-300))  # caller's weights x bias weights, mean 1
+        for data, w in zip(pool, combined):
             data.weight = torch.tensor([w], dtype=run.dtype)
         model = run.fresh("pretrain")
         _align(model, inaccurate, pool, fresh=True)
