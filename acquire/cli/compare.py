@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 from acquire.errors import AcquireError
@@ -92,6 +93,8 @@ def settings_from(args: argparse.Namespace) -> Any:
     elif args.accurate and args.inaccurate:
         accurate, inaccurate = args.accurate, args.inaccurate
         if args.store:
+            if not Path(args.store).is_file():
+                raise AcquireError(f"label store not found: {args.store}")
             accurate, inaccurate = f"{args.store}:{accurate}", f"{args.store}:{inaccurate}"
     else:
         raise AcquireError("give --dataset ethanol, or --store DB --accurate SPEC --inaccurate SPEC")
@@ -130,8 +133,6 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from rich.console import Console
 
     from acquire.compare import run_comparison
