@@ -178,3 +178,21 @@ def test_delta_ml_without_pairs_is_reported_not_run(tiny: Path) -> None:
     acc, inacc = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
     why = delta_unavailable(acc, inacc, list(range(200)))
     assert "paired labels" in why and "(6 pairs in the whole data)" in why
+
+
+def test_ablations_and_score_matching_on_ethanol(tmp_path: Path) -> None:
+    out = tmp_path / "abl"
+    assert main(["compare", "--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "2", "--preset", "tiny",
+                 "--validation", "5", "--test", "10", "--ablations", "--unlabeled", "--quiet", "--out", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    runs = {r["method"]: r for r in doc["runs"]}
+    assert set(runs) == {"standard", "asteroid", "no-bias-weights", "no-finetune", "score-matching"}
+    assert (runs["score-matching"]["n_accurate"], runs["score-matching"]["n_unlabeled"]) == (60, 100)
+    assert runs["score-matching"]["cost_accurate_labels"] == 60
+    assert runs["no-bias-weights"]["gamma"] is None  # uniform weights: no gamma search
+    # no-finetune reuses ASTEROID's finished bias and pretraining stages instead of training them again
+    reused = runs["no-finetune"]["stage_seconds"]
+    assert "finetune_g2" not in reused and reused["pretrain_g2"] == runs["asteroid"]["stage_seconds"]["pretrain_g2"]
+    assert [s["method"] for s in doc["skipped"]] == ["delta-ml"] and "paired labels" in doc["skipped"][0]["why"]
+    report = (out / "report.md").read_text()
+    assert "`delta-ml` at 60ccsd_r2 seed 0 was not run: Delta-ML needs paired labels" in report
