@@ -170,8 +170,8 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
                 if forces is None:  # step 0: the start geometry's forces
                     forces = atoms.get_forces(md=True)
                 else:
+                    step += 1  # counted first: a failing step has already moved the atoms
                     forces = dyn.step(forces)
-                    step += 1
                 energy = float(calculator.results["energy"])  # of these positions: get_forces just ran
                 kind, detail = _nonfinite(energy, forces, atoms.positions)
             except NonFiniteLabelError as exc:

@@ -14,7 +14,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
 from acquire.calculators import LabelerCalculator, calculator_for, model_label
-from acquire.md import Geometry, MDError, MDSettings, parse_timesteps, run_one, run_stability
+from acquire.md import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
 from acquire.md_report import write_outputs
 from acquire.molecules import load_molecule
 
@@ -133,6 +133,16 @@ def test_trained_checkpoint_drives_md(ethanol, tmp_path: Path) -> None:
     assert model_label(str(tmp_path / "tiny")) == "tiny" and model_label(str(tmp_path / "tiny" / "model.pt")) == "tiny"
     result = run_one(calculator_for(str(tmp_path / "tiny")), ethanol, MDSettings(steps=20, save_every=0), seed=0)
     assert result.steps > 0 and len(result.trace["time_fs"]) == result.steps + 1
+
+
+def test_jobs_pair_seeds_and_cycle_start_geometries(ethanol) -> None:
+    second = ethanol.copy()
+    second.positions += 0.01
+    jobs = plan_jobs(["a", "b"], [ethanol, second], [0.5, 2.0], runs=3, seed=7, out_dir="out")
+    assert len(jobs) == 12
+    assert [j.seed for j in jobs if j.model == "b" and j.timestep_fs == 2.0] == [7, 8, 9]
+    assert [j.start is second for j in jobs[:3]] == [False, True, False]
+    assert jobs[-1].trajectory == str(Path("out") / "trajectories" / "b" / "dt2fs" / "run002.extxyz")
 
 
 def test_timestep_lists() -> None:

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=20, help="runs per model and time step (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of run 0; run k uses seed+k (default 0)")
     parser.add_argument("--bond-tolerance", type=float, default=0.5, metavar="Å",
-                        help="a bond failing when it moves more than this from its start length (default 0.5 Å)")
+                        help="a run fails when a bond moves more than this from its start length (default 0.5 Å)")
     parser.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
                         help="any two atoms closer than this fail a run (default 0.5 Å)")
     parser.add_argument("--save-every", type=int, default=100, metavar="N",
