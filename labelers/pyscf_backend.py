@@ -32,7 +32,7 @@ class PyscfLabeler:
     def __init__(self, parsed: PyscfSpec) -> None:
         self.parsed = parsed
         self.spec = parsed.canonical
-        self.fidelity = Fidelity(method=parsed.method, basis=parsed.basis, family=parsed.family,
+        self.fidelity = Fidelity(method=parsed.method.upper(), basis=parsed.basis, family=parsed.family,
                                  forces=parsed.options["forces"])
 
     def cost_size(self, atoms: Atoms) -> float:

@@ -99,6 +99,7 @@ def test_energy_only_label_is_same_energy_and_declared_cheaper() -> None:
     labeler = get_labeler("pyscf:CCSD(T)/STO-3G;Forces=False")
     energy = labeler.label(atoms)
     assert labeler.spec == "pyscf:ccsd(t)/sto-3g;forces=false" and not labeler.fidelity.forces
+    assert (labeler.fidelity.method, labeler.fidelity.family) == ("CCSD(T)", "coupled-cluster")
     assert energy.forces is None and energy.energy == pytest.approx(both.energy, abs=1e-8)
     ethanol = molecule("CH3CH2OH")
     with_forces = get_labeler("pyscf:ccsd(t)/cc-pvdz").cost(ethanol)
