@@ -104,6 +104,7 @@ class Geometry:
         d0 = self.distances(start.get_positions())
         radii = covalent_radii[start.numbers]
         self.bonded = d0 < settings.bond_scale * (radii[self.pairs_i] + radii[self.pairs_j])
+        self.has_bonds = bool(self.bonded.any())
         self.d0 = d0
         self.settings = settings
         if len(start) > 1 and d0.min() < settings.min_pair_distance_A:
@@ -112,7 +113,8 @@ class Geometry:
                           f"closer than the {settings.min_pair_distance_A} Å threshold")
 
     def distances(self, positions: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(positions[self.pairs_i] - positions[self.pairs_j], axis=1)
+        diff = positions[self.pairs_i] - positions[self.pairs_j]
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
     def _pair(self, k: int) -> str:
         i, j = self.pairs_i[k], self.pairs_j[k]
@@ -122,9 +124,9 @@ class Geometry:
         """(failure kind or None, detail, max bond deviation Å, min pair distance Å)."""
         d = self.distances(positions)
         deviation = np.abs(d - self.d0) * self.bonded
-        worst_bond = int(np.argmax(deviation)) if self.bonded.any() else -1
+        worst_bond = int(deviation.argmax()) if self.has_bonds else -1
         max_dev = float(deviation[worst_bond]) if worst_bond >= 0 else 0.0
-        closest = int(np.argmin(d)) if len(d) else -1
+        closest = int(d.argmin()) if len(d) else -1
         min_pair = float(d[closest]) if closest >= 0 else math.inf
         if min_pair < self.settings.min_pair_distance_A:
             return "pair", f"{self._pair(closest)} at {min_pair:.3f} Å (< {self.settings.min_pair_distance_A} Å)", max_dev, min_pair
@@ -218,9 +220,9 @@ def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) ->
 def _nonfinite(energy: float, forces: np.ndarray, positions: np.ndarray) -> tuple[str | None, str]:
     if not math.isfinite(energy):
         return "nonfinite", f"energy is {energy}"
-    if not np.all(np.isfinite(forces)):
+    if not np.isfinite(forces).all():
         return "nonfinite", "forces are not finite"
-    if not np.all(np.isfinite(positions)):
+    if not np.isfinite(positions).all():
         return "nonfinite", "positions are not finite"
     return None, ""
 
