@@ -63,7 +63,7 @@ def _reference_step_factory(positions, numbers, energies, forces, batch_size):
     dst = torch.as_tensor((i[None] + offsets).ravel())
     graph = torch.arange(batch_size).repeat_interleave(k)
     z = torch.as_tensor(np.tile(numbers, batch_size))
-    pos_all = torch.as_tensor(positions, dtype=torch.float32)
+    pos_all = torch.tensor(np.array(positions), dtype=torch.float32)
     e_all = torch.as_tensor(energies - energies.mean(), dtype=torch.float32)
     f_all = torch.as_tensor(forces, dtype=torch.float32)
     rng = np.random.default_rng(0)
