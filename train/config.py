@@ -12,9 +12,12 @@ from typing import Any
 from train.errors import ConfigError
 
 
+MODEL_NAMES = ("painn", "tensornet", "egnn")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture: `name` in {'painn', 'egnn'}; sizes; radial basis and cutoff (Å)."""
+    """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å)."""
 
     name: str = "painn"
     hidden: int = 128
@@ -64,6 +67,26 @@ class TrainConfig:
     eval_batch_size: int = 100
     checkpoint_seconds: float = 30.0  # how often a running stage saves its resumable state
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.model.name in MODEL_NAMES, f"model {self.model.name!r} (known: {', '.join(MODEL_NAMES)})"),
+            (self.model.hidden > 0 and self.model.layers > 0 and self.model.rbf > 0, "model sizes (must be > 0)"),
+            (self.model.cutoff > 0, f"cutoff {self.model.cutoff} Å (must be > 0)"),
+            (self.loss in ("mse", "mae", "huber"), f"loss {self.loss!r} (known: mse, mae, huber)"),
+            (self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} (known: float32, float64)"),
+            (self.rho >= 0, f"rho {self.rho} (must be >= 0)"),
+            (len(self.gammas) > 0 and all(g > 0 for g in self.gammas), f"gammas {self.gammas} (need one or more, > 0)"),
+            (self.threads >= 1 and self.projections >= 1, "threads and projections (must be >= 1)"),
+            (self.temperature > 0, f"temperature {self.temperature} K (must be > 0)"),
+        ]
+        for stage in _STAGES:
+            s = getattr(self, stage)
+            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0, f"{stage}: epochs, batch_size, lr (must be > 0)"))
+            checks.append((s.schedule in ("cosine", "plateau", "constant"), f"{stage}: schedule {s.schedule!r}"))
+        for ok, what in checks:
+            if not ok:
+                raise ConfigError(f"invalid training config: {what}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,3 +170,5 @@ def preset(name: str = "quick", **overrides: Any) -> TrainConfig:
         return replace(PRESETS[name](), **overrides)
     except TypeError as error:
         raise ConfigError(f"bad config override: {error}") from None
+    except ValueError as error:
+        raise ConfigError(str(error)) from None

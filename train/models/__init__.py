@@ -7,12 +7,12 @@ energy form, 5 x 128 in the paper).
 """
 from __future__ import annotations
 
-from train.config import ModelConfig
+from train.config import MODEL_NAMES, ModelConfig
 from train.errors import ConfigError
 from train.models.potential import Potential
 
 
-MODELS = ("painn", "tensornet", "egnn")
+MODELS = MODEL_NAMES
 
 
 def build_model(config: ModelConfig) -> Potential:
