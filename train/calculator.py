@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
 from train.checkpoint import load_model
-from train.graph import radius_graph
+from train.graph import collate, radius_graph
 
 
 class PotentialCalculator(Calculator):
@@ -27,7 +27,8 @@ class PotentialCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         pos = torch.as_tensor(self.atoms.get_positions(), dtype=self.dtype)
         z = torch.as_tensor(self.atoms.get_atomic_numbers(), dtype=torch.long)
-        batch = Batch.from_data_list([Data(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff))])
+        weight = torch.ones(1, dtype=self.dtype)
+        batch = collate([Data(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff), weight=weight)])
         residual, forces = self.model.energy_forces(batch)
         energy = float(residual.detach().double()[0] + self.model.reference(batch.z, batch.batch, 1)[0])
         self.results["energy"] = energy
