@@ -5,7 +5,9 @@ Guarantees (see `acquire.store` for how): a configuration already labelled by a 
 labelled again by it; a killed run loses only what was in flight, and rerunning the same command
 continues; a failed label is retried up to `max_attempts` times, then recorded as failed with its
 error (`retry_failed=True` tries those again); a budget ledger (CPU-core seconds spent in the whole
-store) stops claiming work that would exceed `budget_s`.
+store) stops claiming work that would exceed `budget_s`. The ledger charges measured CPU-core
+seconds, or with `charge_declared` the labelers' declared costs (what a plan is made of, so that
+`acquire run` buys exactly its plan; then a failed attempt costs its declared cost too).
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from labelers.base import Label, Labeler
 
 MAX_ATTEMPTS = 3
 POLL_S = 1.0  # longest wait for a result before housekeeping (lease renewal, progress)
+WINDOW_S = 5.0  # claim about this many seconds of declared work ahead, so cheap labels come in batches
+MAX_WINDOW = 256  # ... but never more labels in flight than this
+BATCH_S = 0.25  # labels cheaper than this are committed in batches gathered over this long
 
 
 @dataclass
@@ -57,9 +62,24 @@ def label_frames(
     budget_s: float | None = None,
     progress: ProgressHook | None = None,
     executor: Executor | None = None,
+    charge_declared: bool = False,
 ) -> RunReport:
     """Label `frames` with `labeler` into `store`, resumably (module docstring)."""
     start = time.time()
+    is_cached = hasattr(labeler, "frames")
+    own_executor = executor is None  # started before the store is touched: a bad engine changes nothing
+    executor = executor or make_executor(workers, scheduler, inline=is_cached, threads=threads)
+    try:
+        return _run(store, labeler, frames, executor, max_attempts, retry_failed, budget_s, progress,
+                    charge_declared, start)
+    finally:
+        if own_executor:
+            executor.close()
+
+
+def _run(store: LabelStore, labeler: Labeler, frames: list[Atoms], executor: Executor, max_attempts: int,
+         retry_failed: bool, budget_s: float | None, progress: ProgressHook | None, charge_declared: bool,
+         start: float) -> RunReport:
     spec = labeler.spec
     targets = set(store.add(frames, spec))
     if retry_failed:
@@ -67,24 +87,25 @@ def label_frames(
     statuses = store.statuses(spec)
     report = RunReport(spec, len(targets), already_done=sum(statuses.get(h) == "done" for h in targets))
     unit_cost = labeler.cost(frames[0]) if frames else 0.0
-    ledger = _Ledger(budget_s, store.spent_s())
-    is_cached = hasattr(labeler, "frames")
-    own_executor = executor is None
-    executor = executor or make_executor(workers, scheduler, inline=is_cached, threads=threads)
+    ledger = _Ledger(budget_s, store.spent_s(declared=charge_declared), charge_declared)
     report.executor = executor.name
+    window = max(executor.slots, min(MAX_WINDOW, int(WINDOW_S * executor.slots / max(unit_cost, 1e-9))))
     owner = new_owner()
     in_flight: dict[Future, tuple[Task, float]] = {}
     last_renew = time.time()
     try:
         while True:
-            room = ledger.affordable(unit_cost, executor.slots - len(in_flight))
-            for task in store.claim(spec, room, owner, among=targets) if room > 0 else []:
+            room = ledger.affordable(unit_cost, window - len(in_flight)) if len(in_flight) <= window // 2 else 0
+            for task in store.claim(spec, room, owner, among=targets, declared_s=unit_cost) if room > 0 else []:
                 ledger.reserve(unit_cost)
                 in_flight[executor.submit(spec, task.atoms)] = (task, time.time())
             if not in_flight:
                 break
             finished, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
-            broken = any(_worker_died(f) for f in finished)
+            if finished and unit_cost < BATCH_S and len(finished) < len(in_flight):
+                time.sleep(BATCH_S)  # cheap labels: one transaction per batch, not per label
+                finished = {f for f in in_flight if f.done()}
+            broken = executor.name == "local" and any(_worker_died(f) for f in finished)
             if broken:  # a dead worker breaks a local pool: every task in it fails; collect them all
                 finished, _ = wait(list(in_flight), timeout=60)
             _collect(store, owner, {f: in_flight.pop(f) for f in finished}, report, ledger, max_attempts, unit_cost)
@@ -100,8 +121,6 @@ def label_frames(
         if salvaged:  # interrupted: results already computed are paid for, keep them
             _collect(store, owner, salvaged, report, ledger, max_attempts, unit_cost)
         store.release(owner)  # whatever is still ours goes back to pending
-        if own_executor:
-            executor.close()
     statuses = store.statuses(spec)
     report.remaining = sum(statuses.get(h) not in ("done", "failed") for h in targets)
     report.budget_stopped = report.remaining > 0 and ledger.affordable(unit_cost, 1) == 0
@@ -112,23 +131,24 @@ def label_frames(
 class _Ledger:
     """CPU-core seconds spent in the store, plus the declared cost of labels in flight."""
 
-    def __init__(self, budget_s: float | None, spent_s: float) -> None:
+    def __init__(self, budget_s: float | None, spent_s: float, charge_declared: bool = False) -> None:
         self.budget_s = budget_s
         self.spent_s = spent_s
         self.reserved_s = 0.0
+        self.charge_declared = charge_declared
 
     def affordable(self, unit_cost: float, wanted: int) -> int:
         if self.budget_s is None or unit_cost <= 0 or wanted <= 0:
             return max(wanted, 0)
         left = self.budget_s - self.spent_s - self.reserved_s
-        return max(0, min(wanted, int(left // unit_cost + 1e-9)))
+        return max(0, min(wanted, int(left / unit_cost + 1e-6)))
 
     def reserve(self, unit_cost: float) -> None:
         self.reserved_s += unit_cost
 
-    def settle(self, unit_cost: float, spent: float) -> None:
+    def settle(self, unit_cost: float, measured_s: float) -> None:
         self.reserved_s -= unit_cost
-        self.spent_s += spent
+        self.spent_s += unit_cost if self.charge_declared else measured_s
 
 
 def _worker_died(future: Future) -> bool:
@@ -139,7 +159,7 @@ def _worker_died(future: Future) -> bool:
 def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, float]],
              report: RunReport, ledger: _Ledger, max_attempts: int, unit_cost: float) -> None:
     """Commit finished labels in one transaction; record failures (retry or fail)."""
-    labels: list[tuple[Task, Label]] = []
+    labels: list[tuple[Task, Label, float]] = []
     for future, (task, submitted) in finished.items():
         if future.cancelled() or future.exception() is not None:  # worker died (BrokenProcessPool, KilledWorker)
             # cost unknown: charge the time since submission, an upper bound (the ledger errs safe)
@@ -148,7 +168,7 @@ def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, f
         else:
             outcome = future.result()
         if isinstance(outcome, Label):
-            labels.append((task, outcome))
+            labels.append((task, outcome, unit_cost))
             ledger.settle(unit_cost, outcome.seconds)
             report.cost_s += outcome.seconds
         else:

@@ -119,7 +119,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, address: str, timeout_s: float = 5.0) -> None:
         try:
             from distributed import Client
         except ImportError as exc:
@@ -145,6 +145,8 @@ class DaskExecutor:
 def make_executor(workers: int | None, scheduler: str | None, inline: bool, threads: int = 1) -> Executor:
     """Dask if a scheduler is given, else in-process for instant labelers, else a local pool
     (default: one single-threaded worker per core)."""
+    if workers is not None and workers < 1:
+        raise EngineError(f"--workers must be at least 1, got {workers}")
     if scheduler:
         return DaskExecutor(scheduler)
     if inline and not workers:

@@ -3,7 +3,8 @@
 Browse it with `ase db labels.db status=done -c id,formula,labeler,status,cost_s,energy`; read a label with
 `row.toatoms().get_potential_energy()` (eV) and `.get_forces()` (eV/Å). Key-value pairs of a row:
 `labeler` (canonical spec), `config_hash`, `status` (pending/running/done/failed), `attempts`,
-`cost_s` (CPU-core seconds spent on the row, all attempts), `error` (last failure), `versions`
+`cost_s` (CPU-core seconds spent on the row, all attempts), `declared_s` (the labeler's declared
+cost of the label, what plans count in), `error` (last failure), `versions`
 (JSON), `owner` and `lease_until` (who is computing it, until when), and `slot`
 (`labeler|config_hash`, unique: a partial unique index makes a duplicate row impossible).
 
@@ -89,13 +90,14 @@ class Task:
 
 @dataclass
 class Counts:
-    """Rows of one labeler by status, and CPU-core seconds spent on them."""
+    """Rows of one labeler by status; CPU-core seconds spent (measured) and declared for done labels."""
 
     pending: int = 0
     running: int = 0
     done: int = 0
     failed: int = 0
     cost_s: float = 0.0
+    declared_s: float = 0.0
 
     @property
     def total(self) -> int:
@@ -156,8 +158,14 @@ class LabelStore:
             with db:
                 db.connection.execute("BEGIN IMMEDIATE")
                 yield db
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             raise StoreError(f"label store {self.path}: {exc}") from exc
+        finally:
+            if db.connection is not None:  # ASE's __exit__ failed half-way (e.g. the file vanished)
+                try:
+                    db.connection.close()
+                finally:
+                    db.connection = None
 
     def _rows(self, db: object, spec: str | None = None, **match: str) -> list:
         """Key-value rows (no atoms decoded) of one spec, or of all specs."""
@@ -184,28 +192,41 @@ class LabelStore:
         return hashes
 
     def claim(self, spec: str, n: int, owner: str, among: set[str] | None = None,
-              lease_s: float = LEASE_S) -> list[Task]:
-        """Atomically take up to `n` pending (or abandoned running) rows of `spec`, in row order."""
+              lease_s: float = LEASE_S, declared_s: float = 0.0) -> list[Task]:
+        """Atomically take up to `n` pending (or abandoned running) rows of `spec`, in row order;
+        `declared_s` (the labeler's declared cost per label) is recorded on each row."""
         if n <= 0:
             return []
         now = time.time()
         tasks: list[Task] = []
         with self._write() as db:
-            for row in sorted(self._rows(db, spec), key=lambda r: r.id):
-                if among is not None and row.config_hash not in among:
-                    continue
-                if row.status == "running" and row.owner != owner:
-                    if row.lease_until > now and _owner_alive(row.owner):
-                        continue
-                elif row.status != "pending":
-                    continue
+            for row in self._claimable(db, spec, owner, among, now):
                 attempts = int(row.attempts) + 1
-                db.update(row.id, status="running", owner=owner, lease_until=now + lease_s, attempts=attempts)
+                db.update(row.id, status="running", owner=owner, lease_until=now + lease_s, attempts=attempts,
+                          declared_s=float(declared_s))
                 atoms = db.get_atoms(id=row.id)
                 tasks.append(Task(row.id, row.config_hash, spec, atoms, attempts))
                 if len(tasks) >= n:
                     break
         return tasks
+
+    def _claimable(self, db: object, spec: str, owner: str, among: set[str] | None, now: float) -> Iterator:
+        """Abandoned running rows of `spec` (lease expired or owner dead), then pending rows by id,
+        read a page at a time so that a claim does not decode the whole queue."""
+        for row in self._rows(db, spec, status="running"):
+            if row.owner != owner and (row.lease_until <= now or not _owner_alive(row.owner)):
+                if among is None or row.config_hash in among:
+                    yield row
+        offset, page = 0, 512
+        while True:
+            rows = list(db.select(columns=["id", "key_value_pairs"], include_data=False, sort="id",
+                                  limit=page, offset=offset, labeler=spec, status="pending"))
+            for row in rows:
+                if among is None or row.config_hash in among:
+                    yield row
+            if len(rows) < page:
+                return
+            offset += page
 
     def renew(self, owner: str, lease_s: float = LEASE_S) -> None:
         """Extend the leases of every row `owner` is computing."""
@@ -223,22 +244,23 @@ class LabelStore:
         return len(rows)
 
     # ---- results ------------------------------------------------------------------------------
-    def finish(self, results: Sequence[tuple[Task, Label]], owner: str) -> int:
-        """Commit done labels in one transaction; a row no longer owned by `owner` keeps its own
-        result if already done (first result wins), else takes this one. Returns rows written."""
+    def finish(self, results: Sequence[tuple[Task, Label, float]], owner: str) -> int:
+        """Commit done labels `(task, label, declared cost s)` in one transaction; a row already done
+        keeps its label (first result wins). Returns rows written."""
         import acquire
 
         written = 0
         with self._write() as db:
-            for task, label in results:
+            for task, label, declared_s in results:
                 row = db.get(id=task.row_id)
                 if row.status == "done":
                     continue  # never overwrite a label already paid for
                 atoms = Atoms(numbers=task.atoms.numbers, positions=task.atoms.positions)
                 atoms.calc = SinglePointCalculator(atoms, energy=label.energy, forces=label.forces)
-                versions = dict(label.meta.get("versions", {}), acquire=getattr(acquire, "__version__", "0"))
+                versions = _versions(label.meta, getattr(acquire, "__version__", "0"))
                 db.update(task.row_id, atoms=atoms, data={"meta": _jsonable(label.meta)}, status="done",
-                          cost_s=float(row.cost_s) + float(label.seconds), error="none", owner="none",
+                          cost_s=float(row.cost_s) + float(label.seconds), declared_s=float(declared_s),
+                          error="none", owner="none",
                           lease_until=0.0, versions=json.dumps(versions, sort_keys=True))
                 written += 1
         return written
@@ -277,11 +299,16 @@ class LabelStore:
             status = row.status if row.status in STATUSES else "pending"
             setattr(counts, status, getattr(counts, status) + 1)
             counts.cost_s += float(row.get("cost_s", 0.0))
+            counts.declared_s += float(row.get("declared_s", 0.0))
         return result
 
-    def spent_s(self) -> float:
-        """CPU-core seconds spent on every row of every labeler (the budget ledger)."""
-        return sum(c.cost_s for c in self.counts().values())
+    def spent_s(self, declared: bool = False) -> float:
+        """CPU-core seconds spent on every row of every labeler (the budget ledger): measured, or
+        with `declared` the declared cost of every attempt (`declared_s` of the row × attempts made)."""
+        if not declared:
+            return sum(c.cost_s for c in self.counts().values())
+        return sum(float(r.get("declared_s", 0.0)) * max(int(r.get("attempts", 0)) - (r.get("status") == "running"), 0)
+                   for r in self._rows(self._db))
 
     def statuses(self, spec: str) -> dict[str, str]:
         """config_hash -> status for every row of `spec`."""
@@ -314,6 +341,16 @@ class LabelStore:
             forces=np.array([a.get_forces() for a in frames]),
             config_hashes=[a.info["config_hash"] for a in frames],
         )
+
+
+def _versions(meta: dict, acquire_version: str) -> dict[str, str]:
+    """Package versions behind a label: the backend's (from its metadata) and ours."""
+    import ase
+
+    versions = dict(meta.get("versions", {}))
+    versions.update({k: str(meta[k]) for k in ("pyscf", "tblite", "openmm", "rdkit") if k in meta})
+    versions.update(acquire=acquire_version, ase=ase.__version__, numpy=np.__version__)
+    return versions
 
 
 def _canonical(spec: str) -> str:

@@ -81,7 +81,7 @@ def test_labelers_lists_costs_and_marks_unavailable(tmp_path) -> None:
 
 
 def test_demo_buys_the_plan(tmp_path) -> None:
-    result = acquire("demo", "--out", "d", "--budget", "60ccsd", "--ratio", "2", cwd=tmp_path)
+    result = acquire("demo", "--buy-only", "--out", "d", "--budget", "60ccsd", "--ratio", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     db = connect(str(tmp_path / "d" / "labels.db"))
     assert db.count(labeler="md17:ethanol/ccsd(t)", status="done") == 10

@@ -39,7 +39,7 @@ def test_done_rows_read_back_with_plain_ase(tmp_path, labeler) -> None:
     owner = new_owner()
     tasks = store.claim(SPEC, 10, owner)
     assert len(tasks) == 5
-    assert store.finish([(t, labeler.label(t.atoms)) for t in tasks], owner) == 5
+    assert store.finish([(t, labeler.label(t.atoms), 60.0) for t in tasks], owner) == 5
     rows = list(connect(str(tmp_path / "l.db")).select(labeler=SPEC, status="done"))
     assert len(rows) == 5
     for row in rows:
@@ -62,7 +62,7 @@ def test_add_twice_and_finish_twice_never_duplicate(tmp_path, labeler) -> None:
     owner = new_owner()
     tasks = store.claim(SPEC, 3, owner)
     assert store.claim(SPEC, 10, new_owner(), among={t.config_hash for t in tasks}) == []  # held, owner alive
-    results = [(t, labeler.label(t.atoms)) for t in tasks]
+    results = [(t, labeler.label(t.atoms), 60.0) for t in tasks]
     store.finish(results, owner)
     assert store.finish(results, owner) == 0  # a done label is never overwritten
     assert store.counts()[SPEC].done == 3 and store.counts()[SPEC].total == 6

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_engine_arguments(parser, budget: bool = True) -> None:
     """Options of the labeling engine, shared by `acquire label` and `acquire run`."""
     parser.add_argument("--workers", type=int, default=None, metavar="K",
                         help="local worker processes (default: one per core; cached labels run in-process)")
@@ -38,7 +38,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--max-attempts", type=int, default=3, metavar="A", help="tries per label before it is failed (default 3)")
     parser.add_argument("--retry-failed", action="store_true", help="try labels recorded as failed again")
-    parser.add_argument("--budget", default=None, metavar="TIME", help="cap on CPU-core time spent in the store (e.g. 2cpu-h)")
+    if budget:
+        parser.add_argument("--budget", default=None, metavar="TIME", help="cap on CPU-core time spent in the store (e.g. 2cpu-h)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

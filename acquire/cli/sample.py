@@ -1,0 +1,91 @@
+"""`acquire sample`: configurations of a molecule (Langevin MD or normal modes) as an extxyz pool."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "sample configurations of a molecule (Langevin MD or normal modes with a cheap labeler) into an extxyz pool"
+EXAMPLES = """examples:
+  acquire sample --molecule CCO --n 3000 --out pool.extxyz                 # xtb:gfn2 MD at 500 K
+  acquire sample --molecule mol.xyz --n 500 --method normal-modes --temperature 300 --out pool.extxyz
+  acquire sample --molecule CCO --n 200 --calculator openmm:gaff-2.11 --interval 100 --out pool.extxyz
+
+MD: Maxwell-Boltzmann start, --equilibration steps dropped, one frame every --interval steps
+(decorrelation). Each frame records how it was made (method, calculator, temperature, step, seed)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from acquire.sampling import SamplingSettings
+
+    d = SamplingSettings()
+    parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
+    parser.add_argument("--n", type=int, required=True, metavar="N", help="frames to write")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
+    add_sampling_arguments(parser, d)
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
+    """Sampling options shared by `acquire sample` and `acquire run`."""
+    parser.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
+    parser.add_argument("--calculator", default=d.calculator, metavar="SPEC", help=f"potential (default {d.calculator})")
+    parser.add_argument("--temperature", type=float, default=d.temperature_k, metavar="K", help=f"temperature, K (default {d.temperature_k:g})")
+    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+    parser.add_argument("--timestep", type=float, default=d.timestep_fs, metavar="FS", help=f"MD time step, fs (default {d.timestep_fs:g})")
+    parser.add_argument("--equilibration", type=int, default=d.equilibration, metavar="STEPS", help=f"MD steps discarded first (default {d.equilibration})")
+    parser.add_argument("--interval", type=int, default=d.interval, metavar="STEPS", help=f"MD steps between frames (default {d.interval})")
+
+
+def settings_from(args: argparse.Namespace):
+    from acquire.sampling import SamplingSettings
+
+    settings = SamplingSettings(calculator=args.calculator, temperature_k=args.temperature, seed=args.seed,
+                                timestep_fs=args.timestep, equilibration=args.equilibration, interval=args.interval)
+    settings.check()
+    return settings
+
+
+def check_output(path: str) -> None:
+    """An output path that can be written, checked before any work is done."""
+    import os
+    from pathlib import Path
+
+    from acquire.errors import AcquireError
+
+    out = Path(path)
+    if out.suffix.lower() not in (".extxyz", ".xyz"):
+        raise AcquireError(f"--out {path}: write the pool as .extxyz")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise AcquireError(f"--out {path}: folder {out.parent} does not exist or is not writable")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from acquire.molecules import load_molecule
+    from acquire.sampling import sample, write_frames
+    from labelers import get_labeler
+
+    settings = settings_from(args)
+    check_output(args.out)
+    get_labeler(settings.calculator)  # a bad spec fails before any work
+    atoms = load_molecule(args.molecule)
+    with _bar(f"{args.method} {settings.calculator}") as hook:
+        frames = sample(atoms, args.n, args.method, settings, hook)
+    write_frames(frames, args.out)
+    print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
+          f"{settings.temperature_k:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
+    return 0
+
+
+def _bar(title: str):
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar():
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(title, total=None)
+            yield lambda done, total: progress.update(task, completed=done, total=total)
+
+    return bar()

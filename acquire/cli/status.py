@@ -1,0 +1,49 @@
+"""`acquire status`: what a label store holds, per labeler, against the plan of its run."""
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "per labeler: labels done, failed, pending, CPU-hours spent (and the plan, for an acquire run folder)"
+EXAMPLES = """examples:
+  acquire status --store labels.db
+  acquire status --store run/labels.db --json      # run/plan.json, if present, gives the planned counts"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, metavar="DB", help="label store (.db)")
+    parser.add_argument("--plan", default=None, metavar="JSON", help="plan.json to compare with (default: beside the store)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def planned_counts(plan_path) -> dict[str, int]:
+    """spec -> labels planned, from an `acquire run` plan.json (accurate includes validation)."""
+    document = json.loads(plan_path.read_text())
+    return {part["spec"]: int(part["target"]) for part in document.get("targets", [])}
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from acquire.store import LabelStore
+
+    store = LabelStore(args.store, create=False)
+    plan_path = Path(args.plan) if args.plan else Path(args.store).with_name("plan.json")
+    planned = planned_counts(plan_path) if plan_path.is_file() else {}
+    counts = store.counts()
+    rows = []
+    for spec in sorted(set(counts) | set(planned)):
+        c = counts.get(spec)
+        rows.append({"labeler": spec, "done": c.done if c else 0, "failed": c.failed if c else 0,
+                     "pending": (c.pending + c.running) if c else 0, "running": c.running if c else 0,
+                     "cpu_h": (c.cost_s if c else 0.0) / 3600, "planned": planned.get(spec)})
+    if args.json:
+        print(json.dumps({"store": str(store.path), "labelers": rows, "cpu_h": sum(r["cpu_h"] for r in rows)}))
+        return 0
+    print(f"{'labeler':<34} {'done':>7} {'failed':>7} {'pending':>8} {'planned':>8} {'CPU-h':>9}")
+    for r in rows:
+        planned_text = "-" if r["planned"] is None else str(r["planned"])
+        print(f"{r['labeler']:<34} {r['done']:>7} {r['failed']:>7} {r['pending']:>8} {planned_text:>8} {r['cpu_h']:>9.3f}")
+    if not rows:
+        print(f"{store.path} holds no labels yet")
+    return 0

@@ -1,0 +1,50 @@
+"""`acquire run` end to end on a tiny case, rerun resumes; `acquire status` and `acquire export`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from ase.io import read
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+RUN = ["run", "--molecule", "O", "--budget", "4ccsd", "--ratio", "10", "--accurate", "pyscf:hf/sto-3g",
+       "--inaccurate", "xtb:gfn2", "--inaccurate-share", "25%", "--validation", "2", "--method", "normal-modes",
+       "--out", "r", "--workers", "1", "--json"]
+
+
+def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acquire", *args], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=180)
+
+
+def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
+    first = acquire(*RUN, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    targets = {t["spec"]: t["target"] for t in summary["plan"]}
+    assert targets == {"pyscf:hf/sto-3g": 3 + 2, "xtb:gfn2": 10}  # 3 train + 2 validation; 1 ccsd-equiv x 10
+    assert [r["done"] for r in summary["labeling"]] == [5, 10]
+    assert {"plan.json", "pool.extxyz", "labels.db", "run.json"} <= {p.name for p in (tmp_path / "r").iterdir()}
+    again = json.loads(acquire(*RUN, cwd=tmp_path).stdout)
+    assert [r["done"] for r in again["labeling"]] == [0, 0]
+    assert [r["already_done"] for r in again["labeling"]] == [5, 10]
+    changed = acquire(*[a if a != "normal-modes" else "md" for a in RUN], cwd=tmp_path)
+    assert changed.returncode == 2 and "other settings" in changed.stderr
+
+    status = json.loads(acquire("status", "--store", "r/labels.db", "--json", cwd=tmp_path).stdout)
+    by_spec = {r["labeler"]: r for r in status["labelers"]}
+    assert by_spec["xtb:gfn2"]["done"] == by_spec["xtb:gfn2"]["planned"] == 10
+    assert by_spec["pyscf:hf/sto-3g"]["failed"] == 0 and by_spec["pyscf:hf/sto-3g"]["cpu_h"] > 0
+
+    exported = acquire("export", "--store", "r/labels.db", "--labeler", "pyscf:hf/sto-3g", "--out", "hf.extxyz", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    frames = read(tmp_path / "hf.extxyz", ":")
+    assert len(frames) == 5 and frames[0].info["config_type"].lower() == "hf/sto-3g"
+    assert np.allclose(frames[0].arrays["REF_forces"], frames[0].get_forces())
+    missing = acquire("export", "--store", "r/labels.db", "--labeler", "xtb:gfn1", "--out", "x.extxyz", cwd=tmp_path)
+    assert missing.returncode == 2 and "no done labels" in missing.stderr
