@@ -145,7 +145,9 @@ def _plain_metrics(metrics: dict) -> dict:
     return keep
 
 
-def _check(frames: Frames, what: str, labelled: bool = True) -> None:
+def _check(frames: Frames | None, what: str, labelled: bool = True) -> None:
+    if frames is None and what == "test":
+        return
     if not isinstance(frames, Frames):
         raise DataError(f"{what}: expected train.Frames, got {type(frames).__name__}")
     if labelled and not frames.labelled:
@@ -175,7 +177,7 @@ def _counts(**frames: Frames | None) -> dict[str, int]:
 def run_standard(accurate: Frames, validation: Frames, test: Frames | None, config: TrainConfig,
                  out_dir: str | Path) -> RunResult:
     """Standard training on accurate labels only (the baseline), selected on `validation`."""
-    for frames, what in ((accurate, "accurate"), (validation, "validation")):
+    for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
         _check(frames, what)
     run = _Run(config, out_dir)
     run.claim("standard", accurate=accurate, validation=validation, test=test)
@@ -195,7 +197,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
     fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
     re-fitted on the accurate set, no fine-tuning).
     """
-    for frames, what in ((accurate, "accurate"), (inaccurate, "inaccurate"), (validation, "validation")):
+    for frames, what in ((accurate, "accurate"), (inaccurate, "inaccurate"), (validation, "validation"), (test, "test")):
         _check(frames, what)
     run = _Run(config, out_dir)
     run.claim("asteroid", accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)
@@ -244,7 +246,7 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
                        config: TrainConfig, out_dir: str | Path) -> RunResult:
     """Score matching on unlabelled configurations (beta = 1/kT at config.temperature), then
     fine-tuning on the accurate set (skipped when config.finetune is False)."""
-    for frames, what in ((accurate, "accurate"), (validation, "validation")):
+    for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
         _check(frames, what)
     _check(unlabeled, "unlabeled", labelled=False)
     run = _Run(config, out_dir)
