@@ -67,16 +67,16 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
         f"moves more than {s.bond_tolerance_A:g} Å from its start value, two atoms come closer than "
         f"{s.min_pair_distance_A:g} Å, or energy/forces are not finite.",
         "",
-        "| model | source | time step (fs) | stable / runs | stable fraction | median time to failure (ps) "
-        "| failures | mean T of stable runs (K) |",
-        "|---|---|---:|---:|---:|---:|---|---:|",
+        "| model | source | time step (fs) | run length (ps) | stable / runs | stable fraction "
+        "| median time to failure (ps) | failures | mean T of stable runs (K) |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for summary in result.summaries():
         failures = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.failures.items())) or "—"
         ttf = "—" if summary.median_time_to_failure_ps is None else f"{summary.median_time_to_failure_ps:.3f}"
         lines.append(
             f"| {summary.model} | `{result.models.get(summary.model, summary.model)}` | {summary.timestep_fs:g} | "
-            f"{summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} | {ttf} | {failures} | "
+            f"{s.steps * summary.timestep_fs / 1000.0:g} | {summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} | {ttf} | {failures} | "
             f"{'—' if summary.mean_temperature_K is None else format(summary.mean_temperature_K, '.0f')} |"
         )
     failed = [r for r in result.runs if not r.stable]

@@ -177,7 +177,7 @@ def stability(args: argparse.Namespace) -> dict:
         write_outputs(result, args.out)
     data = metrics(result)
     return {"summary": data["summary"], "settings": data["settings"], "models": models, "wall_s": result.wall_s,
-            "model_configs": {name: _model_config(Path(path)) for name, path in models.items()}}
+            "model_configs": {name: _model_config(Path(path)) for name, path in models.items() if Path(path).exists()}}
 
 
 def main() -> None:
