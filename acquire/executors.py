@@ -93,6 +93,7 @@ class LocalExecutor:
             raise EngineError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
         self.slots = workers
+        self._saved_env = {v: os.environ.get(v) for v in THREAD_VARIABLES}
         for variable in THREAD_VARIABLES:  # spawned workers inherit these before importing numpy
             os.environ[variable] = str(threads)
         self._pool = self._start()
@@ -112,6 +113,11 @@ class LocalExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for variable, value in self._saved_env.items():  # the coordinator keeps its own settings
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 class DaskExecutor:
@@ -124,6 +130,7 @@ class DaskExecutor:
             from distributed import Client
         except ImportError as exc:
             raise EngineError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from exc
+        _reachable(address, timeout_s)
         try:
             self._client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -140,6 +147,26 @@ class DaskExecutor:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _reachable(address: str, timeout_s: float) -> None:
+    """Fail fast (EngineError) when nothing listens at a tcp:// scheduler address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return  # tls://, inproc://, ...: left to Dask
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise EngineError(f"--scheduler {address}: give the scheduler as tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from exc
 
 
 def make_executor(workers: int | None, scheduler: str | None, inline: bool, threads: int = 1) -> Executor:

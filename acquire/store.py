@@ -38,8 +38,14 @@ from labelers.base import Label
 HASH_DECIMALS = 5  # positions rounded to 1e-5 Å: far below any physical difference, far above float noise
 LEASE_S = 600.0  # a claim expires after this long without renewal (the coordinator renews it)
 STATUSES = ("pending", "running", "done", "failed")
-_INDEXES = (  # extra SQLite indexes inside ASE's schema; `ase db` ignores them
+CHARGE_KEYS = ("charge", "spin", "multiplicity")  # atoms.info keys that change a label: hashed and stored
+_INDEXES = (  # extra SQLite indexes inside ASE's schema; `ase db` ignores them. By row id: ASE
+    # rewrites a row's key-value tables on every update, which is a full scan without them.
     "CREATE INDEX IF NOT EXISTS acquire_text_kv ON text_key_values(key, value)",
+    "CREATE INDEX IF NOT EXISTS acquire_text_id ON text_key_values(id)",
+    "CREATE INDEX IF NOT EXISTS acquire_number_id ON number_key_values(id)",
+    "CREATE INDEX IF NOT EXISTS acquire_keys_id ON keys(id)",
+    "CREATE INDEX IF NOT EXISTS acquire_species_id ON species(id)",
     "CREATE UNIQUE INDEX IF NOT EXISTS acquire_unique_slot ON text_key_values(value) WHERE key = 'slot'",
 )
 
@@ -51,7 +57,7 @@ def config_hash(atoms: Atoms) -> str:
     digest = hashlib.sha256()
     digest.update(np.asarray(atoms.numbers, dtype="<i8").tobytes())
     digest.update(np.rint(np.asarray(atoms.positions, dtype=float) * 10**HASH_DECIMALS).astype("<i8").tobytes())
-    extra = {k: int(atoms.info[k]) for k in ("charge", "spin", "multiplicity") if k in atoms.info}
+    extra = {k: int(atoms.info[k]) for k in CHARGE_KEYS if k in atoms.info}
     if any(extra.values()):
         digest.update(json.dumps(extra, sort_keys=True).encode())
     return "cfg" + digest.hexdigest()[:29]
@@ -188,7 +194,9 @@ class LabelStore:
                            attempts=0, cost_s=0.0, error="none", owner="none", lease_until=0.0)
                 if origin or atoms.info.get("source"):
                     kvp["origin"] = _text(origin or str(atoms.info["source"]))
-                db.write(Atoms(numbers=atoms.numbers, positions=atoms.positions), key_value_pairs=kvp)
+                info = {k: int(atoms.info[k]) for k in CHARGE_KEYS if k in atoms.info}
+                db.write(Atoms(numbers=atoms.numbers, positions=atoms.positions), key_value_pairs=kvp,
+                         data={"info": info} if info else {})
         return hashes
 
     def claim(self, spec: str, n: int, owner: str, among: set[str] | None = None,
@@ -204,7 +212,9 @@ class LabelStore:
                 attempts = int(row.attempts) + 1
                 db.update(row.id, status="running", owner=owner, lease_until=now + lease_s, attempts=attempts,
                           declared_s=float(declared_s))
-                atoms = db.get_atoms(id=row.id)
+                full = db.get(id=row.id)
+                atoms = full.toatoms()
+                atoms.info.update(full.data.get("info", {}))  # charge/spin travel with the configuration
                 tasks.append(Task(row.id, row.config_hash, spec, atoms, attempts))
                 if len(tasks) >= n:
                     break

@@ -139,3 +139,14 @@ def test_bad_store_paths(tmp_path) -> None:
         LabelStore(tmp_path / "absent.db", create=False)
     with pytest.raises(StoreError, match="no done labels"):
         LabelStore(tmp_path / "empty.db").arrays(SPEC)
+
+
+def test_charge_and_spin_travel_with_the_configuration(tmp_path, labeler) -> None:
+    store = LabelStore(tmp_path / "l.db")
+    cation = labeler.frames()[0]
+    cation.info.update(charge=1, spin=1)
+    store.add([cation, labeler.frames()[0]], SPEC)
+    tasks = store.claim(SPEC, 5, new_owner())
+    assert len(tasks) == 2  # a charged copy is another configuration
+    assert sorted(t.atoms.info.get("charge", 0) for t in tasks) == [0, 1]
+    assert [t.atoms.info.get("spin") for t in tasks if t.atoms.info.get("charge")] == [1]

@@ -16,6 +16,9 @@ EXAMPLES = """examples:
 
 The folder holds plan.json, pool.extxyz (sampled configurations), labels.db (the label store) and
 run.json. Rerunning the same command continues where it stopped; nothing bought is bought again.
+A folder belongs to one set of settings (budget included): a different run needs another --out.
+Sampling cost: MD makes one frame per --interval steps of the --calculator; for many cheap labels
+(xtb at a high ratio) --method normal-modes or a smaller --interval keeps sampling short.
 The budget ledger charges the labelers' declared costs, so the run buys exactly its plan."""
 
 STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "plan.json", "run.json"
@@ -112,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     settings = {"molecule": args.molecule, "accurate": accurate.spec, "inaccurate": inaccurate.spec,
                 "method": args.method, "calculator": args.calculator, "temperature": args.temperature,
                 "seed": args.seed, "timestep": args.timestep, "equilibration": args.equilibration,
-                "interval": args.interval}
+                "interval": args.interval, "budget": args.budget, "ratio": str(args.ratio),
+                "inaccurate_share": args.inaccurate_share, "validation": args.validation,
+                "charge_validation": args.charge_validation}
     _check_same_run(out / PLAN_NAME, settings)
     ledger_s = the_plan.budget_cpu_s + (0.0 if args.charge_validation else the_plan.validation.cost_cpu_s)
     document = {"settings": settings, "plan": the_plan.model_dump(mode="json"), "ledger_cpu_s": ledger_s,
