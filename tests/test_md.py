@@ -162,6 +162,22 @@ def test_cli_json(tmp_path: Path) -> None:
     assert (tmp_path / "md" / "report.md").exists()
 
 
+def test_cli_spreads_start_frames_over_a_pool(ethanol, tmp_path: Path) -> None:
+    from ase.io import write
+
+    from acquire.cli.md import _starts
+
+    frames = []
+    for k in range(10):
+        frame = ethanol.copy()
+        frame.positions[0, 0] += 0.01 * k
+        frames.append(frame)
+    write(tmp_path / "pool.extxyz", frames)
+    starts = _starts(None, str(tmp_path / "pool.extxyz"), runs=5)
+    assert [round((s.positions[0, 0] - ethanol.positions[0, 0]) / 0.01) for s in starts] == [0, 2, 4, 6, 8]
+    assert len(_starts(None, str(tmp_path / "pool.extxyz"), runs=20)) == 10
+
+
 def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from acquire.cli.main import main
 

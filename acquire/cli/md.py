@@ -15,7 +15,7 @@ EXAMPLES = """examples:
   acquire md runs/standard runs/asteroid --molecule ethanol --steps 10000 --runs 20 --out md/
   acquire md runs/asteroid/model.pt --timesteps 0.5,1,2,3 --runs 10 --out sweep/   # step-size sweep
   acquire md xtb:gfn2 --molecule CCO --temperature 500 --steps 2000 --runs 4 --json  # a reference force field
-  acquire md model.pt --start starts.extxyz --runs 8 --workers 2 --out md/          # run k starts at frame k
+  acquire md model.pt --start pool.extxyz --runs 8 --workers 2 --out md/            # 8 starts spread over a pool
 """
 
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--molecule", metavar="M", default=None,
                        help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
     start.add_argument("--start", metavar="FILE", default=None,
-                       help="start geometries (xyz/extxyz, all frames; run k starts from frame k mod n)")
+                       help="start geometries (xyz/extxyz): RUNS frames spread evenly over the file, run k from the k-th")
     parser.add_argument("--temperature", type=float, default=500.0, metavar="K", help="temperature, K (default 500)")
     parser.add_argument("--timestep", type=float, default=0.5, metavar="FS", help="time step, fs (default 0.5)")
     parser.add_argument("--timesteps", default=None, metavar="LIST",
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--workers must be >= 1, got {workers}")
     if args.runs < 1:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
-    starts = _starts(args.molecule, args.start)
+    starts = _starts(args.molecule, args.start, args.runs)
     names = _unique([model_label(m) for m in args.models])
     for model in args.models:
         _check_source(model)
@@ -102,7 +102,9 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _starts(molecule: str | None, start: str | None) -> list:
+def _starts(molecule: str | None, start: str | None, runs: int) -> list:
+    """Start geometries: --molecule, or `runs` frames of --start spread evenly over the file (so
+    that frames of an MD pool are decorrelated); run k starts from the k-th."""
     if start is not None:
         from ase.io import read
 
@@ -114,7 +116,13 @@ def _starts(molecule: str | None, start: str | None) -> list:
             raise
         except Exception as exc:  # ASE raises many types for a malformed file
             raise PoolError(f"cannot read start geometries from {start}: {type(exc).__name__}") from None
-        return frames if isinstance(frames, list) else [frames]
+        frames = frames if isinstance(frames, list) else [frames]
+        if not frames:
+            raise PoolError(f"{start} holds no geometries")
+        if len(frames) > runs:
+            step = len(frames) / runs
+            frames = [frames[int(k * step)] for k in range(runs)]
+        return frames
     from acquire.molecules import load_molecule
 
     return [load_molecule(molecule or "ethanol")]
