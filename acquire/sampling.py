@@ -12,12 +12,13 @@ Both are seeded; every frame's `info` records how it was made (method, calculato
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import numpy as np
-from ase import Atoms, units
+from typing import TYPE_CHECKING, Callable
 
 from acquire.errors import AcquireError
+
+if TYPE_CHECKING:  # numpy and ASE are imported where used: the CLI reads the defaults below at start-up
+    import numpy as np
+    from ase import Atoms
 
 SOFT_MODE = 1e-4  # eV/Å²/amu: mass-weighted Hessian eigenvalues below this are rigid-body/soft modes
 Progress = Callable[[int, int], None]  # (done, total)
@@ -54,6 +55,8 @@ def _calculator(spec: str):
 
 
 def _frame(atoms: Atoms, base: Atoms, **info: object) -> Atoms:
+    from ase import Atoms
+
     frame = Atoms(numbers=atoms.numbers, positions=atoms.get_positions())
     frame.info.update({k: v for k, v in base.info.items() if k in ("charge", "spin", "smiles")})
     frame.info.update(info)
@@ -62,9 +65,11 @@ def _frame(atoms: Atoms, base: Atoms, **info: object) -> Atoms:
 
 def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: Progress | None = None) -> list[Atoms]:
     """`n` decorrelated frames of Langevin MD at `settings.temperature_k` (module docstring)."""
+    import numpy as np
+    from ase import Atoms, units
     from ase.constraints import FixCom
-    from ase.md.langevin import Langevin
     from ase.md import velocitydistribution as velocities
+    from ase.md.langevin import Langevin
 
     settings.check()
     if n < 1:
@@ -98,6 +103,8 @@ def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: 
 
 def normal_modes(atoms: Atoms, calculator: str, delta: float = 5e-3, fmax: float = 0.01) -> tuple[Atoms, np.ndarray, np.ndarray]:
     """(relaxed geometry, mass-weighted eigenvalues eV/Å²/amu, eigenvectors (3N, 3N) as columns)."""
+    import numpy as np
+    from ase import Atoms
     from ase.optimize import BFGS
 
     relaxed = Atoms(numbers=atoms.numbers, positions=atoms.positions, info=dict(atoms.info))
@@ -125,6 +132,9 @@ def normal_modes(atoms: Atoms, calculator: str, delta: float = 5e-3, fmax: float
 
 def normal_mode_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: Progress | None = None) -> list[Atoms]:
     """`n` harmonic normal-mode samples at `settings.temperature_k` (module docstring)."""
+    import numpy as np
+    from ase import Atoms, units
+
     settings.check()
     if n < 1:
         raise SamplingError(f"--n must be at least 1, got {n}")
@@ -152,6 +162,8 @@ def normal_mode_frames(atoms: Atoms, n: int, settings: SamplingSettings, progres
 
 def _vibrations(atoms: Atoms) -> int:
     """Number of vibrational modes: 3N-6, or 3N-5 for a linear molecule (3N-5 = 1 for a diatomic)."""
+    import numpy as np
+
     n = len(atoms)
     if n < 2:
         return 0

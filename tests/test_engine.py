@@ -182,3 +182,28 @@ def test_unwritable_store_exit_2(pool) -> None:
     result = subprocess.run(label_cmd(pool, Path("/proc/labels.db"), "--n", "2", labeler="xtb:gfn2"), env=ENV,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+
+def test_failing_label_retried_then_failed_then_retry_failed(tmp_path, pool) -> None:
+    from acquire.engine import label_frames
+    from acquire.executors import InlineExecutor
+    from acquire.pools import read_pool
+    from acquire.store import LabelStore
+    from labelers import get_labeler
+
+    store = LabelStore(tmp_path / "l.db")
+    labeler = get_labeler("pyscf:hf/sto-3g;max_cycle=1")  # a real SCF that cannot converge in one cycle
+    frames = read_pool(str(pool))[:2]
+
+    def attempt(**options):
+        return label_frames(store, labeler, frames, executor=InlineExecutor(), max_attempts=2, **options)
+
+    first = attempt()
+    assert (first.done, first.failed, first.retried) == (0, 2, 2)
+    failed = rows(tmp_path / "l.db")
+    assert all(r.status == "failed" and r.attempts == 2 and "ConvergenceError" in r.error for r in failed)
+    again = attempt()
+    assert (again.done, again.failed, again.retried) == (0, 0, 0)  # failed rows are left alone
+    retry = attempt(retry_failed=True)
+    assert retry.failed == 2 and all(r.attempts == 2 for r in rows(tmp_path / "l.db"))
