@@ -1,0 +1,7 @@
+"""Acquire: the application. Owns the `acquire` command line (one module per subcommand in
+`acquire.cli`), molecules and configuration pools, sampling of new configurations, the label store
+(an ASE SQLite database, one row per configuration and labeler), the labeling engine (local process
+pool or Dask) with its budget ledger, training-data sources, budget-matched comparisons and their
+reports and plots, and MD stability studies. It is the only package that imports `budget`,
+`labelers` and `train`; library functions here are what the CLI modules and the tests call.
+"""
