@@ -9,6 +9,7 @@ A run is unstable at the first step where (checked every step, in this order)
   (0.5 Å, the criterion of Fu et al., "Forces are not enough", 2022); bonds are the pairs closer
   than `bond_scale` × the sum of covalent radii in the start geometry (`bond`).
 Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
+With an output directory every finished run is stored (`acquire.md_store`) and a rerun resumes.
 """
 from __future__ import annotations
 
@@ -288,9 +289,14 @@ def _calculator(model: str) -> Calculator:
     return _CALCULATORS[model]
 
 
+def settings_at(settings: MDSettings, timestep_fs: float) -> MDSettings:
+    """`settings` with another time step."""
+    return MDSettings(**{**asdict(settings), "timestep_fs": timestep_fs})
+
+
 def _run_job(job: Job, settings: MDSettings) -> RunResult:
-    step_settings = MDSettings(**{**asdict(settings), "timestep_fs": job.timestep_fs})
-    return run_one(_calculator(job.model), job.start, step_settings, job.seed, job.model, job.run, job.trajectory)
+    step = settings_at(settings, job.timestep_fs)
+    return run_one(_calculator(job.model), job.start, step, job.seed, job.model, job.run, job.trajectory)
 
 
 @dataclass
@@ -317,6 +323,7 @@ class StabilityResult:
     seed: int
     runs: list[RunResult]
     wall_s: float
+    resumed: int = 0  # runs read back from an earlier, interrupted call
 
     def summaries(self) -> list[Summary]:
         out = []
@@ -370,23 +377,51 @@ def run_stability(
     """Run `runs` trajectories per model and time step; `workers` > 1 uses spawned processes.
 
     `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
-    once per worker process). Trajectories go under `out_dir/trajectories/` when `out_dir` is set.
+    once per worker process); `sources` maps it to what it was made from (a path or spec). With
+    `out_dir`, trajectories go under `out_dir/trajectories/` and every finished run is stored under
+    `out_dir/runs/`, so that calling again with the same arguments resumes (see `acquire.md_store`).
     """
     settings = settings.validated()
     timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
     for dt in timesteps:
         if not (math.isfinite(dt) and dt > 0):
             raise MDError(f"time steps must be finite numbers > 0 fs, got {dt}")
+    from acquire import md_store
+
+    sources = dict(sources or {m: m for m in models})
     jobs = plan_jobs(list(models), starts, timesteps, runs, seed, out_dir)
     began = time.perf_counter()
-    results = list(_execute(jobs, models, settings, workers, on_result))
+    results: list[RunResult] = []
+    pending: dict[tuple[str, float, int], tuple[Path, dict]] = {}  # job id -> (result file, key)
+    todo = []
+    for job in jobs:
+        if out_dir is None:
+            todo.append(job)
+            continue
+        path = md_store.result_path(out_dir, job.model, job.timestep_fs, job.run)
+        key = md_store.run_key(settings_at(settings, job.timestep_fs), job.seed, sources.get(job.model, job.model), job.start)
+        stored = md_store.load_result(path, key)
+        if stored is None:
+            todo.append(job)
+            pending[(job.model, job.timestep_fs, job.run)] = (path, key)
+        else:
+            results.append(stored)
+            if on_result:
+                on_result(stored)
+    for result in _execute(todo, models, settings, workers, on_result):
+        if out_dir is not None:
+            path, key = pending[(result.model, result.timestep_fs, result.run)]
+            md_store.save_result(path, result, key)
+        results.append(result)
     results.sort(key=lambda r: (list(models).index(r.model), r.timestep_fs, r.run))
-    return StabilityResult(settings=settings, models=dict(sources or {m: m for m in models}),
-                           timesteps_fs=timesteps, seed=seed, runs=results, wall_s=time.perf_counter() - began)
+    return StabilityResult(settings=settings, models=sources, timesteps_fs=timesteps, seed=seed, runs=results,
+                           wall_s=time.perf_counter() - began, resumed=len(jobs) - len(todo))
 
 
 def _execute(jobs: list[Job], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,
              on_result: Callable[[RunResult], None] | None) -> Iterator[RunResult]:
+    if not jobs:
+        return
     workers = max(1, min(int(workers), len(jobs)))
     if workers == 1:
         _init_worker(models)

@@ -36,6 +36,7 @@ def metrics(result: StabilityResult) -> dict[str, Any]:
         "runs": [{**{k: v for k, v in asdict(r).items() if k != "trace"}, "time_to_failure_ps":
                   None if r.stable else r.time_fs / 1000.0} for r in result.runs],
         "wall_s": result.wall_s,
+        "resumed_runs": result.resumed,
         "versions": _versions(),
     })
 

@@ -114,6 +114,18 @@ def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: P
     assert [f.info["step"] for f in read(trajectory, index=":")] == [0, 20, 40, 60]
 
 
+def test_a_rerun_resumes_from_stored_runs(ethanol, tmp_path: Path) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
+    settings = MDSettings(steps=30, save_every=0)
+    first = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path)
+    (tmp_path / "runs" / "xtb" / "dt0.5fs" / "run001.json").unlink()  # as if killed during run 1
+    second = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path)
+    assert second.resumed == 1 and second.runs[0] == first.runs[0]  # read back, wall time included
+    assert second.runs[1].wall_s != first.runs[1].wall_s and second.runs[1].steps == 30  # done again
+    changed = run_stability(models, [ethanol], MDSettings(steps=40, save_every=0), [0.5], runs=2, seed=0, out_dir=tmp_path)
+    assert changed.resumed == 0 and all(r.steps == 40 for r in changed.runs)
+
+
 def test_parallel_runs_match_serial_runs(ethanol) -> None:
     models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
     settings = MDSettings(steps=40, save_every=0)

@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel processes, one thread each (default: CPU count)")
     parser.add_argument("--out", default="md-report", metavar="DIR",
-                        help="report.md, metrics.json, PNGs and trajectories/ (default md-report)")
+                        help="report.md, metrics.json, PNGs, trajectories/ and finished runs/ (default md-report); "
+                        "rerunning into the same DIR resumes")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
@@ -170,4 +171,6 @@ def _print_summary(result, report) -> None:
                       ", ".join(f"{k} {n}" for k, n in sorted(s.failures.items())) or "—")
     console = Console()
     console.print(table)
+    if result.resumed:
+        console.print(f"{result.resumed} runs read back from an earlier call (rerun with another --out to redo them)")
     console.print(f"report: {report}", highlight=False)

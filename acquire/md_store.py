@@ -1,0 +1,52 @@
+"""Finished MD runs on disk, so that an interrupted `acquire md` resumes where it stopped.
+
+One JSON file per run, `OUT/runs/MODEL/dtSTEPfs/runNNN.json`, holding the run's result and the key
+it is valid for: the run's settings (time step included), seed, model source and start geometry.
+A file whose key differs (other settings, another model file) or that cannot be read is ignored and
+the run is done again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from acquire.md import Failure, MDSettings, RunResult
+
+
+def run_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:
+    """What a stored run must match to be reused."""
+    geometry = np.round(start.get_positions(), 6).tobytes() + np.asarray(start.numbers, dtype=np.int64).tobytes()
+    return {"settings": asdict(settings), "seed": int(seed), "source": str(source),
+            "start": hashlib.sha256(geometry).hexdigest()}
+
+
+def result_path(out_dir: str | Path, model: str, timestep_fs: float, run: int) -> Path:
+    return Path(out_dir) / "runs" / model / f"dt{timestep_fs:g}fs" / f"run{run:03d}.json"
+
+
+def save_result(path: Path, result: RunResult, key: dict[str, Any]) -> None:
+    """Write atomically (a kill never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "result": asdict(result)}))
+    os.replace(tmp, path)
+
+
+def load_result(path: Path, key: dict[str, Any]) -> RunResult | None:
+    """The stored run if it exists, is readable and was made with `key`; else None."""
+    try:
+        data = json.loads(path.read_text())
+        if data.get("key") != key:
+            return None
+        fields = dict(data["result"])
+        fields["failure"] = None if fields["failure"] is None else Failure(**fields["failure"])
+        return RunResult(**fields)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
