@@ -1,7 +1,8 @@
 """Finished MD runs on disk, so that an interrupted `acquire md` resumes where it stopped.
 
 One JSON file per run, `OUT/runs/MODEL/dtSTEPfs/runNNN.json`, holding the run's result and the key
-it is valid for: the run's settings (time step included), seed, model source and start geometry.
+it is valid for: the run's settings (time step included), seed, model source (and the model file's
+hash) and start geometry.
 A file whose key differs (other settings, another model file) or that cannot be read is ignored and
 the run is done again.
 """
@@ -24,7 +25,22 @@ def run_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[
     """What a stored run must match to be reused."""
     geometry = np.round(start.get_positions(), 6).tobytes() + np.asarray(start.numbers, dtype=np.int64).tobytes()
     return {"settings": asdict(settings), "seed": int(seed), "source": str(source),
-            "start": hashlib.sha256(geometry).hexdigest()}
+            "model": source_fingerprint(str(source)), "start": hashlib.sha256(geometry).hexdigest()}
+
+
+def source_fingerprint(source: str) -> str | None:
+    """SHA-256 of a model file (`DIR/model.pt` for a run directory), so that a retrained model at
+    the same path is not mistaken for the old one; None for labeler specs."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        path = path / "model.pt"
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def result_path(out_dir: str | Path, model: str, timestep_fs: float, run: int) -> Path:

@@ -126,6 +126,17 @@ def test_a_rerun_resumes_from_stored_runs(ethanol, tmp_path: Path) -> None:
     assert changed.resumed == 0 and all(r.steps == 40 for r in changed.runs)
 
 
+def test_a_changed_model_file_is_not_resumed(ethanol, tmp_path: Path) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
+    model_file = tmp_path / "model.pt"  # stands for the file the results were made with
+    settings = MDSettings(steps=20, save_every=0)
+    for content, resumed in ((b"first", 0), (b"first", 1), (b"retrained", 0)):
+        model_file.write_bytes(content)
+        result = run_stability(models, [ethanol], settings, [0.5], runs=1, seed=0, out_dir=tmp_path / "md",
+                               sources={"xtb": str(model_file)})
+        assert result.resumed == resumed
+
+
 def test_parallel_runs_match_serial_runs(ethanol) -> None:
     models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
     settings = MDSettings(steps=40, save_every=0)
