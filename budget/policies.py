@@ -61,7 +61,7 @@ class FractionShare:
         return self.fraction * available
 
     def describe(self) -> str:
-        return f"{100.0 * self.fraction:g}% of the budget on inaccurate labels"
+        return f"{100.0 * self.fraction:g}% of the training budget on inaccurate labels"
 
 
 def paper_policy() -> FixedShare:
