@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from budget.errors import BudgetError
-from budget.learning_curves import LearningCurve, best_split
 from budget.parse import Budget, parse_budget, parse_ratio, positive_finite
 from budget.policies import Policy, get_policy
+
+if TYPE_CHECKING:  # numpy comes with learning curves: imported only when the optimal policy plans
+    from budget.learning_curves import LearningCurve
 
 _EPS = 1e-9  # absorbs float noise such as 50 * 40.000000001 so that counts are not one short
 
@@ -216,6 +219,8 @@ class OptimalSplit:
     name: str = "optimal"
 
     def inaccurate_spend(self, available: float, ratio: float) -> float:
+        from budget.learning_curves import best_split
+
         if available < 1.0:
             return 0.0
         n_accurate, _, _ = best_split(self.curve, available, ratio)

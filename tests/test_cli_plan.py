@@ -79,14 +79,14 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-@pytest.mark.parametrize("ratio", ["40", "auto"])
-def test_plan_imports_no_heavy_library(ratio: str) -> None:
+@pytest.mark.parametrize(("ratio", "also_absent"), [("40", ("numpy", "ase")), ("auto", ())])
+def test_plan_imports_no_heavy_library(ratio: str, also_absent: tuple[str, ...]) -> None:
     code = (
         "import sys, contextlib, io\n"
         "from acquire.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['plan', '--budget', '250ccsd', '--ratio', '{ratio}']) == 0\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print(sorted(m for m in {HEAVY + also_absent!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
     assert result.returncode == 0, result.stderr
