@@ -4,6 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from acquire.engine import RunReport
+    from acquire.store import LabelStore
 
 HELP = "label N configurations of a pool with one labeler into the label store (resumable)"
 EXAMPLES = """examples:
@@ -57,6 +62,7 @@ def budget_seconds(text: str | None) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     from acquire.engine import label_frames
+    from acquire.executors import EngineError
     from acquire.pools import read_pool, select_frames
     from acquire.progress import progress_bar
     from acquire.store import LabelStore
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     budget_s = budget_seconds(args.budget)  # validate every input before touching the store
     if args.max_attempts < 1:
-        raise _usage("--max-attempts must be at least 1")
+        raise EngineError(f"--max-attempts must be at least 1, got {args.max_attempts}")
     labeler = get_labeler(args.labeler)
     frames = select_frames(read_pool(args.pool), args.n, args.seed)
     store = LabelStore(args.store)
@@ -76,13 +82,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _usage(message: str) -> Exception:
-    from acquire.errors import AcquireError
-
-    return AcquireError(message)
-
-
-def print_report(report, store, as_json: bool) -> None:
+def print_report(report: "RunReport", store: "LabelStore", as_json: bool) -> None:
     """A labeling run's outcome, as a table or one JSON object."""
     from dataclasses import asdict
 
