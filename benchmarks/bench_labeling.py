@@ -72,10 +72,13 @@ def worker_pids(parent: int) -> list[int]:
             if "resource_tracker" not in " ".join(p.cmdline())]
 
 
-def start_dask(folder: Path, workers: int) -> tuple[list[subprocess.Popen], str]:
+def start_dask(folder: Path, workers: int, profiler: bool) -> tuple[list[subprocess.Popen], str]:
+    """`dask scheduler` and `dask worker --nworkers N --nthreads 1` as processes on this machine;
+    `profiler=False` turns off Dask's statistical profiler (it samples worker stacks every 10 ms)."""
     dask = str(Path(sys.executable).with_name("dask"))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    scheduler_file = folder / "scheduler.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+           "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": str(profiler)}
+    scheduler_file = folder / f"scheduler-{profiler}.json"
     scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                   "--scheduler-file", str(scheduler_file)], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
@@ -107,24 +110,27 @@ def main() -> int:
                 rows.append(timed(executor, args.spec, args.n, folder, f"local-{workers}", worker_pids(os.getpid())))
             finally:
                 executor.close()
-        processes, address = start_dask(folder, 2)
-        try:
-            executor = DaskExecutor(address, timeout_s=30)
-            while sum(executor._client.nthreads().values()) < 2:
-                time.sleep(0.2)
-            warm_up(executor, args.spec, 2)
-            rows.append(timed(executor, args.spec, args.n, folder, "dask-2", worker_pids(processes[0].pid)))
-            executor.close()
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=30)
+        for profiler, name in ((True, "dask-2"), (False, "dask-2-np")):
+            processes, address = start_dask(folder, 2, profiler)
+            try:
+                executor = DaskExecutor(address, timeout_s=30)
+                while sum(executor._client.nthreads().values()) < 2:
+                    time.sleep(0.2)
+                warm_up(executor, args.spec, 2)
+                rows.append(timed(executor, args.spec, args.n, folder, name, worker_pids(processes[0].pid)))
+                executor.close()
+            finally:
+                for process in processes:
+                    process.terminate()
+                    process.wait(timeout=30)
     load_after = os.getloadavg()
     base = {r["config"]: r for r in rows}
     speedup = base["local-1"]["wall_s"] / base["local-2"]["wall_s"]
     overhead = base["dask-2"]["wall_s"] / base["local-2"]["wall_s"] - 1
     efficiency = base["local-1"]["worker_cpu_s_per_label"] / base["local-2"]["worker_cpu_s_per_label"]
     cpu_overhead = base["dask-2"]["worker_cpu_s_per_label"] / base["local-2"]["worker_cpu_s_per_label"] - 1
+    overhead_np = base["dask-2-np"]["wall_s"] / base["local-2"]["wall_s"] - 1
+    cpu_overhead_np = base["dask-2-np"]["worker_cpu_s_per_label"] / base["local-2"]["worker_cpu_s_per_label"] - 1
     lines = [
         f"# acquire labeling benchmark: {args.spec}, MD17 ethanol frames, {args.n} labels per configuration",
         "# command: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_labeling.py " + " ".join(sys.argv[1:]),
@@ -137,6 +143,8 @@ def main() -> int:
         f"  per core obtained (labels per worker-CPU-second, 2 vs 1): {efficiency:.2f} (1.00 = no engine overhead)",
         f"Dask (2 workers) vs local pool (2 workers) wall-time overhead: {100 * overhead:+.1f} % (target <= 5 %)",
         f"  worker CPU per label, Dask vs local: {100 * cpu_overhead:+.1f} %",
+        f"Dask with its profiler off (dask-2-np) vs local pool: wall {100 * overhead_np:+.1f} %, "
+        f"worker CPU per label {100 * cpu_overhead_np:+.1f} %",
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")
