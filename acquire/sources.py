@@ -8,30 +8,21 @@ SRC forms:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from acquire.errors import AcquireError
+from labelers.datasets import ArrayDataset
 
 
 class SourceError(AcquireError):
     """A training-data source string cannot be resolved to labels."""
 
 
-@dataclass(frozen=True)
-class SourceArrays:
-    """Labelled frames of one molecule: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
-
-    name: str
-    positions: np.ndarray
-    numbers: np.ndarray
-    energies: np.ndarray
-    forces: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.energies)
+# Labelled frames of one molecule (positions Å, numbers, energies eV, forces eV/Å): the same
+# container the embedded data sets use.
+SourceArrays = ArrayDataset
 
 
 def split_source(src: str) -> tuple[Path | None, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from train.models.radial import SineBasis, cosine_cutoff
+from train.models.radial import SineBasis, cosine_cutoff, edge_geometry
 
 
 class _Message(nn.Module):
@@ -52,10 +52,7 @@ class PaiNN(nn.Module):
         self.readout = nn.Sequential(nn.Linear(hidden, hidden // 2), nn.SiLU(), nn.Linear(hidden // 2, 1))
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        j, i = edge_index
-        vec = pos[i] - pos[j]
-        dist = torch.sqrt((vec * vec).sum(-1))
-        unit = vec / dist.unsqueeze(-1)
+        dist, unit = edge_geometry(pos, edge_index)
         basis = self.basis(dist)
         fcut = cosine_cutoff(dist, self.cutoff)
         s = self.embed(z).to(pos.dtype)

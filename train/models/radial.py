@@ -23,3 +23,11 @@ class SineBasis(nn.Module):
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
         d = distance.unsqueeze(-1)
         return torch.sin(d * self.freq.to(d.dtype)) / d
+
+
+def edge_geometry(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distances (E,), unit vectors (E, 3) from source j to target i) of directed edges (j, i)."""
+    j, i = edge_index
+    vec = pos[i] - pos[j]
+    dist = torch.sqrt((vec * vec).sum(-1))
+    return dist, vec / dist.unsqueeze(-1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from train.models.radial import SineBasis, cosine_cutoff
+from train.models.radial import SineBasis, cosine_cutoff, edge_geometry
 
 
 def _decompose(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -101,9 +101,7 @@ class TensorNet(nn.Module):
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         j, i = edge_index
-        vec = pos[i] - pos[j]
-        dist = torch.sqrt((vec * vec).sum(-1))
-        unit = vec / dist.unsqueeze(-1)
+        dist, unit = edge_geometry(pos, edge_index)
         basis = self.basis(dist)
         fcut = cosine_cutoff(dist, self.cutoff)
         emb = self.embed(z).to(pos.dtype)
