@@ -45,7 +45,9 @@ def tune_malloc() -> None:
     above it each one is a fresh mmap that page-faults in. Dask's nanny starts workers with
     MALLOC_TRIM_THRESHOLD_=65536, which also pins the mmap threshold at 128 KiB. Measured here
     (PBE/STO-3G ethanol, 1 thread): 1.41 CPU s per label by default, 1.70 under the nanny's
-    setting, 1.19 with these thresholds (4x fewer page faults). No-op without glibc.
+    setting, 1.19 with these thresholds (4x fewer page faults); PBE/def2-SVP on Dask workers:
+    +22-26 % CPU per label against the local pool without, within 1 % with
+    (benchmarks/results/labeling.txt). No-op without glibc.
     """
     global _MALLOC_TUNED
     if _MALLOC_TUNED:
