@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 RUN = ["run", "--molecule", "O", "--budget", "4ccsd", "--ratio", "10", "--accurate", "pyscf:hf/sto-3g",
        "--inaccurate", "xtb:gfn2", "--inaccurate-share", "25%", "--validation", "2", "--method", "normal-modes",
-       "--out", "r", "--workers", "1", "--json"]
+       "--out", "r", "--workers", "1", "--preset", "tiny", "--json"]
 
 
 def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -29,7 +29,11 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     targets = {t["spec"]: t["target"] for t in summary["plan"]}
     assert targets == {"pyscf:hf/sto-3g": 3 + 2, "xtb:gfn2": 10}  # 3 train + 2 validation; 1 ccsd-equiv x 10
     assert [r["done"] for r in summary["labeling"]] == [5, 10]
-    assert {"plan.json", "pool.extxyz", "labels.db", "run.json"} <= {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"plan.json", "pool.extxyz", "labels.db", "run.json", "models"} <= {p.name for p in (tmp_path / "r").iterdir()}
+    training = summary["training"]
+    assert training["asteroid"]["validation"]["force_mae"] > 0
+    assert (tmp_path / "r" / "models" / "asteroid" / "model.pt").exists()
+    assert (tmp_path / "r" / "models" / "standard" / "model.pt").exists()
     again = json.loads(acquire(*RUN, cwd=tmp_path).stdout)
     assert [r["done"] for r in again["labeling"]] == [0, 0]
     assert [r["already_done"] for r in again["labeling"]] == [5, 10]

@@ -1,5 +1,6 @@
 """`acquire run`: the whole pipeline for a new molecule in one folder, resumable: plan the budget,
-sample configurations, label the accurate and the inaccurate sets, then train (call site below)."""
+sample configurations, label the accurate and the inaccurate sets, then train ASTEROID on them (and
+standard training on the same accurate labels beside it)."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,10 @@ EXAMPLES = """examples:
   acquire run --molecule CCO --budget 250ccsd --ratio auto --accurate 'pyscf:ccsd(t)/cc-pvdz' \\
       --inaccurate pyscf:pbe/def2-svp --out run-ethanol --workers 2
 
-The folder holds plan.json, pool.extxyz (sampled configurations), labels.db (the label store) and
-run.json. Rerunning the same command continues where it stopped; nothing bought is bought again.
+The folder holds plan.json, pool.extxyz (sampled configurations), labels.db (the label store),
+models/asteroid and models/standard (trained on the labels bought; the standard model uses the same
+accurate labels, so it spends less than the budget: `acquire compare --store` is the budget-matched
+comparison) and run.json. Rerunning the same command continues where it stopped; nothing bought is bought again.
 A folder belongs to one set of settings (budget included): a different run needs another --out.
 Sampling cost: MD makes one frame per --interval steps of the --calculator; for many cheap labels
 (xtb at a high ratio) --method normal-modes or a smaller --interval keeps sampling short.
@@ -41,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_sampling_arguments(parser, SamplingSettings())
     engine = parser.add_argument_group("labeling engine")
     add_engine_arguments(engine, budget=False)
+    training = parser.add_argument_group("training (after labeling)")
+    training.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
+    training.add_argument("--no-train", action="store_true", help="stop after labeling")
     parser.add_argument("--json", action="store_true", help="print run.json instead of a summary")
 
 
@@ -83,11 +89,37 @@ def _pool(out: Path, atoms, count: int, args: argparse.Namespace):
     return read_pool(str(path))  # exactly what the file holds, so a rerun hashes the same positions
 
 
-def train_models(out: Path, store_path: Path, accurate_spec: str, inaccurate_spec: str, plan) -> dict | None:
-    """TRAINING CALL SITE: the trainer adds standard + ASTEROID training on the store's labels here
-    (sources `labels.db:SPEC`), writing under `out/models`, and returns their metrics. Until then
-    `acquire run` stops after labeling and prints the `acquire train` command to use."""
-    return None
+def train_models(out: Path, args: argparse.Namespace, accurate_spec: str, inaccurate_spec: str,
+                 n_validation: int) -> dict | None:
+    """Train ASTEROID on what the run bought (accurate + inaccurate labels in the store) and, beside it,
+    standard training on the same accurate labels, both selected on the validation labels; models
+    and metrics under `out/models/`. Resumable: finished stages are reused. None with --no-train."""
+    if args.no_train:
+        return None
+    import numpy as np
+
+    import train
+    from acquire.compare import frames_of
+    from acquire.errors import AcquireError
+    from acquire.sources import load_source
+
+    store = out / STORE_NAME
+    accurate, inaccurate = load_source(f"{store}:{accurate_spec}"), load_source(f"{store}:{inaccurate_spec}")
+    if len(accurate) < n_validation + 1:
+        raise AcquireError(f"{len(accurate)} accurate labels are done, too few for {n_validation} validation "
+                           "labels and training; rerun to finish labeling or lower --validation")
+    order = np.random.default_rng(args.seed).permutation(len(accurate))
+    validation = frames_of(accurate, sorted(order[:n_validation]), "validation")
+    accurate_train = frames_of(accurate, sorted(order[n_validation:]), "accurate")
+    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not (args.no_progress or args.json))
+    asteroid = train.run_asteroid(accurate_train, frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"),
+                                  validation, None, config, out / "models" / "asteroid")
+    standard = train.run_standard(accurate_train, validation, None, config, out / "models" / "standard")
+    return {"units": {"force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol"}, "preset": args.preset,
+            "asteroid": {"validation": asteroid.metrics["validation"], "gamma": asteroid.metrics.get("gamma"),
+                         "model": str(out / "models" / "asteroid")},
+            "standard_same_accurate_labels": {"validation": standard.metrics["validation"],
+                                              "model": str(out / "models" / "standard")}}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
                                         threads=args.threads, max_attempts=args.max_attempts,
                                         retry_failed=args.retry_failed, budget_s=ledger_s,
                                         progress=hook, charge_declared=True))
-    metrics = train_models(out, out / STORE_NAME, accurate.spec, inaccurate.spec, the_plan)
+    metrics = train_models(out, args, accurate.spec, inaccurate.spec, the_plan.validation.count)
     summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
                "cpu_h_spent": store.spent_s() / 3600, "training": metrics}
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
@@ -151,7 +183,11 @@ def run(args: argparse.Namespace) -> int:
     for r in reports:
         print(f"{r.spec:<30} done {r.already_done + r.done:>6}/{r.requested:<6} failed {r.failed:>4}  "
               f"{r.cost_s / 3600:.4f} CPU-h this run" + ("  (budget used)" if r.budget_stopped else ""))
-    if metrics is None:
+    if metrics is not None:
+        for name in ("asteroid", "standard_same_accurate_labels"):
+            print(f"{name:<30} validation force MAE {metrics[name]['validation']['force_mae']:.3f} kcal/mol/Å  "
+                  f"model {metrics[name]['model']}")
+    else:
         print(f"next: acquire train --accurate {out / STORE_NAME}:{accurate.spec} "
               f"--inaccurate {out / STORE_NAME}:{inaccurate.spec} --train {the_plan.accurate.count} "
               f"--validation {the_plan.validation.count}")
