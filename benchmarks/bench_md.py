@@ -73,40 +73,6 @@ class _Stopwatch:
             self.calls += 1
 
 
-def lean_calculator(model_dir: Path):
-    """A prototype of a leaner trained-model calculator (benchmark only, to size what the trainer's
-    `PotentialCalculator` could save): no PyG `Batch` per call, atomic numbers and reference energy
-    cached per composition; the same model call and results."""
-    from types import SimpleNamespace
-
-    import numpy as np
-    import torch
-    from ase.calculators.calculator import Calculator, all_changes
-
-    from train.calculator import PotentialCalculator
-    from train.checkpoint import load_model
-    from train.graph import radius_graph
-
-    class LeanCalculator(PotentialCalculator):
-        cache: tuple | None = None
-
-        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
-            Calculator.calculate(self, atoms, properties, system_changes)
-            numbers = self.atoms.numbers
-            if self.cache is None or not np.array_equal(self.cache[0], numbers):
-                z = torch.as_tensor(numbers, dtype=torch.long)
-                index = torch.zeros(len(z), dtype=torch.long)
-                self.cache = (numbers.copy(), z, index, float(self.model.reference(z, index, 1)[0]))
-            _, z, index, reference = self.cache
-            pos = torch.as_tensor(self.atoms.positions, dtype=self.dtype)
-            batch = SimpleNamespace(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff), batch=index, num_graphs=1)
-            residual, forces = self.model.energy_forces(batch)
-            energy = float(residual.detach()[0]) + reference
-            self.results = {"energy": energy, "free_energy": energy, "forces": forces.detach().double().numpy()}
-
-    return LeanCalculator(load_model(model_dir))
-
-
 def speed(args: argparse.Namespace) -> dict:
     """Time inside the bare model (forward+backward), inside the ASE calculator, and per MD step,
     all measured within the same MD runs, so that load from other processes hits them alike."""
@@ -119,7 +85,7 @@ def speed(args: argparse.Namespace) -> dict:
     torch.set_num_threads(1)
     model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_seconds)
     atoms = load_molecule("ethanol")
-    calculators = {"trainer": calculator_for(str(model_dir), threads=1), "lean": lean_calculator(model_dir)}
+    calculators = {"trainer": calculator_for(str(model_dir), threads=1)}
     settings = MDSettings(steps=args.steps, timestep_fs=0.5, temperature_K=500.0, save_every=args.save_every)
     rounds: dict[str, list[dict]] = {name: [] for name in calculators}
     for seed in range(args.max_runs):

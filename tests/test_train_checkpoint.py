@@ -44,6 +44,16 @@ def test_model_file_reloads_to_identical_predictions(tmp_path: Path) -> None:
         torch.testing.assert_close(reloaded.state_dict()[key], value, rtol=0, atol=0)
     assert abs(atoms.get_potential_energy() - data.energies[40]) < 5.0  # eV, reference energies applied
 
+    # the calculator recomputes when positions move, and agrees with a fresh one there
+    energy = atoms.get_potential_energy()
+    atoms.positions[0, 0] += 0.01
+    again.positions[0, 0] += 0.01
+    moved = train.load_calculator(tmp_path)
+    assert atoms.calc.check_state(atoms) == ["positions"]
+    assert atoms.get_potential_energy() != energy
+    assert atoms.get_potential_energy() == moved.get_potential_energy(again)
+    np.testing.assert_array_equal(atoms.get_forces(), moved.get_forces(again))
+
 
 SCRIPT = textwrap.dedent("""
     import sys, numpy as np, torch

@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
-from torch_geometric.data import Data
 
 from train.checkpoint import load_model
-from train.graph import collate, radius_graph
+from train.graph import radius_graph
 
 
 class PotentialCalculator(Calculator):
-    """ASE calculator wrapping a `Potential` (no periodic boundaries)."""
+    """ASE calculator wrapping a `Potential` (no periodic boundaries).
+
+    One configuration per call, so no PyG batch is built: the model gets the fields it reads
+    (pos, z, edge_index, batch, num_graphs); atomic numbers and the reference energy are cached per
+    composition, which keeps the per-step overhead in MD small.
+    """
 
     implemented_properties = ["energy", "forces", "free_energy"]
 
@@ -22,18 +27,34 @@ class PotentialCalculator(Calculator):
         self.model = model
         self.dtype = next(model.parameters()).dtype
         self.cutoff = float(model.net.cutoff)
+        self._composition: tuple | None = None  # (numbers, z, batch index, reference energy eV)
+
+    def _cached_composition(self, numbers: np.ndarray) -> tuple:
+        if self._composition is None or not np.array_equal(self._composition[0], numbers):
+            z = torch.as_tensor(numbers, dtype=torch.long)
+            index = torch.zeros(len(z), dtype=torch.long)
+            self._composition = (numbers.copy(), z, index, float(self.model.reference(z, index, 1)[0]))
+        return self._composition
+
+    def check_state(self, atoms, tol: float = 1e-15) -> list[str]:
+        """What changed since the last calculation: numbers or positions (the model ignores cell and
+        pbc). Exact comparisons, cheaper than ASE's general check, which dominates small-model MD steps."""
+        if self.atoms is None:
+            return list(all_changes)
+        if not np.array_equal(atoms.numbers, self.atoms.numbers):
+            return ["numbers"]
+        if not np.array_equal(atoms.positions, self.atoms.positions):
+            return ["positions"]
+        return []
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
-        pos = torch.as_tensor(self.atoms.get_positions(), dtype=self.dtype)
-        z = torch.as_tensor(self.atoms.get_atomic_numbers(), dtype=torch.long)
-        weight = torch.ones(1, dtype=self.dtype)
-        batch = collate([Data(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff), weight=weight)])
+        _, z, index, reference = self._cached_composition(self.atoms.numbers)
+        pos = torch.as_tensor(self.atoms.positions, dtype=self.dtype)
+        batch = SimpleNamespace(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff), batch=index, num_graphs=1)
         residual, forces = self.model.energy_forces(batch)
-        energy = float(residual.detach().double()[0] + self.model.reference(batch.z, batch.batch, 1)[0])
-        self.results["energy"] = energy
-        self.results["free_energy"] = energy
-        self.results["forces"] = forces.detach().double().numpy().astype(np.float64)
+        energy = float(residual.detach().double()[0]) + reference
+        self.results = {"energy": energy, "free_energy": energy, "forces": forces.detach().double().numpy()}
 
 
 def load_calculator(path: str | Path, threads: int | None = None) -> PotentialCalculator:
