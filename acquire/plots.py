@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import units
 
-KCAL_MOL = units.kcal / units.mol  # eV per kcal/mol
+from labelers.datasets import KCAL_MOL  # eV per kcal/mol
 
 
 def _pyplot() -> Any:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 def buy(args: argparse.Namespace) -> int:
     """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
-    from ase import units
+    from labelers.datasets import KCAL_MOL
 
     from acquire.engine import label_frames
     from acquire.pools import select_frames
@@ -69,14 +69,13 @@ def buy(args: argparse.Namespace) -> int:
     store = LabelStore(out / "labels.db")
     print(f"plan {the_plan.budget} at ratio {the_plan.ratio:g}: {the_plan.accurate.count} accurate + "
           f"{the_plan.inaccurate.count} inaccurate labels (standard baseline: {the_plan.standard.count} accurate)")
-    kcal = units.kcal / units.mol
     print(f"{'labeler':<22} {'bought':>7} {'new':>6} {'CPU-h':>8} {'mean |F| kcal/mol/Å':>20}")
     for labeler, count in ((accurate, the_plan.accurate.count), (inaccurate, the_plan.inaccurate.count)):
         frames = select_frames(labeler.frames(), count, args.seed)
         report = label_frames(store, labeler, frames)
         arrays = store.arrays(labeler.spec)
         cost_h = store.counts(labeler.spec)[labeler.spec].cost_s / 3600
-        mean_force = abs(arrays.forces).mean() / kcal
+        mean_force = abs(arrays.forces).mean() / KCAL_MOL
         print(f"{labeler.spec:<22} {len(arrays):>7} {report.done:>6} {cost_h:>8.1f} {mean_force:>20.2f}")
     print(f"store: {store.path}  (browse: ase db {store.path} -c id,formula,labeler,status,cost_s,energy)")
     return 0
