@@ -148,7 +148,10 @@ class LabelStore:
         self._db = connect(str(self.path), type="db", use_lock_file=False)
         try:
             with sqlite3.connect(str(self.path), timeout=60) as con:
-                self._db._initialize(con)  # ASE creates its tables (commits) before our first transaction
+                # ASE checks for its tables, then creates them: under the write lock, so that two
+                # processes opening a new store at once do not both create them.
+                con.execute("BEGIN IMMEDIATE")
+                self._db._initialize(con)
                 if create:
                     for statement in _INDEXES:
                         con.execute(statement)

@@ -119,6 +119,30 @@ def test_concurrent_claims_never_overlap(tmp_path, labeler) -> None:
     assert sorted(everything) == sorted(set(everything)) and len(everything) == 60
 
 
+def _open_at(path: str, barrier, queue) -> None:
+    barrier.wait()
+    try:
+        LabelStore(path)
+        queue.put("ok")
+    except StoreError as exc:
+        queue.put(str(exc))
+
+
+def test_many_processes_creating_one_store_at_once(tmp_path) -> None:
+    """ASE checks-then-creates its tables; the store must make that one transaction (a CI race)."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        path = str(tmp_path / f"new{attempt}.db")
+        barrier, queue = context.Barrier(6), context.Queue()
+        openers = [context.Process(target=_open_at, args=(path, barrier, queue)) for _ in range(6)]
+        for p in openers:
+            p.start()
+        outcomes = [queue.get(timeout=60) for _ in openers]
+        for p in openers:
+            p.join()
+        assert outcomes == ["ok"] * 6
+
+
 def test_unique_index_refuses_a_duplicate_slot(tmp_path, labeler) -> None:
     import sqlite3
 
