@@ -86,3 +86,20 @@ def test_reference_energies_absorb_the_offset() -> None:
 
     energies, _ = predict(model, graphs)
     assert abs(np.mean(energies - frames.energies)) < 1e-6  # eV; ethanol totals are about -4200 eV
+
+
+def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
+    """A MACE run encodes exactly the elements of its data (speed), records them, and reloads."""
+    from train import preset, run_standard, with_model
+    from train.checkpoint import load_model
+
+    frames = _frames(12)
+    config = with_model(preset("tiny"), name="mace", hidden=4, layers=1, rbf=4, max_ell=1, correlation=2)
+    part = lambda lo, hi: frames.subset(np.arange(lo, hi))  # noqa: E731
+    run = run_standard(part(0, 8), part(8, 10), part(10, 12), config, tmp_path)
+    assert list(run.metrics["config"]["model"]["elements"]) == [1, 6, 8]
+    assert run.model.net.elements == (1, 6, 8)
+    again = load_model(tmp_path)
+    batch = collate(to_data_list(part(10, 12), 5.0, torch.float32))
+    np.testing.assert_allclose(again.energy_forces(batch)[1].detach().numpy(),
+                               run.model.energy_forces(batch)[1].detach().numpy(), atol=1e-6)

@@ -34,7 +34,7 @@ import torch
 
 from train.bias import bias_of, bias_weights, effective_sample_size
 from train.checkpoint import save_model, versions
-from train.config import StageConfig, TrainConfig
+from train.config import StageConfig, TrainConfig, with_model
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
 from train.frames import Frames
@@ -73,6 +73,9 @@ class _Run:
         import hashlib
         import json
 
+        if self.config.model.name == "mace" and not self.config.model.elements:  # one-hot over the data's elements
+            present = {int(z) for f in frames.values() if f is not None for z in np.unique(f.numbers)}
+            self.config = with_model(self.config, elements=tuple(sorted(present)))
         digest = {}
         for name, f in frames.items():
             if f is not None:

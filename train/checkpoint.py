@@ -59,7 +59,7 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> Potential:
     """The `Potential` stored in a model file or run directory, in eval mode."""
     state = read_model_file(path)
-    model = build_model(ModelConfig(**state["model_config"]))
+    model = build_model(ModelConfig.from_dict(state["model_config"]))
     model.load_state_dict(state["state_dict"])
-    dtype = state["state_dict"]["net.embed.weight"].dtype
+    dtype = next(v.dtype for k, v in state["state_dict"].items() if k.startswith("net.") and v.is_floating_point())
     return model.to(dtype).eval()

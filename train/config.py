@@ -12,12 +12,14 @@ from typing import Any
 from train.errors import ConfigError
 
 
-MODEL_NAMES = ("painn", "tensornet", "egnn")
+MODEL_NAMES = ("painn", "tensornet", "egnn", "mace")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å)."""
+    """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å).
+    MACE only: `max_ell` (spherical harmonics), `correlation` (body order - 1) and `elements` (the
+    atomic numbers it one-hot encodes; empty = those of the training data, set when a run starts)."""
 
     name: str = "painn"
     hidden: int = 128
@@ -25,6 +27,14 @@ class ModelConfig:
     rbf: int = 20
     cutoff: float = 5.0
     max_z: int = 100
+    max_ell: int = 2
+    correlation: int = 3
+    elements: tuple[int, ...] = ()
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> "ModelConfig":
+        """From `asdict` output, JSON or a checkpoint (lists back to tuples; old files lack `elements`)."""
+        return ModelConfig(**{**data, "elements": tuple(int(z) for z in data.get("elements", ()))})
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ class TrainConfig:
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "TrainConfig":
         data = dict(data)
-        data["model"] = ModelConfig(**data.get("model", {}))
+        data["model"] = ModelConfig.from_dict(data.get("model", {}))
         for name in _STAGES:
             data[name] = StageConfig(**data.get(name, {}))
         if "gammas" in data:

@@ -3,7 +3,8 @@ with per-element reference energies and a scale, and gives energies (eV) and for
 
 Architectures: `painn` (PaiNN, Schütt et al. 2021, equivariant vector features; the default, chosen
 by measurement, see benchmarks/results/train_experiments.md) and `egnn` (the paper's EGNN, invariant
-energy form, 5 x 128 in the paper).
+energy form, 5 x 128 in the paper), `tensornet` (Cartesian-tensor features) and `mace` (mace-torch's
+MACE, the `[mace]` extra; higher body order, the most data-efficient here).
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def build_model(config: ModelConfig) -> Potential:
         from train.models.tensornet import TensorNet
 
         net = TensorNet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z)
+    elif config.name == "mace":
+        from train.models.mace_net import MACENet
+
+        net = MACENet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z, config.elements,
+                      config.max_ell, config.correlation)
     else:
         raise ConfigError(f"unknown model {config.name!r}; models: {', '.join(MODELS)}")
     return Potential(net, config.max_z)

@@ -1,0 +1,72 @@
+"""MACE (Batatia et al., NeurIPS 2022) from mace-torch, behind the per-atom network interface.
+
+The network is mace-torch's own `MACE` module (the `[mace]` extra), called with forces off: it
+returns per-atom energies, and `Potential` adds reference energies and differentiates, as for the
+other architectures. Elements are one-hot encoded over the model config's `elements` (a run fills
+in those of its data; `ORGANIC` when none are given). Their number costs: MACE's per-element
+product weights make 10 elements 2.4x slower to train than ethanol's 3. Importing mace-torch sets
+TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; every `torch.load` here passes `weights_only` explicitly.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from train.errors import ConfigError
+
+ORGANIC = (1, 6, 7, 8, 9, 15, 16, 17, 35, 53)  # H C N O F P S Cl Br I
+AVG_NEIGHBOURS = 8.0  # message normalisation; about the neighbour count of a small molecule at 5 Å
+
+
+def _mace_modules():
+    try:
+        import mace.modules as modules  # before e3nn (mace-torch sets e3nn up on import)
+        from e3nn import o3
+    except ImportError:
+        raise ConfigError("model 'mace' needs mace-torch: pip install -e '.[mace]'") from None
+    return modules, o3
+
+
+class MACENet(nn.Module):
+    """Per-atom energies from a MACE with `layers` interactions, `hidden` channels of 0e + 1o
+    features, `rbf` Bessel functions, spherical harmonics up to `max_ell`, and symmetric products
+    of up to `correlation` neighbour features (3: four-body messages, MACE's default)."""
+
+    def __init__(self, hidden: int = 32, layers: int = 2, rbf: int = 8, cutoff: float = 5.0,
+                 max_z: int = 100, elements: tuple[int, ...] = (), max_ell: int = 2,
+                 correlation: int = 3) -> None:
+        super().__init__()
+        modules, o3 = _mace_modules()
+        self.elements = tuple(sorted(set(elements or ORGANIC)))
+        if max(self.elements) > max_z:
+            raise ConfigError(f"model elements {self.elements} exceed max_z {max_z}")
+        index = torch.full((max_z + 1,), -1, dtype=torch.long)
+        index[list(self.elements)] = torch.arange(len(self.elements))
+        self.register_buffer("element_index", index, persistent=False)
+        self.mace = modules.MACE(
+            r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
+            interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+            interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
+            num_interactions=layers, num_elements=len(self.elements),
+            hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
+            atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=AVG_NEIGHBOURS,
+            atomic_numbers=list(self.elements), correlation=correlation, gate=torch.nn.functional.silu,
+            radial_MLP=[64, 64, 64],
+        )
+
+    def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        index = self.element_index[z]
+        if bool((index < 0).any()):
+            missing = sorted(set(z[index < 0].tolist()))
+            raise ConfigError(f"MACE model has no element(s) {missing}; it knows {list(self.elements)}")
+        n = pos.shape[0]
+        data = {
+            "positions": pos,
+            "node_attrs": nn.functional.one_hot(index, len(self.elements)).to(pos.dtype),
+            "edge_index": edge_index,
+            "shifts": pos.new_zeros((edge_index.shape[1], 3)),
+            "batch": index.new_zeros(n),  # node energies do not depend on graph membership
+            "ptr": torch.tensor([0, n], device=pos.device),
+            "cell": pos.new_zeros((1, 3, 3)),
+        }
+        return self.mace(data, training=self.training, compute_force=False)["node_energy"]
