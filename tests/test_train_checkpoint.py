@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from ase import Atoms
 
 import train
 from labelers.datasets import load_md17
 from train import Frames, preset, with_stage
+from train.errors import CheckpointError
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +55,12 @@ def test_model_file_reloads_to_identical_predictions(tmp_path: Path) -> None:
     assert atoms.get_potential_energy() != energy
     assert atoms.get_potential_energy() == moved.get_potential_energy(again)
     np.testing.assert_array_equal(atoms.get_forces(), moved.get_forces(again))
+
+    # a file written by another version of the architecture is refused, not silently loaded
+    assert state["architecture"] == "painn/1"
+    torch.save({**state, "architecture": "painn/0"}, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="painn/0"):
+        train.load_model(tmp_path / "old.pt")
 
 
 SCRIPT = textwrap.dedent("""

@@ -1,7 +1,8 @@
 """Model files: save and load a `Potential` with its config, reference energies, metrics, versions.
 
 A model file is a dict of tensors and plain values (loads with `torch.load(weights_only=True)`):
-{"format", "model_config", "state_dict", "metrics", "config", "versions"}.
+{"format", "architecture", "model_config", "state_dict", "metrics", "config", "versions"}.
+A file whose architecture tag differs from this code's is refused (`models.ARCHITECTURE_VERSIONS`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 
 from train.config import ModelConfig
 from train.errors import CheckpointError
-from train.models import Potential, build_model
+from train.models import Potential, architecture, build_model
 
 FORMAT = "asteroid-ff/model/1"
 
@@ -32,7 +33,7 @@ def save_model(model: Potential, model_config: ModelConfig, path: Path, **extra:
     """Write `model` to `path` atomically; `extra` (metrics, config, ...) must be plain values."""
     from dataclasses import asdict
 
-    state = {"format": FORMAT, "model_config": asdict(model_config), "state_dict": model.state_dict(),
+    state = {"format": FORMAT, "architecture": architecture(model_config.name), "model_config": asdict(model_config), "state_dict": model.state_dict(),
              "versions": versions(), **extra}
     path = Path(path)
     tmp = path.with_suffix(".tmp")
@@ -59,7 +60,12 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> Potential:
     """The `Potential` stored in a model file or run directory, in eval mode."""
     state = read_model_file(path)
-    model = build_model(ModelConfig.from_dict(state["model_config"]))
+    config = ModelConfig.from_dict(state["model_config"])
+    saved, current = state.get("architecture"), architecture(config.name)
+    if saved is not None and saved != current:  # files from before the tag existed carry none
+        raise CheckpointError(f"{path} holds a {saved} model; this code builds {current}: "
+                              "retrain, or load it with the version that wrote it")
+    model = build_model(config)
     model.load_state_dict(state["state_dict"])
     dtype = next(v.dtype for k, v in state["state_dict"].items() if k.startswith("net.") and v.is_floating_point())
     return model.to(dtype).eval()

@@ -14,6 +14,22 @@ from train.models.potential import Potential
 
 
 MODELS = MODEL_NAMES
+# Bump a model's number when a change keeps its parameter names but changes what they mean, so
+# that model files written before the change are refused instead of loading silently.
+ARCHITECTURE_VERSIONS = {"painn": 1, "egnn": 1, "tensornet": 1, "mace": 1}
+
+
+def architecture(name: str) -> str:
+    """'name/version' of an architecture; mace adds the mace-torch release its modules come from."""
+    tag = f"{name}/{ARCHITECTURE_VERSIONS[name]}"
+    if name == "mace":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            tag += f"+mace-torch-{version('mace-torch')}"
+        except PackageNotFoundError:
+            tag += "+mace-torch-missing"
+    return tag
 
 
 def build_model(config: ModelConfig) -> Potential:
@@ -40,4 +56,4 @@ def build_model(config: ModelConfig) -> Potential:
     return Potential(net, config.max_z)
 
 
-__all__ = ["Potential", "build_model"]
+__all__ = ["Potential", "architecture", "build_model"]
