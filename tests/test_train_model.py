@@ -1,6 +1,8 @@
 """Models: forces are -dE/dx; energies invariant and forces equivariant under E(3) and permutations."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +105,16 @@ def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
     batch = collate(to_data_list(part(10, 12), 5.0, torch.float32))
     np.testing.assert_allclose(again.energy_forces(batch)[1].detach().numpy(),
                                run.model.energy_forces(batch)[1].detach().numpy(), atol=1e-6)
+
+
+def test_building_a_mace_model_prints_nothing() -> None:
+    """mace-torch prints on import; stdout carries `--json` output, so the wrapper must silence it."""
+    import subprocess
+    import sys
+
+    code = ("from train import ModelConfig; from train.models import build_model; "
+            "build_model(ModelConfig(name='mace', hidden=4, layers=1, rbf=4))")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and "Warning" not in done.stderr

@@ -9,6 +9,12 @@ TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; every `torch.load` here passes `weights_only` 
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -18,10 +24,21 @@ ORGANIC = (1, 6, 7, 8, 9, 15, 16, 17, 35, 53)  # H C N O F P S Cl Br I
 AVG_NEIGHBOURS = 8.0  # message normalisation; about the neighbour count of a small molecule at 5 Å
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """mace-torch prints to stdout on import (it would corrupt `--json` output) and e3nn and
+    TorchScript warn while modules are built; neither says anything a user can act on."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def _mace_modules():
     try:
-        import mace.modules as modules  # before e3nn (mace-torch sets e3nn up on import)
-        from e3nn import o3
+        with _quiet():
+            import mace.modules as modules  # before e3nn (mace-torch sets e3nn up on import)
+            from e3nn import o3
     except ImportError:
         raise ConfigError("model 'mace' needs mace-torch: pip install -e '.[mace]'") from None
     return modules, o3
@@ -43,16 +60,17 @@ class MACENet(nn.Module):
         index = torch.full((max_z + 1,), -1, dtype=torch.long)
         index[list(self.elements)] = torch.arange(len(self.elements))
         self.register_buffer("element_index", index, persistent=False)
-        self.mace = modules.MACE(
-            r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
-            interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-            interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
-            num_interactions=layers, num_elements=len(self.elements),
-            hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
-            atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=AVG_NEIGHBOURS,
-            atomic_numbers=list(self.elements), correlation=correlation, gate=torch.nn.functional.silu,
-            radial_MLP=[64, 64, 64],
-        )
+        with _quiet():
+            self.mace = modules.MACE(
+                r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
+                interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+                interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
+                num_interactions=layers, num_elements=len(self.elements),
+                hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
+                atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=AVG_NEIGHBOURS,
+                atomic_numbers=list(self.elements), correlation=correlation,
+                gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
+            )
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         index = self.element_index[z]
