@@ -33,11 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inaccurate", metavar="SRC", help="inaccurate labels (ASTEROID)")
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
-    parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's, painn)")
+    parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's: painn for quick, mace for paper)")
     parser.add_argument("--hidden", type=int, default=None, metavar="N", help="feature width (default: preset)")
     parser.add_argument("--layers", type=int, default=None, metavar="N", help="interaction layers (default: preset)")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
-                        help="quick: ~15 min for standard + ASTEROID, time-capped stages; paper: epoch-bound, gamma search (default quick)")
+                        help="quick: PaiNN, ~15 min for standard + ASTEROID, time-capped stages; paper: MACE, epoch-bound, ~50 min (default quick)")
     parser.add_argument("--epochs-scale", type=float, default=1.0, metavar="F", help="multiply every stage's epochs and time cap by F")
     parser.add_argument("--train", type=int, default=200, metavar="N", help="accurate training frames (default 200)")
     parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50)")
