@@ -42,6 +42,22 @@ def test_acquire_train_standard_table(tmp_path: Path, capsys) -> None:
     assert "force MAE (kcal/mol/Å)" in capsys.readouterr().out
 
 
+def test_model_option_starts_from_that_architecture_default_size() -> None:
+    import argparse
+
+    import train
+    from acquire.cli.train_cmd import add_arguments, build_config
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = lambda *extra: build_config(parser.parse_args(["--accurate", "x", "--out", "o", *extra]))  # noqa: E731
+    assert config().model == train.default_model("painn")  # the quick preset's own model
+    assert config("--model", "mace").model == train.default_model("mace")
+    assert config("--model", "mace", "--hidden", "8").model.hidden == 8
+    assert config("--preset", "paper").model.name == "mace"
+    assert config("--model", "painn", "--layers", "2").model == train.with_model(train.preset(), layers=2).model
+
+
 def test_acquire_train_score_matching(tmp_path: Path) -> None:
     argv = ["train", "--accurate", "md17:ethanol/ccsd(t)", "--unlabeled", "md17:ethanol/dft",
             "--method", "score-matching", "--train", "12", "--validation", "6", "--test", "10",

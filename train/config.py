@@ -131,13 +131,23 @@ def with_model(config: TrainConfig, **changes: Any) -> TrainConfig:
     return replace(config, model=replace(config.model, **changes))
 
 
+def default_model(name: str) -> ModelConfig:
+    """The measured default size of each architecture (benchmarks/results/train_experiments.md):
+    what `acquire train --model NAME` starts from when the preset's model is another one."""
+    sizes = {"painn": dict(hidden=64, layers=3, rbf=16), "egnn": dict(hidden=128, layers=5),
+             "tensornet": dict(hidden=32, layers=2, rbf=16), "mace": dict(hidden=32, layers=2, rbf=8)}
+    if name not in sizes:
+        raise ConfigError(f"unknown model {name!r}; models: {', '.join(MODEL_NAMES)}")
+    return ModelConfig(name=name, **sizes[name])
+
+
 def _quick() -> TrainConfig:
     """About 15 minutes for standard + ASTEROID (one gamma) on one busy core: stages are capped in
     wall time (the schedule decays within the cap), so epochs vary with machine load."""
     accurate = StageConfig(epochs=300, batch_size=10, lr=2e-3, min_lr=1e-5, warmup_epochs=5,
                            ema=0.99, max_seconds=240.0)
     return TrainConfig(
-        model=ModelConfig(name="painn", hidden=64, layers=3, rbf=16, cutoff=5.0),
+        model=default_model("painn"),
         gammas=(1.0,),
         standard=replace(accurate, epochs=600),  # the cap binds: standard uses all its 240 s
         bias=replace(accurate, epochs=100, max_seconds=45.0),
@@ -153,7 +163,7 @@ def _paper() -> TrainConfig:
     Learning rates as measured for this MACE (benchmarks/results/train_experiments.md)."""
     accurate = StageConfig(epochs=500, batch_size=5, lr=2e-2, min_lr=1e-5, warmup_epochs=5, ema=0.99)
     return TrainConfig(
-        model=ModelConfig(name="mace", hidden=32, layers=2, rbf=8, cutoff=5.0, max_ell=2, correlation=3),
+        model=default_model("mace"),
         gammas=(1.0,),
         standard=accurate,
         bias=replace(accurate, epochs=100),

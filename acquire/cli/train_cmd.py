@@ -107,9 +107,11 @@ def build_config(args: argparse.Namespace) -> Any:
     import train
 
     config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not args.quiet)
-    model = {k: v for k, v in (("name", args.model), ("hidden", args.hidden), ("layers", args.layers)) if v is not None}
-    if model:
-        config = train.with_model(config, **model)
+    if args.model is not None and args.model != config.model.name:
+        config = replace(config, model=train.default_model(args.model))
+    sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}
+    if sizes:
+        config = train.with_model(config, **sizes)
     if args.gammas:
         try:
             config = replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
