@@ -91,7 +91,8 @@ def test_reference_energies_absorb_the_offset() -> None:
 
 
 def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
-    """A MACE run encodes exactly the elements of its data (speed), records them, and reloads."""
+    """A MACE run encodes exactly its data's elements (speed), normalises by its neighbour count,
+    records both, and reloads."""
     from train import preset, run_standard, with_model
     from train.checkpoint import load_model
 
@@ -101,6 +102,7 @@ def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
     run = run_standard(part(0, 8), part(8, 10), part(10, 12), config, tmp_path)
     assert list(run.metrics["config"]["model"]["elements"]) == [1, 6, 8]
     assert run.model.net.elements == (1, 6, 8)
+    assert run.metrics["config"]["model"]["neighbours"] == 8.0  # ethanol: all 8 other atoms within 5 Å
     again = load_model(tmp_path)
     batch = collate(to_data_list(part(10, 12), 5.0, torch.float32))
     np.testing.assert_allclose(again.energy_forces(batch)[1].detach().numpy(),

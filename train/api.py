@@ -38,7 +38,7 @@ from train.config import StageConfig, TrainConfig, with_model
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
 from train.frames import Frames
-from train.graph import composition_matrix, to_data_list
+from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
@@ -73,9 +73,14 @@ class _Run:
         import hashlib
         import json
 
-        if self.config.model.name == "mace" and not self.config.model.elements:  # one-hot over the data's elements
-            present = {int(z) for f in frames.values() if f is not None for z in np.unique(f.numbers)}
-            self.config = with_model(self.config, elements=tuple(sorted(present)))
+        model = self.config.model
+        if model.name == "mace":  # one-hot over the data's elements; messages normalised by its neighbour count
+            present = [f for name, f in frames.items() if f is not None and name != "test"]
+            if not model.elements:
+                elements = {int(z) for f in frames.values() if f is not None for z in np.unique(f.numbers)}
+                self.config = with_model(self.config, elements=tuple(sorted(elements)))
+            if model.neighbours <= 0:
+                self.config = with_model(self.config, neighbours=mean_neighbours(present, model.cutoff))
         digest = {}
         for name, f in frames.items():
             if f is not None:

@@ -18,8 +18,9 @@ MODEL_NAMES = ("painn", "tensornet", "egnn", "mace")
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å).
-    MACE only: `max_ell` (spherical harmonics), `correlation` (body order - 1) and `elements` (the
-    atomic numbers it one-hot encodes; empty = those of the training data, set when a run starts)."""
+    MACE only: `max_ell` (spherical harmonics), `correlation` (body order - 1), `elements` (the
+    atomic numbers it one-hot encodes) and `neighbours` (its message normalisation, the mean number
+    of neighbours within the cutoff); left empty / 0, a run sets them from its data."""
 
     name: str = "painn"
     hidden: int = 128
@@ -30,6 +31,7 @@ class ModelConfig:
     max_ell: int = 2
     correlation: int = 3
     elements: tuple[int, ...] = ()
+    neighbours: float = 0.0
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "ModelConfig":

@@ -6,6 +6,8 @@ cheap for molecules (tens of atoms), so no pyg-lib is needed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
@@ -83,6 +85,16 @@ def batches(data: list[Data], batch_size: int, shuffle: bool, generator: torch.G
     order = list(order)
     for start in range(0, len(order), batch_size):
         yield collate([data[i] for i in order[start:start + batch_size]])
+
+
+def mean_neighbours(frames: Sequence[Frames], cutoff: float, limit: int = 200) -> float:
+    """Mean number of neighbours within `cutoff` (Å) per atom over up to `limit` frames of each set."""
+    counts = []
+    for f in frames:
+        pos = f.positions[:limit]
+        dist = np.linalg.norm(pos[:, :, None, :] - pos[:, None, :, :], axis=-1)
+        counts.append(((dist < cutoff).sum(axis=-1) - 1).ravel())
+    return round(float(np.concatenate(counts).mean()), 3)
 
 
 def composition_matrix(frames: Frames, max_z: int) -> np.ndarray:

@@ -50,7 +50,7 @@ def build_model(config: ModelConfig) -> Potential:
         from train.models.mace_net import MACENet
 
         net = MACENet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z, config.elements,
-                      config.max_ell, config.correlation)
+                      config.max_ell, config.correlation, config.neighbours)
     else:
         raise ConfigError(f"unknown model {config.name!r}; models: {', '.join(MODELS)}")
     return Potential(net, config.max_z)

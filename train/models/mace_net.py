@@ -21,7 +21,7 @@ from torch import nn
 from train.errors import ConfigError
 
 ORGANIC = (1, 6, 7, 8, 9, 15, 16, 17, 35, 53)  # H C N O F P S Cl Br I
-AVG_NEIGHBOURS = 8.0  # message normalisation; about the neighbour count of a small molecule at 5 Å
+AVG_NEIGHBOURS = 8.0  # message normalisation when none is given (runs measure it on their data)
 
 
 @contextmanager
@@ -51,7 +51,7 @@ class MACENet(nn.Module):
 
     def __init__(self, hidden: int = 32, layers: int = 2, rbf: int = 8, cutoff: float = 5.0,
                  max_z: int = 100, elements: tuple[int, ...] = (), max_ell: int = 2,
-                 correlation: int = 3) -> None:
+                 correlation: int = 3, neighbours: float = 0.0) -> None:
         super().__init__()
         modules, o3 = _mace_modules()
         self.elements = tuple(sorted(set(elements or ORGANIC)))
@@ -67,7 +67,7 @@ class MACENet(nn.Module):
                 interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
                 num_interactions=layers, num_elements=len(self.elements),
                 hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
-                atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=AVG_NEIGHBOURS,
+                atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
                 atomic_numbers=list(self.elements), correlation=correlation,
                 gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
             )
