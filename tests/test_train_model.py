@@ -52,6 +52,7 @@ def test_forces_are_minus_energy_gradient(name: str) -> None:
 @pytest.mark.parametrize("name", MODELS)
 def test_invariance_and_equivariance(name: str) -> None:
     model, frames = _model(name), _frames(2)
+    assert model.net.cutoff == 5.0  # every network exposes its cutoff (graphs are built from it)
     energy, forces = _energy_forces(model, frames.positions, frames.numbers)
     rng = np.random.default_rng(1)
     q, _ = np.linalg.qr(rng.normal(size=(3, 3)))

@@ -54,6 +54,7 @@ class MACENet(nn.Module):
                  correlation: int = 3, neighbours: float = 0.0) -> None:
         super().__init__()
         modules, o3 = _mace_modules()
+        self.cutoff = cutoff
         self.elements = tuple(sorted(set(elements or ORGANIC)))
         if max(self.elements) > max_z:
             raise ConfigError(f"model elements {self.elements} exceed max_z {max_z}")
