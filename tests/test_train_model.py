@@ -108,6 +108,13 @@ def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
     batch = collate(to_data_list(part(10, 12), 5.0, torch.float32))
     np.testing.assert_allclose(again.energy_forces(batch)[1].detach().numpy(),
                                run.model.energy_forces(batch)[1].detach().numpy(), atol=1e-6)
+    from ase import Atoms
+
+    from train import load_calculator
+
+    atoms = Atoms(numbers=frames.numbers, positions=frames.positions[10])
+    atoms.calc = load_calculator(tmp_path)  # the ASE calculator (MD) drives MACE too, in eV/Å
+    np.testing.assert_allclose(atoms.get_forces(), again.energy_forces(batch)[1].detach().numpy()[:9], atol=1e-5)
 
 
 def test_building_a_mace_model_prints_nothing() -> None:
