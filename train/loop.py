@@ -54,10 +54,11 @@ def _save(state: dict, path: Path) -> None:
 
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
         state_path: Path | None = None, label: str = "train",
-        loss_fn: Callable | None = None) -> FitResult:
+        loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> FitResult:
     """Train `model` on graph list `train` (weights in `data.weight`); see the module docstring.
 
-    `loss_fn(model, batch) -> scalar` replaces the default weighted `rho * L_E + L_F` loss.
+    `loss_fn(model, batch) -> scalar` replaces the default weighted `rho * L_E + L_F` loss;
+    `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabelled `val`).
     """
     if loss_fn is None:
         loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss)  # noqa: E731
@@ -107,7 +108,8 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                 ema.scale.copy_(model.scale)
             row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
             if val:
-                metrics = evaluate(judged, val, config.rho, config.loss, config.eval_batch_size)
+                metrics = ({"loss": val_loss_fn(judged, val)} if val_loss_fn is not None
+                           else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size))
                 row.update({f"val_{k}": v for k, v in metrics.items()})
                 if metrics["loss"] < result.best_loss:
                     result.best_loss, bad_epochs = metrics["loss"], 0
