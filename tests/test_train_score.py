@@ -37,20 +37,13 @@ def test_beta_is_inverse_kT() -> None:
     assert 1 / beta_of(500.0) == pytest.approx(0.0430868, rel=1e-4)  # eV at 500 K
 
 
-def test_score_stage_selects_its_epoch_on_held_out_configurations(tmp_path) -> None:
+
+def test_score_stage_selects_its_epoch_on_validation_forces(tmp_path) -> None:
     from train import preset, run_score_matching
 
     data = load_md17("ethanol", "ccsd(t)")
     part = lambda lo, hi: Frames(data.positions[lo:hi], data.numbers, data.energies[lo:hi], data.forces[lo:hi])  # noqa: E731
     unlabeled = Frames(data.positions[100:140], data.numbers)
-    run = run_score_matching(part(0, 12), unlabeled, part(12, 18), None, preset("tiny", seed=3), tmp_path)
-    assert run.metrics["score_held_out"] == 4  # a tenth of the 40 configurations
+    run_score_matching(part(0, 12), unlabeled, part(12, 18), None, preset("tiny", seed=3), tmp_path)
     history = torch.load(tmp_path / "stages" / "score_matching.pt", weights_only=True)["history"]
-    assert all(np.isfinite(row["val_loss"]) for row in history)
-
-    from train.graph import to_data_list
-    from train.score import held_out_score
-
-    graphs = to_data_list(unlabeled, 5.0)
-    first, again = (held_out_score(run.model, graphs, beta_of(500.0)) for _ in range(2))
-    assert first == again  # fixed projections: epochs compare on the same estimate
+    assert len(history) == 3 and all(row["val_loss"] > 0 for row in history)  # force MAE, kcal/mol/Å

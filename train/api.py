@@ -42,7 +42,7 @@ from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
-from train.score import beta_of, held_out_score, score_matching_loss
+from train.score import beta_of, score_matching_loss
 
 
 @dataclass
@@ -261,18 +261,15 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
     run.claim("score-matching", accurate=accurate, unlabeled=unlabeled.unlabelled(), validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
     pool = run.graphs(unlabeled.unlabelled())
-    order = np.random.default_rng(config.seed).permutation(len(pool))
-    held = max(1, len(pool) // 10) if len(pool) > 1 else 0  # held out to select the epoch (see train.score)
-    held_out, pool = [pool[i] for i in order[:held]], [pool[i] for i in order[held:]]
     model = run.fresh("score")
     _align(model, accurate, train, fresh=True)
     beta = beta_of(config.temperature)
     loss = lambda m, b: score_matching_loss(m, b, beta, config.projections)  # noqa: E731
-    judge = lambda m, graphs: held_out_score(m, graphs, beta)  # noqa: E731
-    run.stage("score_matching", model, pool, held_out or None, config.pretrain, loss, judge)
+    judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size)["force_mae"]  # noqa: E731
+    run.stage("score_matching", model, pool, val, config.pretrain, loss, judge)  # epoch chosen on validation forces
     _align(model, accurate, train, fresh=False)
     if config.finetune:
         run.stage("finetune", model, train, val, config.finetune_stage)
     extra = {"counts": _counts(accurate=accurate, unlabeled=unlabeled, validation=validation, test=test),
-             "temperature_K": config.temperature, "projections": config.projections, "score_held_out": held}
+             "temperature_K": config.temperature, "projections": config.projections}
     return run.finish("score-matching", model, val, run.graphs(test) if test is not None else None, extra)
