@@ -239,15 +239,10 @@ def train_config(settings: CompareSettings, method: str, seed: int) -> Any:
     return config
 
 
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's config without the fields that do not change what it learns."""
-    return {k: v for k, v in config.items() if k not in ("progress", "threads")}
-
-
 def check_settings(run_dir: Path, config: Any) -> None:
     """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...)."""
     path = run_dir / "config.json"
-    if path.exists() and _comparable(json.loads(path.read_text())) != _comparable(json.loads(json.dumps(config.to_dict()))):
+    if path.exists() and not config.matches(json.loads(path.read_text())):
         raise CompareError(f"{run_dir} was trained with other settings (preset, gammas or model); "
                            "give a new --out or the same --preset and --gammas")
 

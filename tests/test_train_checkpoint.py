@@ -113,3 +113,14 @@ def test_a_run_directory_refuses_a_different_run(tmp_path: Path) -> None:
     train.run_standard(*args, preset("tiny", standard=with_stage(preset("tiny"), "standard", epochs=1).standard), tmp_path)
     with pytest.raises(CheckpointError, match="different run"):
         train.run_standard(*args, preset("tiny"), tmp_path)
+
+
+def test_a_config_from_an_older_version_still_matches() -> None:
+    """Fields added since a run was written take their defaults, so the run still resumes."""
+    config = preset("quick")
+    stored = config.to_dict()
+    for added in ("elements", "neighbours", "max_ell", "correlation"):
+        del stored["model"][added]
+    assert config.matches(stored)
+    assert not with_stage(config, "standard", lr=1e-4).matches(stored)
+    assert not config.matches({**stored, "no_such_field": 1})

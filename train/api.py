@@ -89,11 +89,11 @@ class _Run:
                     if array is not None:
                         h.update(np.ascontiguousarray(array).tobytes())
                 digest[name] = h.hexdigest()[:16]
-        config = {k: v for k, v in self.config.to_dict().items() if k not in ("progress", "threads", "checkpoint_seconds")}
-        identity = json.loads(json.dumps({"method": method, "config": config, "data": digest}))
+        identity = {"method": method, "config": self.config.comparable(), "data": digest}
         path = self.out_dir / "run.json"
         if path.exists():
-            if json.loads(path.read_text()) != identity:
+            stored = json.loads(path.read_text())
+            if (stored.get("method"), stored.get("data")) != (method, digest) or not self.config.matches(stored.get("config", {})):
                 raise CheckpointError(f"{self.out_dir} holds a different run (method, settings or data); "
                                       "use a new output directory")
         else:

@@ -6,6 +6,7 @@ top-level field, and stage fields through `with_stage(config, 'finetune', lr=...
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -102,6 +103,20 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def comparable(self) -> dict[str, Any]:
+        """The settings that change what a run learns (not progress, threads or checkpoint timing),
+        as plain JSON values."""
+        runtime = ("progress", "threads", "checkpoint_seconds")
+        return json.loads(json.dumps({k: v for k, v in self.to_dict().items() if k not in runtime}))
+
+    def matches(self, stored: dict[str, Any]) -> bool:
+        """Whether a config dict written by this or an older version (fields added since then take
+        their defaults) trains what this config trains: the test for resuming a run directory."""
+        try:
+            return TrainConfig.from_dict(stored).comparable() == self.comparable()
+        except (ConfigError, TypeError, ValueError):
+            return False
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "TrainConfig":
