@@ -4,7 +4,8 @@ The network is mace-torch's own `MACE` module (the `[mace]` extra), called with 
 returns per-atom energies, and `Potential` adds reference energies and differentiates, as for the
 other architectures. Elements are one-hot encoded over the model config's `elements` (a run fills
 in those of its data; `ORGANIC` when none are given). Their number costs: MACE's per-element
-product weights make 10 elements 2.4x slower to train than ethanol's 3. Importing mace-torch sets
+product weights make 10 elements 2.4x slower to train than ethanol's 3. Messages are normalised by
+the config's `neighbours` (a run measures its data's mean). Importing mace-torch sets
 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; every `torch.load` here passes `weights_only` explicitly.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import io
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -24,7 +24,7 @@ ORGANIC = (1, 6, 7, 8, 9, 15, 16, 17, 35, 53)  # H C N O F P S Cl Br I
 AVG_NEIGHBOURS = 8.0  # message normalisation when none is given (runs measure it on their data)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """mace-torch prints to stdout on import (it would corrupt `--json` output) and e3nn and
     TorchScript warn while modules are built; neither says anything a user can act on."""
