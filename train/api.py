@@ -54,6 +54,22 @@ class RunResult:
     model: Potential
 
 
+def _model_for_data(config: TrainConfig, frames: dict[str, Frames | None]) -> TrainConfig:
+    """MACE's data-dependent settings where the config leaves them open: the elements it one-hot
+    encodes (those of all frames) and its message normalisation (mean neighbours, non-test frames)."""
+    model = config.model
+    if model.name != "mace":
+        return config
+    given = {name: f for name, f in frames.items() if f is not None}
+    if not model.elements:
+        elements = {int(z) for f in given.values() for z in np.unique(f.numbers)}
+        config = with_model(config, elements=tuple(sorted(elements)))
+    if model.neighbours <= 0:
+        training = [f for name, f in given.items() if name != "test"]
+        config = with_model(config, neighbours=mean_neighbours(training, model.cutoff))
+    return config
+
+
 class _Run:
     """Shared machinery of one run: thread/dtype settings, graph conversion, resumable stages."""
 
@@ -73,14 +89,7 @@ class _Run:
         import hashlib
         import json
 
-        model = self.config.model
-        if model.name == "mace":  # one-hot over the data's elements; messages normalised by its neighbour count
-            present = [f for name, f in frames.items() if f is not None and name != "test"]
-            if not model.elements:
-                elements = {int(z) for f in frames.values() if f is not None for z in np.unique(f.numbers)}
-                self.config = with_model(self.config, elements=tuple(sorted(elements)))
-            if model.neighbours <= 0:
-                self.config = with_model(self.config, neighbours=mean_neighbours(present, model.cutoff))
+        self.config = _model_for_data(self.config, frames)
         digest = {}
         for name, f in frames.items():
             if f is not None:
