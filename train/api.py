@@ -84,8 +84,8 @@ class _Run:
         self.began = time.monotonic()
 
     def claim(self, method: str, **frames: Frames | None) -> None:
-        """Record what this run directory trains (method, config, data checksums); refuse to
-        resume a directory that holds a different run."""
+        """Settle the data-dependent model settings (`_model_for_data`), then record what this run
+        directory trains (method, config, data checksums); refuse to resume a different run."""
         import hashlib
         import json
 
