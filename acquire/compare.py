@@ -108,16 +108,18 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
     return accurate, inaccurate
 
 
-def accurate_label_cost(src: str, data: SourceArrays) -> float | None:
-    """Declared CPU-core seconds of one label by the labeler a SRC names, or None if unknown."""
+def accurate_label_cost(src: str, data: SourceArrays) -> Any | None:
+    """CPU-core seconds of one label by the labeler a SRC names, with its origin (a
+    `labelers.costs.CostEstimate`), or None if unknown."""
     from ase import Atoms
 
+    from acquire.costs import estimate
     from labelers.errors import LabelerError
     from labelers.registry import get_labeler
 
     try:
         atoms = Atoms(numbers=np.asarray(data.numbers).reshape(-1), positions=data.positions[0])
-        return float(get_labeler(split_source(src)[1]).cost(atoms))
+        return estimate(get_labeler(split_source(src)[1]), atoms)
     except (LabelerError, ValueError, TypeError):
         return None
 
@@ -348,7 +350,8 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     accurate, inaccurate = load_data(settings)
-    plans = make_plans(settings, accurate_label_cost(settings.accurate, accurate))
+    cost = accurate_label_cost(settings.accurate, accurate)
+    plans = make_plans(settings, None if cost is None else cost.seconds)
     runs = plan_runs(settings, plans)
     params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
               "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs),
@@ -375,7 +378,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
         read_run(run, out)
         log(f"{where}: {done}; test force MAE {run.result['test']['force_mae']:.3f} kcal/mol/Å "
             f"({_clock(time.monotonic() - began)} elapsed)")
-    return write_outputs(out, settings, plans, runs, splits)
+    return write_outputs(out, settings, plans, runs, splits, None if cost is None else cost.as_dict())
 
 
 def _delta_unavailable(accurate: SourceArrays, inaccurate: SourceArrays, split: SeedSplit, run: RunSpec) -> str:

@@ -97,8 +97,10 @@ def git_commit() -> str | None:
         return None
 
 
-def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
-    """The metrics.json document: settings, plans, per-run results, summary, skipped methods."""
+def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
+                   label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics.json document: settings, plans (with the accurate label's cost and its origin),
+    per-run results, summary, skipped methods."""
     from acquire.compare import FORMAT, train_config
 
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
@@ -111,6 +113,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "config": train_config(settings, "asteroid", 0).to_dict(),
         "versions": versions(runs),
         "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
+        "accurate_label_cost": label_cost,
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
                                "n_test": len(s.test)} for seed, s in splits.items()},
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
@@ -132,11 +135,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
+def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
+                  label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
     from acquire.plots import make_plots
 
-    document = build_document(settings, plans, runs, splits)
+    document = build_document(settings, plans, runs, splits, label_cost)
     archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
@@ -279,6 +283,10 @@ def markdown(document: dict[str, Any]) -> str:
     lines += ["## Methods", ""]
     lines += [f"- `{m}`: {METHOD_NOTES[m]}" for m in document["settings"]["methods"] if m in METHOD_NOTES]
     lines += ["", "## Plans (what each budget buys)", ""]
+    cost = document.get("accurate_label_cost")
+    if cost:
+        lines += [f"Label costs: one accurate label ({settings['accurate']}) costs {cost['seconds']:.4g} CPU-core s "
+                  f"({cost['describe']}); an inaccurate one costs that divided by the ratio.", ""]
     for key, p in document["plans"].items():
         lines.append(f"- **{key}**: {p['policy']} policy ({p['policy_description']}): "
                      f"{p['accurate']['count']} accurate + {p['inaccurate']['count']} inaccurate labels vs "

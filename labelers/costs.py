@@ -80,7 +80,7 @@ class CostEstimate:
     def describe(self) -> str:
         """One line: 'declared law' / 'calibrated on CH4O 2026-..., 40 labels, ±3 %' / 'scaled from ...'."""
         if self.origin == DECLARED:
-            text = "declared law"
+            text = "declared law" if self.law.startswith("power law") else "declared figure"
         else:
             c = self.source
             assert c is not None
@@ -153,4 +153,4 @@ def cost_estimate(labeler: Any, atoms: Atoms) -> CostEstimate:
         return own(atoms)
     seconds = float(labeler.cost(atoms))
     return CostEstimate(seconds, DECLARED, labeler.spec, atoms.get_chemical_formula(), float(len(atoms)), seconds,
-                        law="fixed figure of the labeler")
+                        law="a fixed figure of the labeler")

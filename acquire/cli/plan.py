@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from acquire.costs import add_origins
 from acquire.errors import AcquireError
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
@@ -58,17 +59,19 @@ def run(args: argparse.Namespace) -> int:
     accurate = args.accurate or DEFAULT_ACCURATE
     inaccurate = args.inaccurate or DEFAULT_INACCURATE
     auto = str(args.ratio).strip().lower() == "auto"
-    accurate_cost = inaccurate_cost = None
+    accurate_est = inaccurate_est = None
     if auto or budget.is_absolute or args.accurate is not None:
         atoms = _atoms(args.molecule, accurate, inaccurate)
-        accurate_cost = label_cost(accurate, atoms)
+        accurate_est = label_cost(accurate, atoms)
         if auto:
-            inaccurate_cost = label_cost(inaccurate, atoms)
+            inaccurate_est = label_cost(inaccurate, atoms)
     result = plan(
-        budget, None if auto else args.ratio, policy=policy, accurate_cost_s=accurate_cost,
-        inaccurate_cost_s=inaccurate_cost, validation=args.validation, charge_validation=args.charge_validation,
+        budget, None if auto else args.ratio, policy=policy,
+        accurate_cost_s=None if accurate_est is None else accurate_est.seconds,
+        inaccurate_cost_s=None if inaccurate_est is None else inaccurate_est.seconds,
+        validation=args.validation, charge_validation=args.charge_validation,
     )
-    document = plan_document(result, accurate, inaccurate, args.molecule)
+    document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
     if args.policy == "optimal":
         from acquire.compare import optimal_summary
 
@@ -132,11 +135,12 @@ def md17_molecule(spec: str) -> str | None:
     return rest.split("/", 1)[0].strip().lower() or None
 
 
-def label_cost(spec: str, atoms: Any) -> float:
-    """Declared cost of one label of `atoms` by the labeler `spec`, CPU-core seconds."""
+def label_cost(spec: str, atoms: Any) -> Any:
+    """Cost of one label of `atoms` by the labeler `spec` with its origin (a CostEstimate)."""
+    from acquire.costs import estimate
     from labelers import get_labeler
 
-    return float(get_labeler(spec).cost(atoms))
+    return estimate(get_labeler(spec), atoms)
 
 
 def plan_document(result: Any, accurate: str, inaccurate: str, molecule: str | None) -> dict[str, Any]:
@@ -186,9 +190,12 @@ def print_table(document: dict[str, Any]) -> None:
     row("both", f"validation ({'charged' if val['charged'] else 'not charged'})", val)
     console = Console()
     console.print(table)
-    console.print(f"accurate: {acc['spec']}{_per_label(acc)}", highlight=False)
-    console.print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", highlight=False)
+    print(f"accurate: {acc['spec']}{_per_label(acc)}", flush=True)  # plain print: never wrapped
+    print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", flush=True)
 
 
 def _per_label(part: dict[str, Any]) -> str:
-    return "" if part["label_cost_s"] is None else f" ({part['label_cost_s']:.4g} CPU-s per label)"
+    if part["label_cost_s"] is None:
+        return ""
+    origin = part.get("cost_origin") or {}
+    return f" ({part['label_cost_s']:.4g} CPU-s per label; {origin.get('describe', 'origin unknown')})"

@@ -51,14 +51,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def make_plan(args: argparse.Namespace, atoms, accurate, inaccurate):
-    """The budget plan at the molecule's declared per-label costs."""
+    """(the budget plan at the molecule's per-label costs, the plan as a document with each cost's origin)."""
+    from acquire.costs import add_origins, estimate
     from budget import parse_budget, parse_share, plan
 
     auto = str(args.ratio).strip().lower() == "auto"
     policy = parse_share(args.inaccurate_share) if args.inaccurate_share else "paper"
-    return plan(parse_budget(args.budget), None if auto else args.ratio, policy=policy,
-                accurate_cost_s=accurate.cost(atoms), inaccurate_cost_s=inaccurate.cost(atoms) if auto else None,
-                validation=args.validation, charge_validation=args.charge_validation)
+    accurate_est = estimate(accurate, atoms)
+    inaccurate_est = estimate(inaccurate, atoms) if auto else None
+    the_plan = plan(parse_budget(args.budget), None if auto else args.ratio, policy=policy,
+                    accurate_cost_s=accurate_est.seconds,
+                    inaccurate_cost_s=None if inaccurate_est is None else inaccurate_est.seconds,
+                    validation=args.validation, charge_validation=args.charge_validation)
+    return the_plan, add_origins(the_plan.model_dump(mode="json"), accurate_est, inaccurate_est)
+
+
+def cost_checks(reports: list, the_plan, specs: tuple[str, str]) -> dict:
+    """Measured CPU-core seconds per label of this run's labels against the plan's, per labeler,
+    and the cost ratio the labels actually had against the plan's."""
+    from acquire.costs import check, ratio_check
+
+    planned = dict(zip(specs, (the_plan.accurate.label_cost_s, the_plan.inaccurate.label_cost_s)))
+    by_spec = {r.spec: r for r in reports}
+    checks = [check(s, by_spec[s].done, by_spec[s].cost_s, planned[s]) if s in by_spec else None for s in specs]
+    return {"labelers": [c for c in checks if c is not None], "ratio": ratio_check(checks, the_plan.ratio)}
 
 
 def _check_same_run(path: Path, settings: dict) -> None:
@@ -137,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     atoms = load_molecule(args.molecule)
     accurate, inaccurate = get_labeler(args.accurate), get_labeler(args.inaccurate)
     get_labeler(args.calculator)
-    the_plan = make_plan(args, atoms, accurate, inaccurate)
+    the_plan, plan_doc = make_plan(args, atoms, accurate, inaccurate)
     n_accurate = the_plan.accurate.count + the_plan.validation.count
     n_inaccurate = the_plan.inaccurate.count
     out = Path(args.out)
@@ -152,13 +168,16 @@ def run(args: argparse.Namespace) -> int:
                 "charge_validation": args.charge_validation}
     _check_same_run(out / PLAN_NAME, settings)
     ledger_s = the_plan.budget_cpu_s + (0.0 if args.charge_validation else the_plan.validation.cost_cpu_s)
-    document = {"settings": settings, "plan": the_plan.model_dump(mode="json"), "ledger_cpu_s": ledger_s,
+    document = {"settings": settings, "plan": plan_doc, "ledger_cpu_s": ledger_s,
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
                             {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
     (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
     print(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
           f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}",
           file=sys.stderr)
+    for role in ("accurate", "inaccurate"):
+        print(f"  {role} cost per label: {plan_doc[role]['label_cost_s']:.4g} CPU-s, "
+              f"{plan_doc[role]['cost_origin']['describe']}", file=sys.stderr)
 
     frames = _pool(out, atoms, n_accurate + n_inaccurate, args)
     order = np.random.default_rng(args.seed).permutation(len(frames))
@@ -174,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
                                         retry_failed=args.retry_failed, budget_s=ledger_s,
                                         progress=hook, charge_declared=True))
     metrics = train_models(out, args, accurate.spec, inaccurate.spec, the_plan.validation.count)
+    checks = cost_checks(reports, the_plan, (accurate.spec, inaccurate.spec))
     summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
-               "cpu_h_spent": store.spent_s() / 3600, "training": metrics}
+               "cpu_h_spent": store.spent_s() / 3600, "cost_check": checks, "training": metrics}
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
     if args.json:
         print(json.dumps(summary))
@@ -183,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     for r in reports:
         print(f"{r.spec:<30} done {r.already_done + r.done:>6}/{r.requested:<6} failed {r.failed:>4}  "
               f"{r.cost_s / 3600:.4f} CPU-h this run" + ("  (budget used)" if r.budget_stopped else ""))
+    print_cost_checks(checks)
     if metrics is not None:
         for name in ("asteroid", "standard_same_accurate_labels"):
             print(f"{name:<30} validation force MAE {metrics[name]['validation']['force_mae']:.3f} kcal/mol/Å  "
@@ -192,3 +213,15 @@ def run(args: argparse.Namespace) -> int:
               f"--inaccurate {out / STORE_NAME}:{inaccurate.spec} --train {the_plan.accurate.count} "
               f"--validation {the_plan.validation.count}")
     return 0
+
+
+def print_cost_checks(checks: dict) -> None:
+    """One line per labeler whose labels cost more than 1.5x off the plan, and the ratio's check."""
+    for c in checks["labelers"]:
+        print(f"cost check: {c['message']}" if c["off"] else
+              f"cost check: {c['spec']} {c['measured_s_per_label']:.4g} CPU-s per label, plan "
+              f"{c['planned_s_per_label']:.4g} s ({c['factor']:.2f}x): as planned")
+    ratio = checks["ratio"]
+    if ratio is not None and ratio["off"]:
+        print(f"cost check: the labels' cost ratio was {ratio['measured']:.4g}, the plan assumed {ratio['planned']:.4g} "
+              f"({ratio['factor']:.2f}x); with the measured ratio the budget would have been split differently")
