@@ -114,3 +114,15 @@ def test_plan_json_says_where_each_cost_came_from(table, capsys) -> None:
     document = json.loads(out)
     assert document["inaccurate"]["cost_origin"]["origin"] == "ratio"
     assert document["validation"]["cost_origin"]["origin"] == "declared"
+
+
+def test_cost_check_flags_a_plan_off_by_more_than_1_5x() -> None:
+    from acquire.costs import check, ratio_check
+
+    slow = check("pyscf:hf/sto-3g", 10, 30.0, 1.0)
+    assert slow["off"] and slow["factor"] == pytest.approx(3.0) and "(3.00x)" in slow["message"]
+    fast = check("xtb:gfn2", 100, 0.1, 0.0008)
+    assert not fast["off"] and fast["message"] == ""
+    assert check("xtb:gfn2", 0, 0.0, 1.0) is None and check("xtb:gfn2", 5, 1.0, None) is None
+    ratio = ratio_check([slow, fast], planned_ratio=100.0)
+    assert ratio["measured"] == pytest.approx(3.0 / 0.001) and ratio["off"]
