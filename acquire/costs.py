@@ -69,3 +69,105 @@ def ratio_check(checks: list[dict[str, Any] | None], planned_ratio: float) -> di
     factor = measured / planned_ratio
     return {"planned": planned_ratio, "measured": measured, "factor": factor,
             "off": factor > OFF_FACTOR or factor < 1.0 / OFF_FACTOR}
+
+
+# Training throughput, configurations per second per epoch on one thread for ethanol (9 atoms),
+# benchmarks/results/train_experiments.md: PaiNN 64x3 213-250 (load ~5; 424-490 at load ~0.5),
+# EGNN 128x5 258, TensorNet-style 64x2 81, MACE 32x(0e+1o) l<=2 correlation 3 157 (load 1-2). The
+# loaded figures are used (this project's machine is shared); seconds scale with the atoms.
+TRAINING_CONFIGS_PER_S = {"painn": 213.0, "egnn": 258.0, "tensornet": 81.0, "mace": 157.0}
+TRAINING_REFERENCE_ATOMS = 9
+RELAX_STEPS = 100  # BFGS steps assumed for the normal-mode sampler's relaxation
+
+
+def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculator: Any | None,
+              sampled: bool = True) -> Any:
+    """`budget.full_plan.Overheads` of a run on `atoms`: sampling with `calculator` (None or
+    `sampled=False`: the configurations exist already) and training with the `preset`."""
+    from budget.full_plan import Overheads, TrainingStage
+    from train.config import preset as train_preset
+
+    config = train_preset(preset)
+    per_config = len(atoms) / TRAINING_REFERENCE_ATOMS / TRAINING_CONFIGS_PER_S.get(config.model.name, 100.0)
+    gammas = len(config.gammas)
+    stages = (TrainingStage(name="standard", frames="accurate", epochs=config.standard.epochs,
+                            max_seconds=config.standard.max_seconds),
+              TrainingStage(name="bias", frames="accurate", epochs=config.bias.epochs, max_seconds=config.bias.max_seconds),
+              TrainingStage(name="pretrain", frames="inaccurate", epochs=config.pretrain.epochs,
+                            max_seconds=config.pretrain.max_seconds, repeats=gammas),
+              TrainingStage(name="finetune", frames="accurate", epochs=config.finetune_stage.epochs,
+                            max_seconds=config.finetune_stage.max_seconds, repeats=gammas))
+    training_note = (f"preset {preset}: {config.model.name}, {per_config * 1e3:.3g} ms per configuration per epoch "
+                     f"(recorded throughput), stages standard + bias + {gammas} x (pretrain + finetune)")
+    if calculator is None or not sampled:
+        return Overheads(training_s_per_config_epoch=per_config, training_stages=stages,
+                         training_note=training_note, sampling_note="no sampling: the configurations exist")
+    step = estimate(calculator, atoms).seconds
+    if method == "normal-modes":
+        fixed, each = (RELAX_STEPS + 6 * len(atoms)) * step, 0.0
+        note = f"normal modes: relaxation + Hessian ({RELAX_STEPS + 6 * len(atoms)} force calls of {calculator.spec})"
+    else:
+        fixed, each = settings.equilibration * step, settings.interval * step
+        note = (f"Langevin MD with {calculator.spec}: {settings.equilibration} equilibration steps, "
+                f"{settings.interval} steps per kept configuration, {step:.3g} s per step")
+    return Overheads(sampling_fixed_s=fixed, sampling_s_per_config=each, sampling_note=note,
+                     training_s_per_config_epoch=per_config, training_stages=stages, training_note=training_note)
+
+
+def costs_document(full: Any, budget_text: str) -> dict[str, Any]:
+    """The three parts of a full plan and their sum, JSON-ready."""
+    parts = {name: getattr(full, name).model_dump() for name in ("sampling", "labeling", "training", "total")}
+    return {"budget": budget_text, "units": {"cpu_s": "CPU-core seconds", "accurate_labels": "accurate-label units"},
+            **parts, "budget_covers": full.budget_covers, "within_budget": full.within_budget, "cap": full.cap,
+            "notes": full.notes}
+
+
+def print_costs(document: dict[str, Any], notes: dict[str, str], file: Any = None) -> None:
+    """Sampling, labeling, training and the sum, one line each, then the plan's notes."""
+    print(f"what the plan costs ({document['budget']} covers {document['budget_covers']}):", file=file)
+    for part in ("sampling", "labeling", "training", "total"):
+        p = document[part]
+        note = f"  {notes[part]}" if notes.get(part) else ""
+        print(f"  {part:<9} {p['cpu_h']:>10.4g} CPU-h {p['accurate_labels']:>12.4g} accurate-label units{note}", file=file)
+    for note in document["notes"]:
+        print(f"  note: {note}", file=file)
+
+
+def plan_everything(budget: Any, ratio: Any, policy: Any, accurate_est: Any, inaccurate_est: Any | None,
+                    atoms: "Atoms", *, preset: str, method: str, settings: Any, calculator: Any | None,
+                    validation: int, charge_validation: bool, max_inaccurate: int | None,
+                    max_training_s: float | None) -> tuple[Any, Any]:
+    """(`budget.full_plan.FullPlan`, its Overheads): labels, sampling and training of a run on `atoms`."""
+    from budget.full_plan import full_plan
+
+    extra = overheads(atoms, preset, method, settings, calculator)
+    full = full_plan(budget, ratio, policy, accurate_est.seconds, None if inaccurate_est is None else inaccurate_est.seconds,
+                     extra, validation=validation, charge_validation=charge_validation,
+                     max_inaccurate=max_inaccurate, max_training_s=max_training_s)
+    return full, extra
+
+
+def add_full_cost_arguments(parser: Any) -> None:
+    """The caps of a full plan, shared by `acquire plan` and `acquire run`."""
+    from budget.full_plan import DEFAULT_MAX_INACCURATE
+
+    parser.add_argument("--max-inaccurate", type=int, default=DEFAULT_MAX_INACCURATE, metavar="N",
+                        help=f"cap on inaccurate labels; what it frees buys accurate labels (default {DEFAULT_MAX_INACCURATE}; "
+                        "0 = no cap)")
+    parser.add_argument("--max-training", default=None, metavar="TIME",
+                        help="cap on training CPU time (e.g. 2cpu-h); caps the inaccurate labels trained on")
+
+
+def caps_from(args: Any) -> tuple[int | None, float | None]:
+    """(--max-inaccurate or None for no cap, --max-training in CPU-core seconds or None)."""
+    from budget import BudgetError, parse_budget
+
+    if args.max_inaccurate < 0:
+        raise BudgetError(f"--max-inaccurate must be >= 0, got {args.max_inaccurate}")
+    training = None
+    if args.max_training is not None:
+        parsed = parse_budget(args.max_training)
+        if not parsed.is_absolute:
+            raise BudgetError(f"--max-training {args.max_training}: give CPU time (e.g. 2cpu-h)")
+        training = parsed.amount
+    return (args.max_inaccurate or None), training

@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from acquire.costs import add_origins
+from acquire.costs import add_full_cost_arguments, add_origins
 from acquire.errors import AcquireError
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accurate validation labels (default 50; not charged unless --charge-validation)")
     parser.add_argument("--charge-validation", action="store_true",
                         help="pay for the validation set from the budget")
+    whole = parser.add_argument_group("sampling and training (priced when --molecule costs are known)")
+    whole.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
+    whole.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
+    whole.add_argument("--calculator", default=None, metavar="SPEC", help="sampling potential (default xtb:gfn2)")
+    whole.add_argument("--interval", type=int, default=None, metavar="STEPS", help="MD steps per kept configuration (default 40)")
+    whole.add_argument("--equilibration", type=int, default=None, metavar="STEPS", help="MD steps discarded first (default 1000)")
+    add_full_cost_arguments(whole)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -65,13 +72,19 @@ def run(args: argparse.Namespace) -> int:
         accurate_est = label_cost(accurate, atoms)
         if auto:
             inaccurate_est = label_cost(inaccurate, atoms)
-    result = plan(
-        budget, None if auto else args.ratio, policy=policy,
-        accurate_cost_s=None if accurate_est is None else accurate_est.seconds,
-        inaccurate_cost_s=None if inaccurate_est is None else inaccurate_est.seconds,
-        validation=args.validation, charge_validation=args.charge_validation,
-    )
+    full = None
+    if accurate_est is None:
+        result = plan(budget, None if auto else args.ratio, policy=policy, validation=args.validation,
+                      charge_validation=args.charge_validation)
+    else:
+        full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto)
+        result = full.labels
     document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
+    if full is not None:
+        from acquire.costs import costs_document
+
+        document["costs"] = costs_document(full, str(budget))
+        document["costs"]["how"] = {"sampling": extra.sampling_note, "training": extra.training_note}
     if args.policy == "optimal":
         from acquire.compare import optimal_summary
 
@@ -80,9 +93,36 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(document))
     else:
         print_table(document)
+        if full is not None:
+            from acquire.costs import print_costs
+
+            print_costs(document["costs"], document["costs"]["how"])
         if "optimal" in document:
             print_optimal(document["optimal"])
     return 0
+
+
+def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: Any, accurate: str,
+                     accurate_est: Any, inaccurate_est: Any, auto: bool) -> tuple[Any, Any]:
+    """The full plan (labels + sampling + training) when the molecule's costs are known."""
+    from dataclasses import replace
+
+    from acquire.costs import caps_from, plan_everything
+    from acquire.sampling import SamplingSettings
+    from labelers import get_labeler
+
+    settings = SamplingSettings()
+    settings = replace(settings, calculator=args.calculator or settings.calculator,
+                       interval=settings.interval if args.interval is None else args.interval,
+                       equilibration=settings.equilibration if args.equilibration is None else args.equilibration)
+    settings.check()
+    sampled = md17_molecule(accurate) is None and not accurate.strip().lower().startswith("cached:")
+    max_inaccurate, max_training_s = caps_from(args)
+    return plan_everything(budget, None if auto else args.ratio, policy, accurate_est, inaccurate_est, atoms,
+                           preset=args.preset, method=args.method, settings=settings,
+                           calculator=get_labeler(settings.calculator) if sampled else None,
+                           validation=args.validation, charge_validation=args.charge_validation,
+                           max_inaccurate=max_inaccurate, max_training_s=max_training_s)
 
 
 def print_optimal(summary: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 HELP = "plan, sample, label both fidelities (and train) for a molecule in one resumable folder"
@@ -29,6 +30,7 @@ STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "pl
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
+    from acquire.costs import add_full_cost_arguments
     from acquire.cli.sample import add_sampling_arguments
     from acquire.sampling import SamplingSettings
 
@@ -47,23 +49,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training = parser.add_argument_group("training (after labeling)")
     training.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     training.add_argument("--no-train", action="store_true", help="stop after labeling")
+    add_full_cost_arguments(training)
+    parser.add_argument("--dry-run", action="store_true", help="print the plan with every estimate and stop")
     parser.add_argument("--json", action="store_true", help="print run.json instead of a summary")
 
 
-def make_plan(args: argparse.Namespace, atoms, accurate, inaccurate):
-    """(the budget plan at the molecule's per-label costs, the plan as a document with each cost's origin)."""
-    from acquire.costs import add_origins, estimate
-    from budget import parse_budget, parse_share, plan
+def make_plan(args: argparse.Namespace, atoms, accurate, inaccurate, calculator):
+    """(the label plan at the molecule's per-label costs, the plan as a document with each cost's
+    origin and what sampling, labeling and training cost)."""
+    from acquire.cli.sample import settings_from
+    from acquire.costs import add_origins, caps_from, costs_document, estimate, plan_everything
+    from budget import parse_budget, parse_share
 
     auto = str(args.ratio).strip().lower() == "auto"
     policy = parse_share(args.inaccurate_share) if args.inaccurate_share else "paper"
     accurate_est = estimate(accurate, atoms)
     inaccurate_est = estimate(inaccurate, atoms) if auto else None
-    the_plan = plan(parse_budget(args.budget), None if auto else args.ratio, policy=policy,
-                    accurate_cost_s=accurate_est.seconds,
-                    inaccurate_cost_s=None if inaccurate_est is None else inaccurate_est.seconds,
-                    validation=args.validation, charge_validation=args.charge_validation)
-    return the_plan, add_origins(the_plan.model_dump(mode="json"), accurate_est, inaccurate_est)
+    max_inaccurate, max_training_s = caps_from(args)
+    budget = parse_budget(args.budget)
+    full, extra = plan_everything(budget, None if auto else args.ratio, policy, accurate_est, inaccurate_est, atoms,
+                                  preset=args.preset, method=args.method, settings=settings_from(args),
+                                  calculator=calculator, validation=args.validation,
+                                  charge_validation=args.charge_validation, max_inaccurate=max_inaccurate,
+                                  max_training_s=max_training_s)
+    document = add_origins(full.labels.model_dump(mode="json"), accurate_est, inaccurate_est)
+    document["costs"] = costs_document(full, str(budget))
+    document["costs"]["how"] = {"sampling": extra.sampling_note, "training": extra.training_note}
+    if args.no_train:
+        document["costs"]["notes"].append("--no-train: the training estimate is not spent")
+    return full.labels, document
 
 
 def cost_checks(reports: list, the_plan, specs: tuple[str, str]) -> dict:
@@ -142,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from acquire.cli.sample import settings_from
+    from acquire.costs import print_costs
     from acquire.engine import label_frames
     from acquire.errors import AcquireError
     from acquire.molecules import load_molecule
@@ -152,34 +167,41 @@ def run(args: argparse.Namespace) -> int:
     settings_from(args)  # validate every input before creating anything
     atoms = load_molecule(args.molecule)
     accurate, inaccurate = get_labeler(args.accurate), get_labeler(args.inaccurate)
-    get_labeler(args.calculator)
-    the_plan, plan_doc = make_plan(args, atoms, accurate, inaccurate)
+    calculator = get_labeler(args.calculator)
+    the_plan, plan_doc = make_plan(args, atoms, accurate, inaccurate, calculator)
     n_accurate = the_plan.accurate.count + the_plan.validation.count
     n_inaccurate = the_plan.inaccurate.count
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise AcquireError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
     settings = {"molecule": args.molecule, "accurate": accurate.spec, "inaccurate": inaccurate.spec,
                 "method": args.method, "calculator": args.calculator, "temperature": args.temperature,
                 "seed": args.seed, "timestep": args.timestep, "equilibration": args.equilibration,
                 "interval": args.interval, "budget": args.budget, "ratio": str(args.ratio),
                 "inaccurate_share": args.inaccurate_share, "validation": args.validation,
                 "charge_validation": args.charge_validation}
-    _check_same_run(out / PLAN_NAME, settings)
     ledger_s = the_plan.budget_cpu_s + (0.0 if args.charge_validation else the_plan.validation.cost_cpu_s)
     document = {"settings": settings, "plan": plan_doc, "ledger_cpu_s": ledger_s,
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
                             {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
-    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
     print(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
           f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}",
           file=sys.stderr)
     for role in ("accurate", "inaccurate"):
         print(f"  {role} cost per label: {plan_doc[role]['label_cost_s']:.4g} CPU-s, "
               f"{plan_doc[role]['cost_origin']['describe']}", file=sys.stderr)
+    print_costs(plan_doc["costs"], plan_doc["costs"]["how"], file=sys.stderr)
+    if args.dry_run:  # nothing written
+        if args.json:
+            print(json.dumps({"dry_run": True, "plan": plan_doc, "targets": document["targets"]}))
+        return 0
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise AcquireError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    _check_same_run(out / PLAN_NAME, settings)
+    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
 
+    began = time.monotonic()
     frames = _pool(out, atoms, n_accurate + n_inaccurate, args)
+    sampling_s = time.monotonic() - began
     order = np.random.default_rng(args.seed).permutation(len(frames))
     parts = ((accurate, [frames[i] for i in order[:n_accurate]]), (inaccurate, [frames[i] for i in order[n_accurate:]]))
     store = LabelStore(out / STORE_NAME)
@@ -192,8 +214,13 @@ def run(args: argparse.Namespace) -> int:
                                         threads=args.threads, max_attempts=args.max_attempts,
                                         retry_failed=args.retry_failed, budget_s=ledger_s,
                                         progress=hook, charge_declared=True))
+    began = time.monotonic()
     metrics = train_models(out, args, accurate.spec, inaccurate.spec, the_plan.validation.count)
+    training_s = (time.monotonic() - began) * args.threads
     checks = cost_checks(reports, the_plan, (accurate.spec, inaccurate.spec))
+    checks["estimates"] = estimate_checks(plan_doc["costs"], {
+        "sampling": sampling_s, "labeling": sum(r.cost_s for r in reports),
+        "training": None if metrics is None else training_s})
     summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
                "cpu_h_spent": store.spent_s() / 3600, "cost_check": checks, "training": metrics}
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
@@ -215,12 +242,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def estimate_checks(costs: dict, actual: dict) -> list[dict]:
+    """Each part's actual CPU-core seconds (this invocation; a resumed run did less) against the
+    plan's estimate; `overshoot` beyond 1.5x. Parts not run (None) are left out."""
+    from acquire.costs import OFF_FACTOR
+
+    rows = []
+    for part, seconds in actual.items():
+        estimated = costs[part]["cpu_s"]
+        if seconds is None or estimated <= 0:
+            continue
+        rows.append({"part": part, "actual_s": seconds, "estimated_s": estimated, "factor": seconds / estimated,
+                     "overshoot": seconds > OFF_FACTOR * estimated})
+    return rows
+
+
 def print_cost_checks(checks: dict) -> None:
     """One line per labeler whose labels cost more than 1.5x off the plan, and the ratio's check."""
     for c in checks["labelers"]:
         print(f"cost check: {c['message']}" if c["off"] else
               f"cost check: {c['spec']} {c['measured_s_per_label']:.4g} CPU-s per label, plan "
               f"{c['planned_s_per_label']:.4g} s ({c['factor']:.2f}x): as planned")
+    for part in checks["estimates"]:
+        if part["overshoot"]:
+            print(f"estimate overshot: {part['part']} took {part['actual_s'] / 3600:.3g} CPU-h, the plan estimated "
+                  f"{part['estimated_s'] / 3600:.3g} CPU-h ({part['factor']:.2f}x)")
     ratio = checks["ratio"]
     if ratio is not None and ratio["off"]:
         print(f"cost check: the labels' cost ratio was {ratio['measured']:.4g}, the plan assumed {ratio['planned']:.4g} "
