@@ -140,8 +140,10 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
         labels = plan(label_budget, ratio_, Capped(inner, limit), accurate_cost_s, inaccurate_cost_s,
                       validation, charge_validation)
         cap, why = limit, "the cap on inaccurate labels"
-        trainable = _training_cap(overheads, labels.accurate.count, max_training_s, limit)
-        if trainable < labels.inaccurate.count:
+        for _ in range(20):  # a lower cap buys more accurate labels, whose training lowers the cap again
+            trainable = _training_cap(overheads, labels.accurate.count, max_training_s, cap)
+            if trainable >= labels.inaccurate.count:
+                break
             cap, why = trainable, "the training budget"
             labels = plan(label_budget, ratio_, Capped(inner, cap), accurate_cost_s, inaccurate_cost_s,
                           validation, charge_validation)
@@ -168,6 +170,9 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
     if cap:
         notes.append(f"{cap['why']} binds: {cap['cap']} inaccurate labels instead of {cap['requested']}; "
                      f"the rest buys {cap['extra_accurate']} more accurate labels")
+    if labels.validation.count and not labels.validation.charged:
+        notes.append(f"the {labels.validation.count} validation labels are not charged: "
+                     f"{labels.validation.count * accurate_cost_s / 3600:.3g} CPU-h on top (--charge-validation counts them)")
     if not budget.is_absolute:
         notes.append(f"on top of the {budget} of labels: sampling {sampling / 3600:.3g} CPU-h and training "
                      f"{training / 3600:.3g} CPU-h ({(sampling + training) / accurate_cost_s:.3g} accurate-label units)")
