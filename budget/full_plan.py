@@ -20,7 +20,7 @@ from budget.parse import Budget, parse_budget
 from budget.planner import Plan, plan, resolve_ratio
 from budget.policies import Policy, get_policy
 
-DEFAULT_MAX_INACCURATE = 4000  # conservative: the largest inaccurate set measured on ethanol (paper's ratio 80)
+DEFAULT_MAX_INACCURATE = 4000  # conservative: the paper's largest inaccurate set (ethanol, ratio 80)
 
 
 class TrainingStage(BaseModel):

@@ -23,7 +23,10 @@ comparison) and run.json. Rerunning the same command continues where it stopped;
 A folder belongs to one set of settings (budget included): a different run needs another --out.
 Sampling cost: MD makes one frame per --interval steps of the --calculator; for many cheap labels
 (xtb at a high ratio) --method normal-modes or a smaller --interval keeps sampling short.
-The budget ledger charges the labelers' declared costs, so the run buys exactly its plan."""
+The budget ledger charges the plan's cost per label, so the run buys exactly its plan; --dry-run prints
+the plan with its sampling, labeling and training estimates and stops. A budget in CPU time covers all
+three; inaccurate labels are capped (--max-inaccurate, --max-training) and what the cap frees buys
+accurate labels."""
 
 STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "plan.json", "run.json"
 
@@ -199,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
     _check_same_run(out / PLAN_NAME, settings)
     (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
 
+    announce("sampling", f"{n_accurate + n_inaccurate} configurations", plan_doc["costs"]["sampling"]["cpu_s"])
     began = time.monotonic()
     frames = _pool(out, atoms, n_accurate + n_inaccurate, args)
     sampling_s = time.monotonic() - began
@@ -209,11 +213,15 @@ def run(args: argparse.Namespace) -> int:
     for labeler, part in parts:
         if not part:
             continue
+        unit_cost = plan_doc["accurate" if labeler is accurate else "inaccurate"]["label_cost_s"]
+        announce("labeling", f"{len(part)} configurations with {labeler.spec}", len(part) * unit_cost)
         with progress_bar(f"{labeler.spec}", len(part), disabled=args.no_progress or args.json) as hook:
             reports.append(label_frames(store, labeler, part, workers=args.workers, scheduler=args.scheduler,
                                         threads=args.threads, max_attempts=args.max_attempts,
                                         retry_failed=args.retry_failed, budget_s=ledger_s,
-                                        progress=hook, charge_declared=True))
+                                        progress=hook, charge_declared=True, declared_s=unit_cost))
+    if not args.no_train:
+        announce("training", f"preset {args.preset}", plan_doc["costs"]["training"]["cpu_s"])
     began = time.monotonic()
     metrics = train_models(out, args, accurate.spec, inaccurate.spec, the_plan.validation.count)
     training_s = (time.monotonic() - began) * args.threads
@@ -240,6 +248,12 @@ def run(args: argparse.Namespace) -> int:
               f"--inaccurate {out / STORE_NAME}:{inaccurate.spec} --train {the_plan.accurate.count} "
               f"--validation {the_plan.validation.count}")
     return 0
+
+
+def announce(step: str, what: str, cpu_s: float) -> None:
+    """One line on stderr before a step: what it does and its estimated CPU time (a rerun does less)."""
+    when = f"{cpu_s / 60:.1f} CPU-min" if cpu_s < 7200 else f"{cpu_s / 3600:.1f} CPU-h"
+    print(f"{step}: {what}, estimated {when} (less if resumed)", file=sys.stderr)
 
 
 def estimate_checks(costs: dict, actual: dict) -> list[dict]:
