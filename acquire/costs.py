@@ -115,9 +115,10 @@ def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculato
 
 
 def costs_document(full: Any, budget_text: str) -> dict[str, Any]:
-    """The three parts of a full plan and their sum, JSON-ready."""
+    """The three parts of a full plan and their sum, JSON-ready (`label_budget`: the labels' share)."""
     parts = {name: getattr(full, name).model_dump() for name in ("sampling", "labeling", "training", "total")}
-    return {"budget": budget_text, "units": {"cpu_s": "CPU-core seconds", "accurate_labels": "accurate-label units"},
+    return {"budget": budget_text, "label_budget": full.labels.budget,
+            "units": {"cpu_s": "CPU-core seconds", "accurate_labels": "accurate-label units"},
             **parts, "budget_covers": full.budget_covers, "within_budget": full.within_budget, "cap": full.cap,
             "notes": full.notes}
 

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         from acquire.costs import costs_document
 
         document["costs"] = costs_document(full, str(budget))
+        document["budget"] = str(budget)  # the whole budget; document["costs"]["label_budget"] is the labels' part
         document["costs"]["how"] = {"sampling": extra.sampling_note, "training": extra.training_note}
     if args.policy == "optimal":
         from acquire.compare import optimal_summary

@@ -77,6 +77,7 @@ def make_plan(args: argparse.Namespace, atoms, accurate, inaccurate, calculator)
                                   max_training_s=max_training_s)
     document = add_origins(full.labels.model_dump(mode="json"), accurate_est, inaccurate_est)
     document["costs"] = costs_document(full, str(budget))
+    document["budget"] = str(budget)  # the whole budget; document["costs"]["label_budget"] is the labels' part
     document["costs"]["how"] = {"sampling": extra.sampling_note, "training": extra.training_note}
     if args.no_train:
         document["costs"]["notes"].append("--no-train: the training estimate is not spent")
@@ -184,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     document = {"settings": settings, "plan": plan_doc, "ledger_cpu_s": ledger_s,
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
                             {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
-    print(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
+    print(f"plan {plan_doc['budget']} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
           f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}",
           file=sys.stderr)
     for role in ("accurate", "inaccurate"):
