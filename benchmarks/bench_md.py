@@ -10,7 +10,7 @@ stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID
         --timesteps 0.5,2 --runs 10 --steps 2000 --workers 2
 
 Without --model, `speed` trains a small EGNN (hidden 64, 4 layers, the paper's architecture) for
---train-seconds on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
+--train-epochs on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
 """
 from __future__ import annotations
 
@@ -27,15 +27,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def train_egnn(out_dir: Path, seconds: float) -> Path:
-    """A small EGNN trained on 200 embedded CCSD(T) ethanol frames for about `seconds`."""
+def train_egnn(out_dir: Path, epochs: int) -> Path:
+    """A small EGNN trained on 200 embedded CCSD(T) ethanol frames for `epochs` epochs."""
     from labelers.datasets import load_md17
     from train import Frames, preset, with_model, with_stage
 
     data = load_md17("ethanol", "ccsd(t)")
     frames = lambda s: Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s])  # noqa: E731
     config = with_model(preset("quick", progress=False), name="egnn", hidden=64, layers=4)
-    config = with_stage(config, "standard", max_seconds=seconds)
+    config = with_stage(config, "standard", epochs=epochs)
     run_dir = out_dir / "egnn"
     from train import run_standard
 
@@ -83,7 +83,7 @@ def speed(args: argparse.Namespace) -> dict:
     from acquire.molecules import load_molecule
 
     torch.set_num_threads(1)
-    model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_seconds)
+    model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_epochs)
     atoms = load_molecule("ethanol")
     calculators = {"trainer": calculator_for(str(model_dir), threads=1)}
     settings = MDSettings(steps=args.steps, timestep_fs=0.5, temperature_K=500.0, save_every=args.save_every)
@@ -151,7 +151,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("speed")
     p.add_argument("--model", help="trained model run directory or model.pt (default: train a small EGNN)")
-    p.add_argument("--train-seconds", type=float, default=90.0)
+    p.add_argument("--train-epochs", type=int, default=60)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--max-runs", type=int, default=20)
