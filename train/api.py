@@ -140,9 +140,9 @@ class _Run:
                extra: dict) -> RunResult:
         cfg = self.config
         metrics = {"method": method, "units": UNITS,
-                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size)}
+                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)}
         if test:
-            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size)
+            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)
         metrics.update(extra)
         metrics["stage_seconds"] = self.seconds
         metrics["seconds"] = sum(self.seconds.values())
@@ -252,7 +252,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
         _align(model, accurate, train, fresh=False)
         if config.finetune:
             run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
-        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size)
+        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
         search.append({"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
                        **{f"val_{k}": v for k, v in scores.items()}})
         if best is None or scores["loss"] < best[0]:
@@ -279,7 +279,7 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
     _align(model, accurate, train, fresh=True)
     beta = beta_of(config.temperature)
     loss = lambda m, b: score_matching_loss(m, b, beta, config.projections)  # noqa: E731
-    judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size)["force_mae"]  # noqa: E731
+    judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)["force_mae"]  # noqa: E731
     run.stage("score_matching", model, pool, val, config.pretrain, loss, judge)  # epoch chosen on validation forces
     _align(model, accurate, train, fresh=False)
     if config.finetune:

@@ -63,7 +63,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabelled `val`).
     """
     if loss_fn is None:
-        loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss)  # noqa: E731
+        loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss, config.energy_per_atom)  # noqa: E731
     optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay,
                                  amsgrad=stage.amsgrad)
     ema = copy.deepcopy(model) if stage.ema > 0 else None
@@ -114,7 +114,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
             if val:
                 metrics = ({"loss": val_loss_fn(judged, val)} if val_loss_fn is not None
-                           else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size))
+                           else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom))
                 row.update({f"val_{k}": v for k, v in metrics.items()})
                 if metrics["loss"] < result.best_loss:
                     result.best_loss, bad_epochs = metrics["loss"], 0
