@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 
 @contextmanager
 def progress_bar(title: str, total: int, disabled: bool = False) -> Iterator[Callable | None]:
-    """Yields a hook `(report, eta_s) -> None` for `acquire.engine.label_frames`, or None if disabled."""
+    """Yields a hook `(report, eta_s) -> None` for `acquire.labeling.engine.label_frames`, or None if disabled."""
     if disabled:
         yield None
         return

@@ -1,6 +1,6 @@
 """MD benchmarks for `acquire md`.
 
-speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.run_one` (Langevin,
+speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.runs.run_one` (Langevin,
             stability checks) against the bare model forward+backward on a prebuilt graph.
             Target: the MD loop adds <= 20 % over the bare model.
 stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID) at chosen time steps.
@@ -78,8 +78,8 @@ def speed(args: argparse.Namespace) -> dict:
     all measured within the same MD runs, so that load from other processes hits them alike."""
     import torch
 
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, run_one
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, run_one
     from acquire.molecules import load_molecule
 
     torch.set_num_threads(1)
@@ -129,9 +129,9 @@ def _model_config(model_dir: Path) -> dict:
 
 
 def stability(args: argparse.Namespace) -> dict:
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, parse_timesteps, run_stability
-    from acquire.md_report import metrics, write_outputs
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.report import metrics, write_outputs
     from acquire.molecules import load_molecule
 
     models = dict(item.split("=", 1) for item in args.model)

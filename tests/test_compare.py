@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from acquire.cli.main import main
-from acquire.compare import CompareSettings, run_comparison
+from acquire.compare.runner import CompareSettings, run_comparison
 from labelers.datasets import load_md17, match_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +172,7 @@ def test_delta_ml_on_a_store_with_paired_labels(tmp_path: Path) -> None:
 
 
 def test_delta_ml_without_pairs_is_reported_not_run(tiny: Path) -> None:
-    from acquire.delta import delta_unavailable
+    from acquire.compare.delta import delta_unavailable
     from acquire.sources import load_source
 
     acc, inacc = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")

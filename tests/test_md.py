@@ -13,9 +13,9 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
-from acquire.calculators import LabelerCalculator, calculator_for, model_label
-from acquire.md import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
-from acquire.md_report import write_outputs
+from acquire.md.calculators import LabelerCalculator, calculator_for, model_label
+from acquire.md.runs import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
+from acquire.md.report import write_outputs
 from acquire.molecules import load_molecule
 
 pytest.importorskip("tblite")

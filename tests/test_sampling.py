@@ -1,4 +1,4 @@
-"""acquire.sampling and `acquire sample`: seeded, recorded, physically sensible configurations."""
+"""acquire.labeling.sampling and `acquire sample`: seeded, recorded, physically sensible configurations."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,7 @@ import pytest
 from ase.io import read
 
 from acquire.molecules import load_molecule
-from acquire.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
+from acquire.labeling.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

@@ -1,4 +1,4 @@
-"""acquire.store: one row per (configuration, labeler), readable with plain ASE, never duplicated."""
+"""acquire.labeling.store: one row per (configuration, labeler), readable with plain ASE, never duplicated."""
 from __future__ import annotations
 
 import multiprocessing
@@ -8,7 +8,7 @@ import pytest
 from ase.db import connect
 
 from acquire.errors import StoreError
-from acquire.store import LabelStore, config_hash, new_owner
+from acquire.labeling.store import LabelStore, config_hash, new_owner
 from labelers import get_labeler
 
 SPEC = "md17:ethanol/dft"

@@ -33,8 +33,8 @@ def fidelity_name(spec: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from acquire.cli.sample import check_output
     from acquire.errors import StoreError
-    from acquire.sampling import write_frames
-    from acquire.store import LabelStore
+    from acquire.labeling.sampling import write_frames
+    from acquire.labeling.store import LabelStore
 
     check_output(args.out)
     store = LabelStore(args.store, create=False)

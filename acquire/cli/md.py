@@ -1,6 +1,6 @@
 """`acquire md`: MD stability of trained force fields (and labelers used as force fields).
 
-A thin layer over `acquire.md.run_stability` and `acquire.md_report.write_outputs`; ASE, torch
+A thin layer over `acquire.md.runs.run_stability` and `acquire.md.report.write_outputs`; ASE, torch
 and tblite are imported inside `run` only.
 """
 from __future__ import annotations
@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     import functools
     import os
 
-    from acquire.calculators import calculator_for, model_label
-    from acquire.md import MDSettings, parse_timesteps, run_stability
-    from acquire.md_report import metrics, write_outputs
+    from acquire.md.calculators import calculator_for, model_label
+    from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.report import metrics, write_outputs
 
     settings = MDSettings(
         temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_source(model: str) -> None:
     """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
-    from acquire.calculators import calculator_for
+    from acquire.md.calculators import calculator_for
 
     calculator_for(model)
 

@@ -14,7 +14,7 @@ MD: Maxwell-Boltzmann start, --equilibration steps dropped, one frame every --in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from acquire.sampling import SamplingSettings
+    from acquire.labeling.sampling import SamplingSettings
 
     d = SamplingSettings()
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
@@ -35,7 +35,7 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    from acquire.sampling import SamplingSettings
+    from acquire.labeling.sampling import SamplingSettings
 
     settings = SamplingSettings(calculator=args.calculator, temperature_k=args.temperature, seed=args.seed,
                                 timestep_fs=args.timestep, equilibration=args.equilibration, interval=args.interval)
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from acquire.molecules import load_molecule
-    from acquire.sampling import sample, write_frames
+    from acquire.labeling.sampling import sample, write_frames
     from labelers import get_labeler
 
     settings = settings_from(args)

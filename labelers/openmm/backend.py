@@ -21,7 +21,7 @@ from labelers.base import Fidelity, Label
 from labelers.costs import ScalingLaw, declared_seconds
 from labelers.errors import SpecError
 from labelers.molecule_info import charge_and_spin
-from labelers.openmm_topology import Parametrised, parametrise, require_gaff_stack
+from labelers.openmm.topology import Parametrised, parametrise, require_gaff_stack
 from labelers.spec_options import join_options, split_options
 
 FORCEFIELDS = ("gaff-1.81", "gaff-2.11", "gaff-2.2.20")

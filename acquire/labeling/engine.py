@@ -1,7 +1,7 @@
 """The labeling coordinator: queue configurations in the store, claim them, farm them out to an
 executor, and commit each result as it arrives.
 
-Guarantees (see `acquire.store` for how): a configuration already labelled by a labeler is never
+Guarantees (see `acquire.labeling.store` for how): a configuration already labelled by a labeler is never
 labelled again by it; a killed run loses only what was in flight, and rerunning the same command
 continues; a failed label is retried up to `max_attempts` times, then recorded as failed with its
 error (`retry_failed=True` tries those again); a budget ledger (CPU-core seconds spent in the whole
@@ -18,8 +18,8 @@ from typing import Callable
 
 from ase import Atoms
 
-from acquire.executors import Executor, Failure, make_executor
-from acquire.store import LEASE_S, LabelStore, Task, new_owner
+from acquire.labeling.executors import Executor, Failure, make_executor
+from acquire.labeling.store import LEASE_S, LabelStore, Task, new_owner
 from labelers.base import Label, Labeler
 
 MAX_ATTEMPTS = 3

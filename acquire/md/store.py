@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from acquire.md import Failure, MDSettings, RunResult
+from acquire.md.runs import Failure, MDSettings, RunResult
 
 
 def run_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:

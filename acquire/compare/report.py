@@ -1,5 +1,5 @@
 """The comparison's outputs: metrics.json (every run, with units), the per-method summary (mean ±
-std over seeds, gain over standard, cost), report.md and the plots (`acquire.plots`).
+std over seeds, gain over standard, cost), report.md and the plots (`acquire.compare.plots`).
 
 Errors are test-set MAE: force averaged over atoms and Cartesian components (kcal/mol/Å), energy
 per configuration (kcal/mol). The spread is the sample standard deviation over seeds (None for
@@ -99,7 +99,7 @@ def git_commit() -> str | None:
 
 def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
     """The metrics.json document: settings, plans, per-run results, summary, skipped methods."""
-    from acquire.compare import FORMAT, train_config
+    from acquire.compare.runner import FORMAT, train_config
 
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
     return {
@@ -134,7 +134,7 @@ def _plain(value: Any) -> Any:
 
 def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
-    from acquire.plots import make_plots
+    from acquire.compare.plots import make_plots
 
     document = build_document(settings, plans, runs, splits)
     archive_previous(out, document)
@@ -186,7 +186,7 @@ SHORT_HEADERS = ("budget/ratio", "method", "acc + inacc", "seeds", "force MAE (k
 
 def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str, ...]]:
     """The summary as text cells under TABLE_HEADERS (report.md) or SHORT_HEADERS (terminal, `short`)."""
-    from acquire.compare import LABELS
+    from acquire.compare.runner import LABELS
 
     rows = []
     for row in document["summary"]:

@@ -76,7 +76,7 @@ def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict
     import train
     from train.checkpoint import versions
 
-    from acquire.compare import frames_of, predict_frames
+    from acquire.sources import frames_of, predict_frames
 
     began = time.monotonic()
     delta_train, pairs = _delta_frames(accurate, inaccurate, indices["train"], "delta")

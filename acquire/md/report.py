@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from acquire.md import StabilityResult
+from acquire.md.runs import StabilityResult
 
 FAILURE_KINDS = {
     "bond": "a bonded distance left its range",

@@ -9,7 +9,7 @@ A run is unstable at the first step where (checked every step, in this order)
   (0.5 Å, the criterion of Fu et al., "Forces are not enough", 2022); bonds are the pairs closer
   than `bond_scale` × the sum of covalent radii in the start geometry (`bond`).
 Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
-With an output directory every finished run is stored (`acquire.md_store`) and a rerun resumes.
+With an output directory every finished run is stored (`acquire.md.store`) and a rerun resumes.
 """
 from __future__ import annotations
 
@@ -379,14 +379,14 @@ def run_stability(
     `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
     once per worker process); `sources` maps it to what it was made from (a path or spec). With
     `out_dir`, trajectories go under `out_dir/trajectories/` and every finished run is stored under
-    `out_dir/runs/`, so that calling again with the same arguments resumes (see `acquire.md_store`).
+    `out_dir/runs/`, so that calling again with the same arguments resumes (see `acquire.md.store`).
     """
     settings = settings.validated()
     timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
     for dt in timesteps:
         if not (math.isfinite(dt) and dt > 0):
             raise MDError(f"time steps must be finite numbers > 0 fs, got {dt}")
-    from acquire import md_store
+    from acquire.md import store as md_store
 
     sources = dict(sources or {m: m for m in models})
     jobs = plan_jobs(list(models), starts, timesteps, runs, seed, out_dir)

@@ -1,7 +1,7 @@
 """Budget-matched comparisons: standard training vs ASTEROID (and ablations) at equal labeling cost.
 
 For every budget and cost ratio the planner buys the labels (`budget.plan`); every seed has one
-leak-free split of the accurate set (`acquire.splits.make_split`) shared by all budgets, ratios
+leak-free split of the accurate set (`acquire.compare.splits.make_split`) shared by all budgets, ratios
 and methods of that seed, so that test frames are the same everywhere. Training sets are nested
 prefixes of a seeded order of the split's training frames and inaccurate pool. Each run lives in
 `DIR/runs/<budget>_r<ratio>/<method>/seed<k>/` (model, metrics, split indices, test predictions)
@@ -9,7 +9,7 @@ and is skipped when finished, so an interrupted comparison resumes where it stop
 
 Methods: `standard` (the whole budget on accurate labels), `asteroid`, the ablations
 `no-bias-weights` (uniform weights: plain pretrain-then-fine-tune) and `no-finetune`, `delta-ml`
-(needs paired labels: see `acquire.delta`), and `score-matching` (unlabelled configurations, which
+(needs paired labels: see `acquire.compare.delta`), and `score-matching` (unlabelled configurations, which
 cost no labels, plus the whole budget on accurate labels).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from acquire.errors import AcquireError
-from acquire.sources import SourceArrays, load_source, split_source
+from acquire.sources import SourceArrays, frames_of, load_source, predict_frames, split_source
 
 FORMAT = "asteroid-ff/compare/1"
 METHODS = ("standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml", "score-matching")
@@ -167,7 +167,7 @@ class SeedSplit:
 def seed_split(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceArrays,
                params: dict[str, Any]) -> SeedSplit:
     """The stored split of `seed` in `out/splits/`, or a new one (made with `make_split`)."""
-    from acquire.splits import make_split
+    from acquire.compare.splits import make_split
 
     path = out / "splits" / f"seed{seed}.json"
     if path.exists():
@@ -217,14 +217,6 @@ def _identity(run: RunSpec) -> tuple:
     return (run.method, run.seed, run.n_accurate, run.n_inaccurate, run.n_unlabeled)
 
 
-def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Any:
-    import train
-
-    idx = np.asarray(index, dtype=int)
-    frames = train.Frames(data.positions[idx], data.numbers, data.energies[idx], data.forces[idx], name=name)
-    return frames if labelled else frames.unlabelled()
-
-
 def train_config(settings: CompareSettings, method: str, seed: int) -> Any:
     """The preset with the comparison's seed, threads, gammas and the method's ablation switches."""
     import train
@@ -270,7 +262,7 @@ def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: Source
     """Train (or resume) one run and store its split indices and test predictions."""
     import train
 
-    from acquire.delta import run_delta_ml
+    from acquire.compare.delta import run_delta_ml
 
     run_dir = out / run.dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -318,15 +310,6 @@ def save_predictions(model: Any, frames: Any, path: Path) -> None:
     tmp.replace(path)
 
 
-def predict_frames(model: Any, frames: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Energies (n,) eV and forces (n, k, 3) eV/Å a trained model predicts for `frames`."""
-    from train.evaluate import predict
-    from train.graph import to_data_list
-
-    dtype = next(model.parameters()).dtype
-    return predict(model, to_data_list(frames, float(model.net.cutoff), dtype))
-
-
 def read_run(run: RunSpec, out: Path) -> None:
     """Fill `run.result` from the run directory's metrics.json."""
     metrics = json.loads((out / run.dir / "metrics.json").read_text())
@@ -343,7 +326,7 @@ Log = Callable[[str], None]
 def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
     """Run (or resume) every run of the comparison; write metrics.json, report.md and plots; return
     the metrics document."""
-    from acquire.report import write_outputs
+    from acquire.compare.report import write_outputs
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -379,7 +362,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
 
 
 def _delta_unavailable(accurate: SourceArrays, inaccurate: SourceArrays, split: SeedSplit, run: RunSpec) -> str:
-    from acquire.delta import delta_unavailable
+    from acquire.compare.delta import delta_unavailable
 
     return delta_unavailable(accurate, inaccurate, split.train_order[:run.n_accurate])
 

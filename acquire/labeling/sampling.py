@@ -48,7 +48,7 @@ class SamplingSettings:
 
 
 def _calculator(spec: str):
-    from acquire.calculators import LabelerCalculator
+    from acquire.md.calculators import LabelerCalculator
     from labelers import get_labeler
 
     return LabelerCalculator(get_labeler(spec))
