@@ -49,7 +49,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import train
-    from acquire.compare.runner import CompareSettings, run_comparison
+    from acquire.compare.plans import CompareSettings
+    from acquire.compare.runner import run_comparison
     from acquire.compare.report import SHORT_HEADERS, table_rows
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-compare-"))

@@ -83,7 +83,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options; one-line errors for bad combinations."""
-    from acquire.compare.runner import DATASETS, CompareSettings
+    from acquire.compare.plans import DATASETS, CompareSettings
     from budget import parse_budget, parse_ratio, parse_share
 
     if args.dataset and (args.store or args.accurate or args.inaccurate):

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from budget import parse_budget, parse_ratio
 
     from acquire.cli.compare import print_table
-    from acquire.compare.runner import CompareSettings, run_comparison
+    from acquire.compare.plans import CompareSettings
+    from acquire.compare.runner import run_comparison
     from acquire.errors import AcquireError
 
     if args.threads < 1:
