@@ -131,6 +131,7 @@ def _model_config(model_dir: Path) -> dict:
 def stability(args: argparse.Namespace) -> dict:
     from acquire.md.calculators import calculator_for
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.store import RunStore
     from acquire.md.report import metrics, write_outputs
     from acquire.molecules import load_molecule
 
@@ -138,7 +139,8 @@ def stability(args: argparse.Namespace) -> dict:
     factories = {name: functools.partial(calculator_for, path) for name, path in models.items()}
     settings = MDSettings(steps=args.steps, temperature_K=args.temperature, save_every=args.save_every)
     result = run_stability(factories, [load_molecule("ethanol")], settings, parse_timesteps(args.timesteps),
-                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models)
+                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models,
+                           store=RunStore(args.out) if args.out else None)
     if args.out:
         write_outputs(result, args.out)
     data = metrics(result)
