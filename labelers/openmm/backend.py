@@ -30,7 +30,7 @@ OPTION_TYPES = {"platform": str, "charge": int}
 DEFAULTS = {"platform": "reference"}
 EV_PER_KJ_MOL = kJ / mol
 EV_PER_ANGSTROM_PER_KJ_MOL_NM = kJ / mol / 10.0
-# GAFF energy + forces of ethanol (9 atoms), Reference platform, reused context: 20 µs (DESIGN.md).
+# GAFF energy + forces of ethanol (9 atoms), Reference platform, reused context: 20 µs (docs/costs.md).
 DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((9.0, 20e-6),))
 
 
