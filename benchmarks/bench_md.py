@@ -1,6 +1,6 @@
 """MD benchmarks for `acquire md`.
 
-speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.run_one` (Langevin,
+speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.runs.run_one` (Langevin,
             stability checks) against the bare model forward+backward on a prebuilt graph.
             Target: the MD loop adds <= 20 % over the bare model.
 stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID) at chosen time steps.
@@ -78,8 +78,8 @@ def speed(args: argparse.Namespace) -> dict:
     all measured within the same MD runs, so that load from other processes hits them alike."""
     import torch
 
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, run_one
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, run_one
     from acquire.molecules import load_molecule
 
     torch.set_num_threads(1)
@@ -129,16 +129,18 @@ def _model_config(model_dir: Path) -> dict:
 
 
 def stability(args: argparse.Namespace) -> dict:
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, parse_timesteps, run_stability
-    from acquire.md_report import metrics, write_outputs
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.store import RunStore
+    from acquire.md.report import metrics, write_outputs
     from acquire.molecules import load_molecule
 
     models = dict(item.split("=", 1) for item in args.model)
     factories = {name: functools.partial(calculator_for, path) for name, path in models.items()}
     settings = MDSettings(steps=args.steps, temperature_K=args.temperature, save_every=args.save_every)
     result = run_stability(factories, [load_molecule("ethanol")], settings, parse_timesteps(args.timesteps),
-                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models)
+                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models,
+                           store=RunStore(args.out) if args.out else None)
     if args.out:
         write_outputs(result, args.out)
     data = metrics(result)

@@ -6,7 +6,6 @@ Cartesian components. Reported in kcal/mol and kcal/mol/Å (`KCAL_MOL` eV per kc
 from __future__ import annotations
 
 import numpy as np
-import torch
 from ase import units
 
 from train.graph import batches

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from train.config import StageConfig, TrainConfig
 from train.evaluate import evaluate
+from train.files import atomic_path
 from train.graph import batches
 from train.losses import weighted_loss
 from train.progress import stage_progress
@@ -49,9 +49,8 @@ def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
 
 
 def _save(state: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,

@@ -1,6 +1,6 @@
 """`acquire compare`: standard training vs ASTEROID (and ablations) at the same labeling budget.
 
-A thin layer over `acquire.compare.run_comparison`; torch and the trainer load inside `run` only.
+A thin layer over `acquire.compare.runner.run_comparison`; torch and the trainer load inside `run` only.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options; one-line errors for bad combinations."""
-    from acquire.compare import DATASETS, CompareSettings
+    from acquire.compare.plans import DATASETS, CompareSettings
     from budget import parse_budget, parse_ratio, parse_share
 
     if args.dataset and (args.store or args.accurate or args.inaccurate):
@@ -135,7 +135,7 @@ def settings_from(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from acquire.compare import run_comparison
+    from acquire.compare.runner import run_comparison
 
     settings = settings_from(args)
     err = Console(stderr=True, highlight=False)
@@ -155,7 +155,7 @@ def print_table(document: dict[str, Any], out: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from acquire.report import SHORT_HEADERS, table_rows
+    from acquire.compare.report import SHORT_HEADERS, table_rows
 
     table = Table(title="Budget-matched comparison: test MAE, mean ± std over seeds", title_justify="left",
                   box=box.SIMPLE_HEAD)

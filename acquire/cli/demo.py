@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from budget import parse_budget, parse_ratio
 
     from acquire.cli.compare import print_table
-    from acquire.compare import CompareSettings, run_comparison
+    from acquire.compare.plans import CompareSettings
+    from acquire.compare.runner import run_comparison
     from acquire.errors import AcquireError
 
     if args.threads < 1:
@@ -56,9 +57,9 @@ def buy(args: argparse.Namespace) -> int:
     """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
     from labelers.datasets import KCAL_MOL
 
-    from acquire.engine import label_frames
-    from acquire.pools import select_frames
-    from acquire.store import LabelStore
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.pools import select_frames
+    from acquire.labeling.store import LabelStore
     from budget import plan
     from labelers import get_labeler
 

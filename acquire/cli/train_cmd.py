@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     import train
     from acquire.sources import load_source
-    from acquire.splits import make_split, split_accurate
+    from acquire.compare.splits import make_split, split_accurate
 
     config = build_config(args)
     accurate = load_source(args.accurate)
