@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="also score matching on the inaccurate pool's geometries with their labels removed")
     methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å (default: the preset's)")
     methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
+    methods.add_argument("--jobs", type=int, default=1, metavar="N",
+                         help="runs trained at once, each in its own process; results do not depend on it (default 1)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
     output.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
@@ -117,7 +119,7 @@ def settings_from(args: argparse.Namespace) -> Any:
             raise AcquireError(f"--gammas must be comma-separated numbers such as 0.1,0.5,1,2, got {args.gammas!r}") from None
         if not all(g > 0 and g != float("inf") for g in gammas):
             raise AcquireError(f"--gammas must be positive finite numbers (kcal/mol/Å), got {args.gammas!r}")
-    for name in ("seeds", "threads"):
+    for name in ("seeds", "threads", "jobs"):
         if getattr(args, name) < 1:
             raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.validation < 1:
@@ -128,7 +130,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
-                           unlabeled=args.unlabeled, threads=args.threads, progress=not (args.quiet or args.json),
+                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=not (args.quiet or args.json),
                            dataset=args.dataset, command=command)
 
 

@@ -111,6 +111,7 @@ class Method:
     switches: dict[str, bool] = field(default_factory=dict)  # overrides of the training config
     # why the method cannot run on (accurate, inaccurate, training indices), '' if it can; None: always can
     unavailable: Callable[[SourceArrays, SourceArrays, list[int]], str] | None = None
+    after: MethodName | None = None  # the method whose run (same plan, same seed) must finish first
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -118,7 +119,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("asteroid", "ASTEROID", "mixed", "core", _asteroid),
     Method("no-bias-weights", "ASTEROID w/o bias weights (pretrain + fine-tune)", "mixed", "ablation", _asteroid,
            {"bias_weights": False}),
-    Method("no-finetune", "ASTEROID w/o fine-tuning", "mixed", "ablation", _no_finetune, {"finetune": False}),
+    Method("no-finetune", "ASTEROID w/o fine-tuning", "mixed", "ablation", _no_finetune, {"finetune": False},
+           after="asteroid"),
     Method("delta-ml", "Delta-ML (inaccurate base + learned difference)", "mixed", "ablation", _delta_ml,
            unavailable=_delta_unavailable),
     Method("score-matching", "score matching (unlabelled) + fine-tune", "accurate+unlabelled", "unlabeled",

@@ -43,6 +43,7 @@ class CompareSettings:
     ablations: bool = False
     unlabeled: bool = False
     threads: int = 1
+    jobs: int = 1  # runs trained at once, each in its own process (results do not depend on it)
     progress: bool = True
     dataset: str | None = None
     command: str = ""

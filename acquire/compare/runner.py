@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -147,8 +148,8 @@ Log = Callable[[str], None]
 
 
 def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
-    """Run (or resume) every run of the comparison; write metrics.json, report.md and plots; return
-    the metrics document."""
+    """Run (or resume) every run of the comparison, `settings.jobs` at a time; write metrics.json,
+    report.md and plots; return the metrics document."""
     from acquire.compare.report import write_outputs
 
     out = Path(out)
@@ -160,28 +161,78 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
               "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs),
               "n_inaccurate": max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)}
     splits = {seed: seed_split(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds)}
-    began = time.monotonic()
     first: dict[tuple, RunSpec] = {}
+    pending: list[RunSpec] = []
     for number, run in enumerate(runs, 1):
-        where = f"run {number} of {len(runs)}: {run.dir}"
         twin = first.setdefault(_identity(run), run)
         if twin is not run and twin.status != "skipped":
-            run.dir, run.status, done = twin.dir, "shared", f"same frames and settings as {twin.key}, shared"
+            run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.key}, shared"
         elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
             run.status, run.note = "skipped", why
-            log(f"{where}: not run: {why}")
-            continue
+            log(f"run {number} of {len(runs)}: {run.dir}: not run: {why}")
         elif is_finished(out / run.dir, train_config(settings, run.method, run.seed),
                          run_indices(run, settings, splits[run.seed])):
-            run.status, done = "resumed-finished", "finished earlier, skipped"
+            run.status, run.note = "resumed-finished", "finished earlier, skipped"
         else:
-            log(f"{where}: training ({clock(time.monotonic() - began)} elapsed)")
-            execute(run, out, settings, accurate, inaccurate, splits[run.seed])
-            run.status, done = "trained", "trained"
-        read_run(run, out)
-        log(f"{where}: {done}; test force MAE {run.result['test']['force_mae']:.3f} kcal/mol/Å "
-            f"({clock(time.monotonic() - began)} elapsed)")
+            pending.append(run)
+    _train(pending, out, settings, accurate, inaccurate, splits, log)
+    for number, run in enumerate(runs, 1):
+        if run.status != "skipped":
+            read_run(run, out)
+            log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
+                f"{run.result['test']['force_mae']:.3f} kcal/mol/Å")
     return write_outputs(out, settings, plans, runs, splits)
+
+
+def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,
+           inaccurate: SourceArrays, splits: dict[int, SeedSplit], log: Log) -> None:
+    """Train the pending runs in order, `settings.jobs` at a time in worker processes (one at a time
+    in this process when jobs is 1); a run starts once the run its method waits for has finished."""
+    began = time.monotonic()
+
+    def started(run: RunSpec) -> None:
+        log(f"{run.dir}: training ({clock(time.monotonic() - began)} elapsed)")
+
+    def finished(run: RunSpec) -> None:
+        run.status, run.note = "trained", "trained"
+        log(f"{run.dir}: trained ({clock(time.monotonic() - began)} elapsed)")
+
+    if settings.jobs == 1 or len(pending) == 1:
+        for run in pending:
+            started(run)
+            execute(run, out, settings, accurate, inaccurate, splits[run.seed])
+            finished(run)
+        return
+    import multiprocessing
+    import queue
+
+    quiet = replace(settings, progress=False)  # several runs at once: log lines instead of progress bars
+    done: queue.Queue = queue.Queue()
+    waiting, running = list(pending), set()
+    with multiprocessing.get_context("spawn").Pool(settings.jobs) as pool:
+        while waiting or running:
+            for run in [r for r in waiting if _ready(r, waiting, running)][:settings.jobs - len(running)]:
+                waiting.remove(run)
+                running.add(run.dir)
+                started(run)
+                pool.apply_async(execute, (run, out, quiet, accurate, inaccurate, splits[run.seed]),
+                                 callback=lambda _, run=run: done.put((run, None)),
+                                 error_callback=lambda error, run=run: done.put((run, error)))
+            run, error = done.get()
+            running.discard(run.dir)
+            if error is not None:
+                pool.terminate()  # the other runs resume from their stage files on the next call
+                raise error
+            finished(run)
+
+
+def _ready(run: RunSpec, waiting: list[RunSpec], running: set[str]) -> bool:
+    """Whether the run its method waits for (same plan and seed) is neither waiting nor running."""
+    after = METHODS[run.method].after
+    if after is None:
+        return True
+    blocker = run.dir.replace(f"/{run.method}/", f"/{after}/")
+    return blocker not in running and all(r.dir != blocker for r in waiting)
 
 
 def _unavailable(run: RunSpec, accurate: SourceArrays, inaccurate: SourceArrays, split: SeedSplit) -> str:
