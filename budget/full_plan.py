@@ -24,15 +24,14 @@ DEFAULT_MAX_INACCURATE = 4000  # conservative: the paper's largest inaccurate se
 
 
 class TrainingStage(BaseModel):
-    """One training stage: epochs over the accurate or inaccurate frames, capped at `max_seconds`
-    CPU-core seconds (0: no cap), run `repeats` times (e.g. once per gamma)."""
+    """One training stage: `epochs` over the accurate or inaccurate frames (stages are bounded by
+    epochs only), run `repeats` times (e.g. once per gamma)."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str
     frames: Literal["accurate", "inaccurate"]
     epochs: int
-    max_seconds: float = 0.0
     repeats: int = 1
 
 
@@ -52,12 +51,9 @@ class Overheads(BaseModel):
         return self.sampling_fixed_s + configs * self.sampling_s_per_config if configs else 0.0
 
     def training_s(self, n_accurate: int, n_inaccurate: int) -> float:
-        total = 0.0
-        for stage in self.training_stages:
-            frames = n_accurate if stage.frames == "accurate" else n_inaccurate
-            seconds = stage.epochs * frames * self.training_s_per_config_epoch
-            total += stage.repeats * (min(seconds, stage.max_seconds) if stage.max_seconds > 0 else seconds)
-        return total
+        """Epochs × frames × seconds per configuration, summed over the stages and their repeats."""
+        return sum(stage.repeats * stage.epochs * (n_accurate if stage.frames == "accurate" else n_inaccurate)
+                   for stage in self.training_stages) * self.training_s_per_config_epoch
 
 
 class Cost(BaseModel):

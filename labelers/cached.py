@@ -14,7 +14,7 @@ The atom order must be the stored one. No match raises `NotInCacheError`.
 
 Declared costs (CPU-core seconds per label, ethanol), documented estimates:
 - `md17:ethanol/dft` (PBE+vdW-TS, FHI-aims): 60 s. Our measured PySCF PBE/def2-SVP energy+forces
-  for ethanol is 6.3 s on one core (DESIGN.md); FHI-aims "tight" settings with the TS dispersion
+  for ethanol is 6.3 s on one core (docs/costs.md); FHI-aims "tight" settings with the TS dispersion
   correction are several times that. Order of magnitude: tens of seconds.
 - `md17:ethanol/ccsd(t)` (CCSD(T)/cc-pVTZ, Psi4): 40 × the DFT figure = 2400 s. The factor 40 is
   the accurate/inaccurate cost ratio of the ASTEROID paper's ethanol protocol (Bukharin et al.,
@@ -36,6 +36,7 @@ from ase import Atoms
 from labelers.base import Fidelity, Label
 from labelers.datasets import CITATIONS, KCAL_MOL, METHODS, geometry_keys, load_md17, match_frames
 from labelers.errors import NotInCacheError, SpecError
+from labelers.geometry import kabsch
 
 MATCH_TOLERANCE = 1e-3  # Å: largest interatomic-distance difference of a geometry match
 ALIGN_TOLERANCE = 1e-3  # Å: largest RMSD after alignment (catches reflections and atom swaps)
@@ -100,7 +101,7 @@ class CachedLabeler:
         """The stored energy (eV) and the stored forces rotated into `atoms`' frame (eV/Å)."""
         start = time.perf_counter()
         index = self.find(atoms)
-        rotation, rmsd = _alignment(self.data.positions[index], atoms.positions)
+        rotation, rmsd = kabsch(self.data.positions[index], atoms.positions)
         if rmsd > ALIGN_TOLERANCE:
             raise NotInCacheError(
                 f"{self.spec}: frame {index} matches by distances but not by a rotation (RMSD {rmsd:.2g} Å; mirror image or atoms swapped)"
@@ -108,17 +109,6 @@ class CachedLabeler:
         forces = self.data.forces[index] @ rotation.T
         meta = {"source": self.source, "index": index, "rmsd": rmsd, "lookup_s": time.perf_counter() - start}
         return Label(float(self.data.energies[index]), forces, self._cost_s, self.spec, meta)
-
-
-def _alignment(stored: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, float]:
-    """Proper rotation R with `query - c_q ≈ (stored - c_s) @ R.T` (Kabsch) and the RMSD left (Å)."""
-    p = stored - stored.mean(axis=0)
-    q = query - query.mean(axis=0)
-    u, _, vt = np.linalg.svd(p.T @ q)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    rmsd = float(np.sqrt(np.mean(np.sum((p @ rotation.T - q) ** 2, axis=1))))
-    return rotation, rmsd
 
 
 def _formula(numbers: np.ndarray) -> str:

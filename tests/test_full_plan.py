@@ -18,16 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _overheads(**changes) -> Overheads:
-    stages = (TrainingStage(name="standard", frames="accurate", epochs=10, max_seconds=100.0),
+    stages = (TrainingStage(name="standard", frames="accurate", epochs=10),
               TrainingStage(name="pretrain", frames="inaccurate", epochs=2, repeats=2))
     return Overheads(**{"sampling_fixed_s": 5.0, "sampling_s_per_config": 0.5, "training_s_per_config_epoch": 0.01,
                         "training_stages": stages, **changes})
 
 
-def test_training_cost_follows_stages_caps_and_repeats() -> None:
+def test_training_cost_is_epochs_times_frames_per_stage_and_repeat() -> None:
     extra = _overheads()
     assert extra.training_s(10, 100) == pytest.approx(10 * 10 * 0.01 + 2 * 2 * 100 * 0.01)
-    assert extra.training_s(5000, 0) == pytest.approx(100.0)  # the stage's cap binds
+    assert extra.training_s(5000, 0) == pytest.approx(10 * 5000 * 0.01)  # no wall-time cap: grows with frames
     assert extra.sampling_s(0) == 0 and extra.sampling_s(10) == pytest.approx(10.0)
 
 
@@ -88,3 +88,22 @@ def test_plan_cpu_budget_counts_sum_within_the_budget(tmp_path) -> None:
                 + document["inaccurate"]["count"] * document["inaccurate"]["label_cost_s"])
     assert labeling == pytest.approx(costs["labeling"]["cpu_s"], rel=1e-6)
     assert document["accurate"]["count"] >= 1 and 0 < document["inaccurate"]["count"] <= 4000
+
+
+def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_at_half_speed() -> None:
+    from ase.build import molecule
+
+    from acquire.costs import TRAINING_CONFIGS_PER_S, overheads, training_s_per_config
+    from train.config import preset, with_model
+
+    ethanol = molecule("CH3CH2OH")
+    quick, paper = preset("quick"), preset("paper")
+    extra = overheads(ethanol, "quick", "md", None, None)
+    epochs = {s.name: s.epochs for s in extra.training_stages}
+    assert epochs == {"standard": quick.standard.epochs, "bias": quick.bias.epochs,
+                      "pretrain": quick.pretrain.epochs, "finetune": quick.finetune_stage.epochs}
+    per_config = 1.0 / TRAINING_CONFIGS_PER_S["painn"]
+    assert extra.training_s(100, 1000) == pytest.approx(per_config * (
+        (quick.standard.epochs + quick.bias.epochs + quick.finetune_stage.epochs) * 100 + quick.pretrain.epochs * 1000))
+    l2 = training_s_per_config(with_model(paper, max_ell=2).model, 9)
+    assert paper.model.max_ell == 3 and training_s_per_config(paper.model, 9) == pytest.approx(2 * l2)

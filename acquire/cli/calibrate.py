@@ -56,7 +56,7 @@ def _set_threads(threads: int) -> None:
     """OpenMP/BLAS threads for labels measured in this process (set before a backend is imported)."""
     import os
 
-    from acquire.executors import THREAD_VARIABLES
+    from acquire.labeling.executors import THREAD_VARIABLES
 
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
@@ -70,11 +70,13 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
 
     from acquire.errors import AcquireError
     from acquire.molecules import load_molecule
+    from acquire.progress import bar
 
     if repeats < 1 or threads < 1 or min_seconds < 0 or (warmup is not None and warmup < 0):
         raise AcquireError(f"--repeats and --threads must be at least 1, --min-seconds and --warmup at least 0 "
                            f"(got {repeats}, {threads}, {min_seconds}, {warmup})")
-    _set_threads(threads)
+    _set_threads(threads)  # before a backend is imported
+
     from labelers import get_labeler
     from labelers.calibration import measure, store, user_table_path
     from labelers.costs import cost_estimate
@@ -83,17 +85,18 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
     labelers = [_with_threads(get_labeler(spec), threads) for spec in specs]  # all checked before spending
     path = Path(table) if table else user_table_path()
     rows = []
-    with _progress(len(labelers), not show_progress) as advance:
+    with bar("calibrating", len(labelers), show_progress and sys.stderr.isatty()) as update:  # a step per labeler
         for labeler in labelers:
             declared = cost_estimate(labeler, atoms).declared_s
-            entry = measure(labeler, atoms, min_repeats=repeats, min_seconds=min_seconds, warmup=warmup,
-                            stdev=stdev, on_label=lambda s, spec=labeler.spec: advance(spec, s))
+            entry = measure(labeler, atoms, min_repeats=repeats, min_seconds=min_seconds, warmup=warmup, stdev=stdev,
+                            on_label=lambda s, spec=labeler.spec: update(
+                                description=f"calibrating {spec} (last label {_duration(s)})"))
             store(entry, path)
             rows.append({"spec": entry.spec, "seconds": entry.seconds, "seconds_min": entry.seconds_min,
                          "seconds_max": entry.seconds_max, "seconds_mad": entry.seconds_mad,
                          "repeats": entry.repeats, "warmup": entry.warmup, "threads": entry.threads,
                          "size": entry.size, "declared_s": declared})
-            advance(None, 0.0)
+            update(advance=1)
     first = rows[0]
     ratios = [{"accurate": first["spec"], "inaccurate": r["spec"], "ratio": first["seconds"] / r["seconds"]}
               for r in rows[1:]]
@@ -125,37 +128,6 @@ def listing(table: str | None = None) -> list[dict[str, Any]]:
                      "seconds": entry.seconds, "seconds_mad": entry.seconds_mad, "repeats": entry.repeats,
                      "measured_at": entry.measured_at, "versions": entry.versions, "flags": entry.flags(packages)})
     return rows
-
-
-class _progress:
-    """A rich progress bar on stderr (one step per labeler), or nothing."""
-
-    def __init__(self, total: int, disabled: bool) -> None:
-        self.total, self.disabled, self._bar = total, disabled or not sys.stderr.isatty(), None
-
-    def __enter__(self):
-        if not self.disabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True))
-            self._bar.start()
-            self._task = self._bar.add_task("calibrating", total=self.total)  # one step per labeler
-        return self._advance
-
-    def _advance(self, spec: str | None, seconds: float) -> None:
-        """One label of `spec` took `seconds`; spec None: that labeler is done."""
-        if self._bar is None:
-            return
-        if spec is None:
-            self._bar.update(self._task, advance=1)
-        else:
-            self._bar.update(self._task, description=f"calibrating {spec} (last label {_duration(seconds)})")
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 def _duration(seconds: float) -> str:

@@ -81,13 +81,11 @@ def run(args: argparse.Namespace) -> int:
         result = full.labels
     document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
     if full is not None:
-        from acquire.costs import costs_document
+        from acquire.costs import add_costs
 
-        document["costs"] = costs_document(full, str(budget))
-        document["budget"] = str(budget)  # the whole budget; document["costs"]["label_budget"] is the labels' part
-        document["costs"]["how"] = {"sampling": extra.sampling_note, "training": extra.training_note}
+        add_costs(document, full, extra, str(budget))
     if args.policy == "optimal":
-        from acquire.compare import optimal_summary
+        from acquire.compare.optimal import optimal_summary
 
         document["optimal"] = optimal_summary(policy, result, args.from_dir)
     if args.json:
@@ -95,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(document)
         if full is not None:
-            from acquire.costs import print_costs
+            from acquire.costs import cost_lines
 
-            print_costs(document["costs"], document["costs"]["how"])
+            print("\n".join(cost_lines(document["costs"])))
         if "optimal" in document:
             print_optimal(document["optimal"])
     return 0
@@ -109,7 +107,7 @@ def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: 
     from dataclasses import replace
 
     from acquire.costs import caps_from, plan_everything
-    from acquire.sampling import SamplingSettings
+    from acquire.labeling.sampling import SamplingSettings
     from labelers import get_labeler
 
     settings = SamplingSettings()
@@ -145,7 +143,7 @@ def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: 
     if args.policy == "optimal" or args.from_dir is not None:
         if args.policy != "optimal" or args.inaccurate_share is not None:
             raise error("--from DIR goes with --policy optimal (and no --inaccurate-share)")
-        from acquire.compare import optimal_policy
+        from acquire.compare.optimal import optimal_policy
 
         return optimal_policy(args.from_dir)
     if args.inaccurate_share is not None:

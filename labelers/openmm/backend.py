@@ -21,7 +21,7 @@ from labelers.base import Fidelity, Label
 from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import SpecError
 from labelers.molecule_info import charge_and_spin
-from labelers.openmm_topology import Parametrised, parametrise, require_gaff_stack
+from labelers.openmm.topology import Parametrised, parametrise, require_gaff_stack
 from labelers.spec_options import join_options, split_options
 
 FORCEFIELDS = ("gaff-1.81", "gaff-2.11", "gaff-2.2.20")
@@ -31,8 +31,8 @@ DEFAULTS = {"platform": "reference"}
 EV_PER_KJ_MOL = kJ / mol
 EV_PER_ANGSTROM_PER_KJ_MOL_NM = kJ / mol / 10.0
 # GAFF energy + forces, Reference platform, reused context, steady state, CPU time
-# (benchmarks/bench_costs.py, costs.md): ~0.3 ms from 4 to 15 atoms, all of it per-call overhead
-# (positions in, state out); N^2 (pairwise non-bonded terms) assumed beyond.
+# (benchmarks/bench_costs.py, benchmarks/results/costs.md): ~0.3 ms from 4 to 15 atoms, all of it
+# per-call overhead (positions in, state out); N^2 (pairwise non-bonded terms) assumed beyond.
 DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((4.0, 0.26e-3), (15.0, 0.32e-3)), small_exponent=0.0)
 
 
