@@ -95,8 +95,9 @@ def git_commit() -> str | None:
 
 
 def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
-                   label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The metrics.json document: settings, plans (with the accurate label's cost and its origin),
+                   pool: dict[str, Any] | None = None, label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics.json document: settings, plans (with the accurate label's cost and its origin), the
+    inaccurate pool (and any plan it could not fill),
     per-run results, summary, skipped methods."""
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
     return {
@@ -108,6 +109,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "config": train_config(settings, "asteroid", 0).to_dict(),
         "versions": versions(runs),
         "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
+        "pool": pool or {},
         "accurate_label_cost": label_cost,
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
                                "n_test": len(s.test)} for seed, s in splits.items()},
@@ -129,11 +131,11 @@ def _plain(value: Any) -> Any:
 
 
 def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
-                  label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+                  pool: dict[str, Any] | None = None, label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
     from acquire.compare.plots import make_plots
 
-    document = build_document(settings, plans, runs, splits, label_cost)
+    document = build_document(settings, plans, runs, splits, pool, label_cost)
     archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
@@ -284,6 +286,11 @@ def markdown(document: dict[str, Any]) -> str:
                      f"{p['standard']['count']} accurate for standard training; validation {p['validation']['count']} "
                      f"({'charged' if p['validation']['charged'] else 'not charged'}); leftover "
                      f"{p['leftover']['cost_accurate_labels']:.2f} accurate-label units.")
+        if key in document.get("pool", {}).get("limited", {}):
+            over = document["pool"]["limited"][key]
+            lines.append(f"  The pool holds only {over['pool_frames']} usable frames: {over['unspent_inaccurate']} "
+                         f"planned inaccurate labels ({over['leftover_accurate_labels']:.2f} accurate-label units) "
+                         "were not bought and are left over, not spent.")
     lines += ["", "## Splits", "",
               "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "
               "the seed, duplicate geometries kept on one side, every geometry of the test split removed from "
