@@ -8,12 +8,14 @@ settings: a rerun with the same settings continues where it stopped; nothing bou
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
 
 from acquire.errors import AcquireError
 from acquire.labeling.sampling import SamplingSettings
+from budget.full_plan import DEFAULT_MAX_INACCURATE
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -55,6 +57,9 @@ class RunSettings:
     method: SamplingMethod = "md"
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     preset: Preset | None = "quick"
+    training_preset: Preset = "quick"  # the preset training is priced with (`preset`, or its choice under --no-train)
+    max_inaccurate: int | None = DEFAULT_MAX_INACCURATE  # None: no cap
+    max_training_s: float | None = None  # CPU-core seconds
 
 
 @dataclass
@@ -65,18 +70,63 @@ class RunOutcome:
     accurate_spec: str
     inaccurate_spec: str
     reports: list[RunReport]
-    summary: dict
+    summary: dict  # run.json; for a dry run: the plan document and the targets
 
 
-def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate: Labeler) -> Plan:
-    """The budget plan at the molecule's declared per-label costs."""
-    from budget import parse_budget, parse_share, plan
+def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate: Labeler,
+              calculator: Labeler) -> tuple[Plan, dict]:
+    """(the label plan at the molecule's per-label costs, the plan as a document with each cost's
+    origin and what sampling, labeling and training cost)."""
+    from acquire.costs import add_costs, add_origins, estimate, plan_everything
+    from budget import parse_budget, parse_share
 
     auto = settings.ratio.strip().lower() == "auto"
     policy = parse_share(settings.inaccurate_share) if settings.inaccurate_share else "paper"
-    return plan(parse_budget(settings.budget), None if auto else settings.ratio, policy=policy,
-                accurate_cost_s=accurate.cost(atoms), inaccurate_cost_s=inaccurate.cost(atoms) if auto else None,
-                validation=settings.validation, charge_validation=settings.charge_validation)
+    accurate_est = estimate(accurate, atoms)
+    inaccurate_est = estimate(inaccurate, atoms) if auto else None
+    budget = parse_budget(settings.budget)
+    full, extra = plan_everything(budget, None if auto else settings.ratio, policy, accurate_est, inaccurate_est,
+                                  atoms, preset=settings.preset or settings.training_preset, method=settings.method,
+                                  settings=settings.sampling, calculator=calculator, validation=settings.validation,
+                                  charge_validation=settings.charge_validation,
+                                  max_inaccurate=settings.max_inaccurate, max_training_s=settings.max_training_s)
+    document = add_costs(add_origins(full.labels.model_dump(mode="json"), accurate_est, inaccurate_est),
+                         full, extra, str(budget))
+    if settings.preset is None:
+        document["costs"]["notes"].append("--no-train: the training estimate is not spent")
+    return full.labels, document
+
+
+def cost_checks(reports: list[RunReport], the_plan: Plan, specs: tuple[str, str]) -> dict:
+    """Measured CPU-core seconds per label of this run's labels against the plan's, per labeler,
+    and the cost ratio the labels actually had against the plan's."""
+    from acquire.costs import check, ratio_check
+
+    planned = dict(zip(specs, (the_plan.accurate.label_cost_s, the_plan.inaccurate.label_cost_s)))
+    by_spec = {r.spec: r for r in reports}
+    checks = [check(s, by_spec[s].done, by_spec[s].cost_s, planned[s]) if s in by_spec else None for s in specs]
+    return {"labelers": [c for c in checks if c is not None], "ratio": ratio_check(checks, the_plan.ratio)}
+
+
+def estimate_checks(costs: dict, actual: dict) -> list[dict]:
+    """Each part's actual CPU-core seconds (this invocation; a resumed run did less) against the
+    plan's estimate; `overshoot` beyond OFF_FACTOR. Parts not run (None) are left out."""
+    from acquire.costs import OFF_FACTOR
+
+    rows = []
+    for part, seconds in actual.items():
+        estimated = costs[part]["cpu_s"]
+        if seconds is None or estimated <= 0:
+            continue
+        rows.append({"part": part, "actual_s": seconds, "estimated_s": estimated, "factor": seconds / estimated,
+                     "overshoot": seconds > OFF_FACTOR * estimated})
+    return rows
+
+
+def announcement(step: str, what: str, cpu_s: float) -> str:
+    """The line before a step: what it does and its estimated CPU time (a rerun does less)."""
+    when = f"{cpu_s / 60:.1f} CPU-min" if cpu_s < 7200 else f"{cpu_s / 3600:.1f} CPU-h"
+    return f"{step}: {what}, estimated {when} (less if resumed)"
 
 
 def _check_same_run(path: Path, recorded: dict) -> None:
@@ -134,10 +184,12 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
 
 
 def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(), progress: bool = True,
-                 log: Callable[[str], None] = lambda line: None) -> RunOutcome:
-    """Plan, sample, label both fidelities and train, in `settings.out`; writes plan.json and run.json."""
+                 log: Callable[[str], None] = lambda line: None, dry_run: bool = False) -> RunOutcome:
+    """Plan, sample, label both fidelities and train, in `settings.out`; writes plan.json and run.json.
+    `dry_run`: plan (and log every estimate) only; nothing is written."""
     import numpy as np
 
+    from acquire.costs import cost_lines
     from acquire.labeling.engine import label_frames
     from acquire.labeling.store import LabelStore
     from acquire.molecules import load_molecule
@@ -148,30 +200,40 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
     sampling.check()  # validate every input before creating anything
     atoms = load_molecule(settings.molecule)
     accurate, inaccurate = get_labeler(settings.accurate), get_labeler(settings.inaccurate)
-    get_labeler(sampling.calculator)
-    the_plan = make_plan(settings, atoms, accurate, inaccurate)
+    the_plan, plan_doc = make_plan(settings, atoms, accurate, inaccurate, get_labeler(sampling.calculator))
     n_accurate = the_plan.accurate.count + the_plan.validation.count
     n_inaccurate = the_plan.inaccurate.count
-    out = Path(settings.out)
-    if out.exists() and not out.is_dir():
-        raise AcquireError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
     recorded = {"molecule": settings.molecule, "accurate": accurate.spec, "inaccurate": inaccurate.spec,
                 "method": settings.method, "calculator": sampling.calculator, "temperature": sampling.temperature_k,
                 "seed": sampling.seed, "timestep": sampling.timestep_fs, "equilibration": sampling.equilibration,
                 "interval": sampling.interval, "budget": settings.budget, "ratio": settings.ratio,
                 "inaccurate_share": settings.inaccurate_share, "validation": settings.validation,
                 "charge_validation": settings.charge_validation}
-    _check_same_run(out / PLAN_NAME, recorded)
     ledger_s = the_plan.budget_cpu_s + (0.0 if settings.charge_validation else the_plan.validation.cost_cpu_s)
-    document = {"settings": recorded, "plan": the_plan.model_dump(mode="json"), "ledger_cpu_s": ledger_s,
+    document = {"settings": recorded, "plan": plan_doc, "ledger_cpu_s": ledger_s,
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
                             {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
-    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
-    log(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
+    log(f"plan {plan_doc['budget']} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
         f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}")
+    for role in ("accurate", "inaccurate"):
+        log(f"  {role} cost per label: {plan_doc[role]['label_cost_s']:.4g} CPU-s, "
+            f"{plan_doc[role]['cost_origin']['describe']}")
+    for line in cost_lines(plan_doc["costs"]):
+        log(line)
+    if dry_run:  # nothing written
+        return RunOutcome(the_plan, accurate.spec, inaccurate.spec, [],
+                          {"dry_run": True, "plan": plan_doc, "targets": document["targets"]})
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise AcquireError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    _check_same_run(out / PLAN_NAME, recorded)
+    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
 
+    log(announcement("sampling", f"{n_accurate + n_inaccurate} configurations", plan_doc["costs"]["sampling"]["cpu_s"]))
+    began = time.monotonic()
     frames = _pool(out, atoms, n_accurate + n_inaccurate, settings.method, sampling)
+    sampling_s = time.monotonic() - began
     order = np.random.default_rng(sampling.seed).permutation(len(frames))
     parts = ((accurate, [frames[i] for i in order[:n_accurate]]), (inaccurate, [frames[i] for i in order[n_accurate:]]))
     store = LabelStore(out / STORE_NAME)
@@ -179,16 +241,24 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
     for labeler, part in parts:
         if not part:
             continue
+        unit_cost = plan_doc["accurate" if labeler is accurate else "inaccurate"]["label_cost_s"]
+        log(announcement("labeling", f"{len(part)} configurations with {labeler.spec}", len(part) * unit_cost))
         with progress_bar(f"{labeler.spec}", len(part), disabled=not progress) as hook:
             reports.append(label_frames(store, labeler, part, workers=engine.workers, scheduler=engine.scheduler,
                                         threads=engine.threads, max_attempts=engine.max_attempts,
                                         retry_failed=engine.retry_failed, budget_s=ledger_s,
-                                        progress=hook, charge_declared=True))
-    metrics = None
+                                        progress=hook, charge_declared=True, declared_s=unit_cost))
+    metrics = training_s = None
     if settings.preset is not None:
+        log(announcement("training", f"preset {settings.preset}", plan_doc["costs"]["training"]["cpu_s"]))
+        began = time.monotonic()
         metrics = train_models(out, accurate.spec, inaccurate.spec, the_plan.validation.count, settings.preset,
                                sampling.seed, engine.threads, progress)
+        training_s = (time.monotonic() - began) * engine.threads
+    checks = cost_checks(reports, the_plan, (accurate.spec, inaccurate.spec))
+    checks["estimates"] = estimate_checks(plan_doc["costs"], {
+        "sampling": sampling_s, "labeling": sum(r.cost_s for r in reports), "training": training_s})
     summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
-               "cpu_h_spent": store.spent_s() / 3600, "training": metrics}
+               "cpu_h_spent": store.spent_s() / 3600, "cost_check": checks, "training": metrics}
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
     return RunOutcome(the_plan, accurate.spec, inaccurate.spec, reports, summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from ase.io import read
 from conftest import acquire
 
@@ -20,6 +21,10 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     targets = {t["spec"]: t["target"] for t in summary["plan"]}
     assert targets == {"pyscf:hf/sto-3g": 3 + 2, "xtb:gfn2": 10}  # 3 train + 2 validation; 1 ccsd-equiv x 10
     assert [r["done"] for r in summary["labeling"]] == [5, 10]
+    checks = {c["spec"]: c for c in summary["cost_check"]["labelers"]}  # measured vs planned cost per label
+    assert set(checks) == {"pyscf:hf/sto-3g", "xtb:gfn2"} and checks["xtb:gfn2"]["labels"] == 10
+    assert checks["xtb:gfn2"]["planned_s_per_label"] == pytest.approx(checks["pyscf:hf/sto-3g"]["planned_s_per_label"] / 10)
+    assert summary["cost_check"]["ratio"]["planned"] == 10
     assert {"plan.json", "pool.extxyz", "labels.db", "run.json", "models"} <= {p.name for p in (tmp_path / "r").iterdir()}
     training = summary["training"]
     assert training["asteroid"]["validation"]["force_mae"] > 0

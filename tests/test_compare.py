@@ -36,6 +36,8 @@ def test_metrics_json_structure_and_units(tiny: Path) -> None:
     assert doc["command"].startswith("acquire compare") and "--budgets 60ccsd,70ccsd" in doc["command"]
     keys = ("60ccsd_r2", "60ccsd_r3", "70ccsd_r2", "70ccsd_r3")
     assert set(doc["plans"]) == set(keys)
+    cost = doc["accurate_label_cost"]  # the accurate label's cost and where it came from
+    assert cost["seconds"] == pytest.approx(2400.0) and cost["origin"] == "declared"
     assert doc["plans"]["60ccsd_r2"]["accurate"]["count"] == 10 and doc["plans"]["60ccsd_r2"]["inaccurate"]["count"] == 100
     runs = {(r["key"], r["method"]): r for r in doc["runs"]}
     assert set(runs) == {(k, m) for k in keys for m in ("standard", "asteroid")}
@@ -62,6 +64,7 @@ def test_report_and_plots(tiny: Path) -> None:
     assert "test force MAE (kcal/mol/Å)" in report and "test energy MAE (kcal/mol)" in report
     assert "| 70ccsd / 2 | ASTEROID | 20 + 100 | 1 |" in report
     assert "acquire compare" in report and '"torch"' in report
+    assert "one accurate label (md17:ethanol/ccsd(t)) costs 2400 CPU-core s (declared figure)" in report
     for name in ("error_vs_budget.png", "error_vs_ratio.png", "force_parity.png", "gamma_sensitivity.png",
                  "bias_weights.png"):
         assert (tiny / name).read_bytes()[:4] == b"\x89PNG" and f"]({name})" in report

@@ -78,16 +78,22 @@ def run(args: argparse.Namespace) -> int:
         report = label_frames(store, labeler, frames, workers=args.workers, scheduler=args.scheduler,
                               threads=args.threads, max_attempts=args.max_attempts,
                               retry_failed=args.retry_failed, budget_s=budget_s, progress=hook)
-    print_report(report, store, args.json)
+    checked = None
+    if budget_s is not None and frames:  # the budget bought as many labels as the declared cost promised
+        from acquire.costs import check
+
+        checked = check(report.spec, report.done, report.cost_s, float(labeler.cost(frames[0])))
+    print_report(report, store, args.json, checked)
     return 0
 
 
-def print_report(report: "RunReport", store: "LabelStore", as_json: bool) -> None:
-    """A labeling run's outcome, as a table or one JSON object."""
+def print_report(report: "RunReport", store: "LabelStore", as_json: bool, cost_check: dict | None = None) -> None:
+    """A labeling run's outcome (and, under a budget, its measured cost per label against the
+    declared one), as a table or one JSON object."""
     from dataclasses import asdict
 
     if as_json:
-        print(json.dumps({**asdict(report), "store": str(store.path)}))
+        print(json.dumps({**asdict(report), "store": str(store.path), "cost_check": cost_check}))
         return
     lines = [
         f"labeler      {report.spec}  ({report.executor})",
@@ -100,4 +106,8 @@ def print_report(report: "RunReport", store: "LabelStore", as_json: bool) -> Non
     if report.remaining:
         why = "the budget is used" if report.budget_stopped else "held by another run or interrupted"
         lines.append(f"not labelled {report.remaining} ({why}); rerun to continue")
+    if cost_check is not None:
+        lines.append(f"cost check   {cost_check['message']}" if cost_check["off"] else
+                     f"cost check   {cost_check['measured_s_per_label']:.4g} CPU-s per label, declared "
+                     f"{cost_check['planned_s_per_label']:.4g} s ({cost_check['factor']:.2f}x): as planned")
     print("\n".join(lines), file=sys.stdout)

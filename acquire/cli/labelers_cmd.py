@@ -1,17 +1,19 @@
-"""`acquire labelers`: which labelers this machine has, with their declared cost per label."""
+"""`acquire labelers`: which labelers this machine has, with their cost per label and its origin."""
 from __future__ import annotations
 
 import argparse
 import json
 
-HELP = "list the labelers available here with their declared cost per label"
+HELP = "list the labelers available here with their cost per label and where it came from"
 EXAMPLES = """examples:
   acquire labelers                      # costs for ethanol (the embedded molecule)
   acquire labelers --molecule CCO --json
   acquire labelers --molecule mol.xyz --labeler 'pyscf:mp2/cc-pvtz'
 
-Costs are declared CPU-core seconds per label (energy + forces) for the molecule given;
-`acquire calibrate` measures them on this machine. Cached labelers serve only their own molecule."""
+Costs are CPU-core seconds per label (energy + forces) for the molecule given, each with its origin:
+the backend's declared law, a calibration of this molecule (`acquire calibrate`: when, labels,
+spread), or a calibration of another molecule scaled by the declared law. A calibration made with
+other package versions or on another host is flagged. Cached labelers serve only their own molecule."""
 
 # one example spec per fidelity, cheapest last; any other spec of a backend works too
 EXAMPLE_SPECS = (
@@ -36,10 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def describe(spec: str, atoms) -> dict:
-    """One labeler's entry: canonical spec, fidelity, availability and declared cost for `atoms`."""
+    """One labeler's entry: canonical spec, fidelity, availability, cost for `atoms` and its origin."""
     from labelers import LabelerError, get_labeler
+    from labelers.costs import cost_estimate
 
-    entry: dict = {"spec": spec, "available": False, "fidelity": None, "cost_s": None, "note": ""}
+    entry: dict = {"spec": spec, "available": False, "fidelity": None, "cost_s": None, "cost_origin": None, "note": ""}
     try:
         labeler = get_labeler(spec)
     except (LabelerError, ImportError) as exc:
@@ -53,7 +56,8 @@ def describe(spec: str, atoms) -> dict:
         entry["note"] = f"serves only its own molecule ({len(labeler)} frames)"
         entry["available"] = False
     try:
-        entry["cost_s"] = float(labeler.cost(atoms))
+        estimate = cost_estimate(labeler, atoms)
+        entry["cost_s"], entry["cost_origin"] = estimate.seconds, estimate.as_dict()
     except (LabelerError, ValueError) as exc:
         entry["note"] = entry["note"] or (str(exc).splitlines() or [""])[0]
     return entry
@@ -67,12 +71,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"molecule": args.molecule, "formula": atoms.get_chemical_formula(), "labelers": entries}))
         return 0
-    print(f"labelers for {args.molecule} ({atoms.get_chemical_formula()}); cost = declared CPU-core time per label")
-    print(f"{'spec':<28} {'fidelity':<34} {'cost/label':>12}  note")
+    print(f"labelers for {args.molecule} ({atoms.get_chemical_formula()}); cost = CPU-core time per label, "
+          "with its origin")
+    print(f"{'spec':<28} {'fidelity':<34} {'cost/label':>12}  origin / note")
     for e in entries:
         cost = "-" if e["cost_s"] is None else _duration(e["cost_s"])
         mark = "" if e["available"] else "unavailable: " if e["fidelity"] is None else ""
-        print(f"{e['spec']:<28} {(e['fidelity'] or '-'):<34} {cost:>12}  {mark}{e['note']}")
+        origin = e["cost_origin"]["describe"] if e["cost_origin"] else ""
+        note = "; ".join(x for x in (origin, f"{mark}{e['note']}" if e["note"] else "") if x)
+        print(f"{e['spec']:<28} {(e['fidelity'] or '-'):<34} {cost:>12}  {note}")
     return 0
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from acquire.costs import add_full_cost_arguments, add_origins
 from acquire.errors import AcquireError
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
@@ -47,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accurate validation labels (default 50; not charged unless --charge-validation)")
     parser.add_argument("--charge-validation", action="store_true",
                         help="pay for the validation set from the budget")
+    whole = parser.add_argument_group("sampling and training (priced when --molecule costs are known)")
+    whole.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
+    whole.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
+    whole.add_argument("--calculator", default=None, metavar="SPEC", help="sampling potential (default xtb:gfn2)")
+    whole.add_argument("--interval", type=int, default=None, metavar="STEPS", help="MD steps per kept configuration (default 40)")
+    whole.add_argument("--equilibration", type=int, default=None, metavar="STEPS", help="MD steps discarded first (default 1000)")
+    add_full_cost_arguments(whole)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -58,17 +66,24 @@ def run(args: argparse.Namespace) -> int:
     accurate = args.accurate or DEFAULT_ACCURATE
     inaccurate = args.inaccurate or DEFAULT_INACCURATE
     auto = str(args.ratio).strip().lower() == "auto"
-    accurate_cost = inaccurate_cost = None
+    accurate_est = inaccurate_est = None
     if auto or budget.is_absolute or args.accurate is not None:
         atoms = _atoms(args.molecule, accurate, inaccurate)
-        accurate_cost = label_cost(accurate, atoms)
+        accurate_est = label_cost(accurate, atoms)
         if auto:
-            inaccurate_cost = label_cost(inaccurate, atoms)
-    result = plan(
-        budget, None if auto else args.ratio, policy=policy, accurate_cost_s=accurate_cost,
-        inaccurate_cost_s=inaccurate_cost, validation=args.validation, charge_validation=args.charge_validation,
-    )
-    document = plan_document(result, accurate, inaccurate, args.molecule)
+            inaccurate_est = label_cost(inaccurate, atoms)
+    full = None
+    if accurate_est is None:
+        result = plan(budget, None if auto else args.ratio, policy=policy, validation=args.validation,
+                      charge_validation=args.charge_validation)
+    else:
+        full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto)
+        result = full.labels
+    document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
+    if full is not None:
+        from acquire.costs import add_costs
+
+        add_costs(document, full, extra, str(budget))
     if args.policy == "optimal":
         from acquire.compare.optimal import optimal_summary
 
@@ -77,9 +92,36 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(document))
     else:
         print_table(document)
+        if full is not None:
+            from acquire.costs import cost_lines
+
+            print("\n".join(cost_lines(document["costs"])))
         if "optimal" in document:
             print_optimal(document["optimal"])
     return 0
+
+
+def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: Any, accurate: str,
+                     accurate_est: Any, inaccurate_est: Any, auto: bool) -> tuple[Any, Any]:
+    """The full plan (labels + sampling + training) when the molecule's costs are known."""
+    from dataclasses import replace
+
+    from acquire.costs import caps_from, plan_everything
+    from acquire.labeling.sampling import SamplingSettings
+    from labelers import get_labeler
+
+    settings = SamplingSettings()
+    settings = replace(settings, calculator=args.calculator or settings.calculator,
+                       interval=settings.interval if args.interval is None else args.interval,
+                       equilibration=settings.equilibration if args.equilibration is None else args.equilibration)
+    settings.check()
+    sampled = md17_molecule(accurate) is None and not accurate.strip().lower().startswith("cached:")
+    max_inaccurate, max_training_s = caps_from(args)
+    return plan_everything(budget, None if auto else args.ratio, policy, accurate_est, inaccurate_est, atoms,
+                           preset=args.preset, method=args.method, settings=settings,
+                           calculator=get_labeler(settings.calculator) if sampled else None,
+                           validation=args.validation, charge_validation=args.charge_validation,
+                           max_inaccurate=max_inaccurate, max_training_s=max_training_s)
 
 
 def print_optimal(summary: dict[str, Any]) -> None:
@@ -132,11 +174,12 @@ def md17_molecule(spec: str) -> str | None:
     return rest.split("/", 1)[0].strip().lower() or None
 
 
-def label_cost(spec: str, atoms: Any) -> float:
-    """Declared cost of one label of `atoms` by the labeler `spec`, CPU-core seconds."""
+def label_cost(spec: str, atoms: Any) -> Any:
+    """Cost of one label of `atoms` by the labeler `spec` with its origin (a CostEstimate)."""
+    from acquire.costs import estimate
     from labelers import get_labeler
 
-    return float(get_labeler(spec).cost(atoms))
+    return estimate(get_labeler(spec), atoms)
 
 
 def plan_document(result: Any, accurate: str, inaccurate: str, molecule: str | None) -> dict[str, Any]:
@@ -186,9 +229,12 @@ def print_table(document: dict[str, Any]) -> None:
     row("both", f"validation ({'charged' if val['charged'] else 'not charged'})", val)
     console = Console()
     console.print(table)
-    console.print(f"accurate: {acc['spec']}{_per_label(acc)}", highlight=False)
-    console.print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", highlight=False)
+    print(f"accurate: {acc['spec']}{_per_label(acc)}", flush=True)  # plain print: never wrapped
+    print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", flush=True)
 
 
 def _per_label(part: dict[str, Any]) -> str:
-    return "" if part["label_cost_s"] is None else f" ({part['label_cost_s']:.4g} CPU-s per label)"
+    if part["label_cost_s"] is None:
+        return ""
+    origin = part.get("cost_origin") or {}
+    return f" ({part['label_cost_s']:.4g} CPU-s per label; {origin.get('describe', 'origin unknown')})"

@@ -22,11 +22,15 @@ comparison) and run.json. Rerunning the same command continues where it stopped;
 A folder belongs to one set of settings (budget included): a different run needs another --out.
 Sampling cost: MD makes one frame per --interval steps of the --calculator; for many cheap labels
 (xtb at a high ratio) --method normal-modes or a smaller --interval keeps sampling short.
-The budget ledger charges the labelers' declared costs, so the run buys exactly its plan."""
+The budget ledger charges the plan's cost per label, so the run buys exactly its plan; --dry-run prints
+the plan with its sampling, labeling and training estimates and stops. A budget in CPU time covers all
+three; inaccurate labels are capped (--max-inaccurate, --max-training) and what the cap frees buys
+accurate labels."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
     from acquire.cli.sample import add_sampling_arguments
+    from acquire.costs import add_full_cost_arguments
     from acquire.labeling.sampling import SamplingSettings
 
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
@@ -44,29 +48,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training = parser.add_argument_group("training (after labeling)")
     training.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     training.add_argument("--no-train", action="store_true", help="stop after labeling")
+    add_full_cost_arguments(training)
+    parser.add_argument("--dry-run", action="store_true", help="print the plan with every estimate and stop")
     parser.add_argument("--json", action="store_true", help="print run.json instead of a summary")
 
 
 def run(args: argparse.Namespace) -> int:
     from acquire.cli.sample import settings_from
+    from acquire.costs import caps_from
     from acquire.pipeline import STORE_NAME, EngineOptions, RunSettings, run_pipeline
 
+    max_inaccurate, max_training_s = caps_from(args)
     settings = RunSettings(molecule=args.molecule, budget=args.budget, accurate=args.accurate,
                            inaccurate=args.inaccurate, out=Path(args.out), ratio=str(args.ratio),
                            inaccurate_share=args.inaccurate_share, validation=args.validation,
                            charge_validation=args.charge_validation, method=args.method,
-                           sampling=settings_from(args), preset=None if args.no_train else args.preset)
+                           sampling=settings_from(args), preset=None if args.no_train else args.preset,
+                           training_preset=args.preset, max_inaccurate=max_inaccurate,
+                           max_training_s=max_training_s)
     engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=args.scheduler,
                            max_attempts=args.max_attempts, retry_failed=args.retry_failed)
     outcome = run_pipeline(settings, engine, progress=not (args.no_progress or args.json),
-                           log=lambda line: print(line, file=sys.stderr))
+                           log=lambda line: print(line, file=sys.stderr), dry_run=args.dry_run)
     summary, out, the_plan = outcome.summary, settings.out, outcome.plan
     if args.json:
         print(json.dumps(summary))
         return 0
+    if args.dry_run:
+        return 0
     for r in outcome.reports:
         print(f"{r.spec:<30} done {r.already_done + r.done:>6}/{r.requested:<6} failed {r.failed:>4}  "
               f"{r.cost_s / 3600:.4f} CPU-h this run" + ("  (budget used)" if r.budget_stopped else ""))
+    print_cost_checks(summary["cost_check"])
     metrics = summary["training"]
     if metrics is not None:
         for name in ("asteroid", "standard_same_accurate_labels"):
@@ -77,3 +90,20 @@ def run(args: argparse.Namespace) -> int:
               f"--inaccurate {out / STORE_NAME}:{outcome.inaccurate_spec} --train {the_plan.accurate.count} "
               f"--validation {the_plan.validation.count}")
     return 0
+
+
+def print_cost_checks(checks: dict) -> None:
+    """One line per labeler whose labels cost more than 1.5x off the plan, each overshot estimate, and
+    the ratio's check."""
+    for c in checks["labelers"]:
+        print(f"cost check: {c['message']}" if c["off"] else
+              f"cost check: {c['spec']} {c['measured_s_per_label']:.4g} CPU-s per label, plan "
+              f"{c['planned_s_per_label']:.4g} s ({c['factor']:.2f}x): as planned")
+    for part in checks["estimates"]:
+        if part["overshoot"]:
+            print(f"estimate overshot: {part['part']} took {part['actual_s'] / 3600:.3g} CPU-h, the plan estimated "
+                  f"{part['estimated_s'] / 3600:.3g} CPU-h ({part['factor']:.2f}x)")
+    ratio = checks["ratio"]
+    if ratio is not None and ratio["off"]:
+        print(f"cost check: the labels' cost ratio was {ratio['measured']:.4g}, the plan assumed {ratio['planned']:.4g} "
+              f"({ratio['factor']:.2f}x); with the measured ratio the budget would have been split differently")

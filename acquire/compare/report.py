@@ -95,8 +95,9 @@ def git_commit() -> str | None:
 
 
 def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
-                   pool: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The metrics.json document: settings, plans, the inaccurate pool (and any plan it could not fill),
+                   pool: dict[str, Any] | None = None, label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics.json document: settings, plans (with the accurate label's cost and its origin), the
+    inaccurate pool (and any plan it could not fill),
     per-run results, summary, skipped methods."""
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
     return {
@@ -109,6 +110,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "versions": versions(runs),
         "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
         "pool": pool or {},
+        "accurate_label_cost": label_cost,
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
                                "n_test": len(s.test)} for seed, s in splits.items()},
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
@@ -129,11 +131,11 @@ def _plain(value: Any) -> Any:
 
 
 def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
-                  pool: dict[str, Any] | None = None) -> dict[str, Any]:
+                  pool: dict[str, Any] | None = None, label_cost: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
     from acquire.compare.plots import make_plots
 
-    document = build_document(settings, plans, runs, splits, pool)
+    document = build_document(settings, plans, runs, splits, pool, label_cost)
     archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
@@ -274,6 +276,10 @@ def markdown(document: dict[str, Any]) -> str:
     lines += ["## Methods", ""]
     lines += [f"- `{m}`: {METHOD_NOTES[m]}" for m in document["settings"]["methods"] if m in METHOD_NOTES]
     lines += ["", "## Plans (what each budget buys)", ""]
+    cost = document.get("accurate_label_cost")
+    if cost:
+        lines += [f"Label costs: one accurate label ({settings['accurate']}) costs {cost['seconds']:.4g} CPU-core s "
+                  f"({cost['describe']}); an inaccurate one costs that divided by the ratio.", ""]
     for key, p in document["plans"].items():
         lines.append(f"- **{key}**: {p['policy']} policy ({p['policy_description']}): "
                      f"{p['accurate']['count']} accurate + {p['inaccurate']['count']} inaccurate labels vs "

@@ -31,6 +31,7 @@ from labelers.files import atomic_path
 
 if TYPE_CHECKING:
     from budget import Plan
+    from labelers.costs import CostEstimate
     from train import Frames
     from train.config import TrainConfig
     from train.models import Potential
@@ -52,13 +53,17 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
     return accurate, inaccurate
 
 
-def accurate_label_cost(src: str, data: SourceArrays) -> float | None:
-    """Declared CPU-core seconds of one label by the labeler a SRC names, or None if unknown."""
-    from acquire.compare.pool import label_cost
+def accurate_label_cost(src: str, data: SourceArrays) -> CostEstimate | None:
+    """CPU-core seconds of one label by the labeler a SRC names, with its origin, or None if unknown."""
+    from ase import Atoms
+
+    from acquire.costs import estimate
     from labelers.errors import LabelerError
+    from labelers.registry import get_labeler
 
     try:
-        return label_cost(split_source(src)[1], data.numbers, data.positions[0])
+        atoms = Atoms(numbers=np.asarray(data.numbers).reshape(-1), positions=data.positions[0])
+        return estimate(get_labeler(split_source(src)[1]), atoms)
     except (LabelerError, ValueError, TypeError):
         return None
 
@@ -184,7 +189,8 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     accurate, inaccurate = load_data(settings)
-    plans = make_plans(settings, accurate_label_cost(settings.accurate, accurate))
+    cost = accurate_label_cost(settings.accurate, accurate)
+    plans = make_plans(settings, None if cost is None else cost.seconds)
     runs = plan_runs(settings, plans)
     params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
               "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs), "pool": settings.pool,
@@ -220,7 +226,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
                 f"{run.result['test']['force_mae']:.3f} kcal/mol/Å")
     pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
             "usable_frames": room, "limited": limited}
-    return write_outputs(out, settings, plans, runs, splits, pool)
+    return write_outputs(out, settings, plans, runs, splits, pool, None if cost is None else cost.as_dict())
 
 
 def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,

@@ -64,15 +64,18 @@ def label_frames(
     progress: ProgressHook | None = None,
     executor: Executor | None = None,
     charge_declared: bool = False,
+    declared_s: float | None = None,
 ) -> RunReport:
-    """Label `frames` with `labeler` into `store`, resumably (module docstring)."""
+    """Label `frames` with `labeler` into `store`, resumably (module docstring). `declared_s`: the
+    cost per label to schedule and (with `charge_declared`) charge by; default the labeler's own."""
     start = time.time()
     is_cached = hasattr(labeler, "frames")
     own_executor = executor is None  # started before the store is touched: a bad engine changes nothing
     executor = executor or make_executor(workers, scheduler, inline=is_cached, threads=threads)
     try:
+        unit_cost = declared_s if declared_s is not None else (labeler.cost(frames[0]) if frames else 0.0)
         return _run(store, labeler, frames, executor, max_attempts, retry_failed, budget_s, progress,
-                    charge_declared, start)
+                    charge_declared, start, unit_cost)
     finally:
         if own_executor:
             executor.close()
@@ -80,14 +83,13 @@ def label_frames(
 
 def _run(store: LabelStore, labeler: Labeler, frames: list[Atoms], executor: Executor, max_attempts: int,
          retry_failed: bool, budget_s: float | None, progress: ProgressHook | None, charge_declared: bool,
-         start: float) -> RunReport:
+         start: float, unit_cost: float) -> RunReport:
     spec = labeler.spec
     targets = set(store.add(frames, spec))
     if retry_failed:
         store.retry_failed(spec, targets)
     statuses = store.statuses(spec)
     report = RunReport(spec, len(targets), already_done=sum(statuses.get(h) == "done" for h in targets))
-    unit_cost = labeler.cost(frames[0]) if frames else 0.0
     ledger = _Ledger(budget_s, store.spent_s(declared=charge_declared), charge_declared)
     report.executor = executor.name
     window = max(executor.slots, min(MAX_WINDOW, int(WINDOW_S * executor.slots / max(unit_cost, 1e-9))))

@@ -18,7 +18,7 @@ from ase import Atoms
 from ase.units import kJ, mol
 
 from labelers.base import Fidelity, Label
-from labelers.costs import ScalingLaw, declared_seconds
+from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.openmm.topology import Parametrised, parametrise, require_gaff_stack
@@ -30,8 +30,10 @@ OPTION_TYPES = {"platform": str, "charge": int}
 DEFAULTS = {"platform": "reference"}
 EV_PER_KJ_MOL = kJ / mol
 EV_PER_ANGSTROM_PER_KJ_MOL_NM = kJ / mol / 10.0
-# GAFF energy + forces of ethanol (9 atoms), Reference platform, reused context: 20 µs (docs/costs.md).
-DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((9.0, 20e-6),))
+# GAFF energy + forces, Reference platform, reused context, steady state, CPU time
+# (benchmarks/bench_costs.py, benchmarks/results/costs.md): ~0.3 ms from 4 to 15 atoms, all of it
+# per-call overhead (positions in, state out); N^2 (pairwise non-bonded terms) assumed beyond.
+DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((4.0, 0.26e-3), (15.0, 0.32e-3)), small_exponent=0.0)
 
 
 @dataclass
@@ -40,7 +42,7 @@ class _Prepared:
     context: Any  # openmm.Context, reused across labels
 
 
-class OpenmmLabeler:
+class OpenmmLabeler(LawCosted):
     """GAFF energies and forces of organic molecules (bonds perceived from coordinates)."""
 
     def __init__(self, forcefield: str, options: dict) -> None:
@@ -50,13 +52,11 @@ class OpenmmLabeler:
         self.fidelity = Fidelity(method=forcefield, family="force-field", forces=True)
         self._cache: dict[tuple[tuple[int, ...], int], list[_Prepared]] = {}
 
-    def cost_size(self, atoms: Atoms) -> float:
-        """Natural size of the cost law: number of atoms."""
-        return float(len(atoms))
+    cost_packages = ("openmm", "openmmforcefields")
 
-    def cost(self, atoms: Atoms) -> float:
-        """Declared CPU-core seconds for one label (calibrated if `acquire calibrate` measured it)."""
-        return declared_seconds(self.spec, self.cost_size(atoms), DECLARED_LAW)
+    def cost_law(self) -> ScalingLaw:
+        """Declared cost law in the number of atoms (parametrisation excluded: once per molecule)."""
+        return DECLARED_LAW
 
     def prepared(self, atoms: Atoms) -> _Prepared:
         """The cached System/Context for `atoms`' molecule, parametrising it on first sight."""

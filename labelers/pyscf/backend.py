@@ -16,7 +16,7 @@ from ase import Atoms
 from ase.units import Bohr, Hartree
 
 from labelers.base import Fidelity, Label
-from labelers.costs import declared_seconds
+from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf.resources import (
@@ -26,7 +26,7 @@ from labelers.pyscf.scf import converge, mean_field
 from labelers.pyscf.spec import PyscfSpec, parse
 
 
-class PyscfLabeler:
+class PyscfLabeler(LawCosted):
     """One PySCF method/basis/options combination as a labeler."""
 
     def __init__(self, parsed: PyscfSpec) -> None:
@@ -34,15 +34,17 @@ class PyscfLabeler:
         self.spec = parsed.canonical
         self.fidelity = Fidelity(method=parsed.method.upper(), basis=parsed.basis, family=parsed.family,
                                  forces=parsed.options["forces"])
+        self.threads = int(parsed.options["threads"])
+
+    cost_packages = ("pyscf",)
+
+    def cost_law(self) -> ScalingLaw:
+        """Declared cost law in the number of basis functions."""
+        return DECLARED_LAWS[self.parsed.cost_class]
 
     def cost_size(self, atoms: Atoms) -> float:
         """Natural size of the cost law: number of basis functions."""
         return float(basis_size(atoms, self.parsed.basis))
-
-    def cost(self, atoms: Atoms) -> float:
-        """Declared CPU-core seconds for one label (calibrated if `acquire calibrate` measured it)."""
-        law = DECLARED_LAWS[self.parsed.cost_class]
-        return declared_seconds(self.spec, self.cost_size(atoms), law)
 
     def memory_mb(self, atoms: Atoms) -> float:
         """Estimated peak memory of one label of `atoms`, MB."""
