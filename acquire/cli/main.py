@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "label": "label",
     "status": "status",
     "export": "export",
+    "export-model": "export_model",
     "train": "train_cmd",
     "compare": "compare",
     "md": "md",
