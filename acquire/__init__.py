@@ -5,3 +5,9 @@ pool or Dask) with its budget ledger, training-data sources, budget-matched comp
 reports and plots, and MD stability studies. It is the only package that imports `budget`,
 `labelers` and `train`; library functions here are what the CLI modules and the tests call.
 """
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("asteroid-ff")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "unknown"

@@ -6,9 +6,10 @@ A thin layer over `labelers.calibration.measure`/`store`; the stored table is wh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "measure seconds per label of labelers on a molecule here, print their ratio and store it"
 EXAMPLES = """examples:
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Gaussian jitter of the copies' positions, Å (default 0.02)")
     parser.add_argument("--table", default=None, metavar="PATH",
                         help="calibration table to write (default $ASTEROID_CALIBRATION or ~/.cache/asteroid-ff/calibration.json)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_output_arguments(parser)
 
 
 def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 0.02,
@@ -77,7 +78,13 @@ class _progress:
     def __enter__(self):
         if not self.disabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True))
@@ -106,9 +113,9 @@ def _duration(seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     report = calibrate(args.molecule, args.labeler, repeats=args.repeats, stdev=args.stdev,
-                       table=args.table, show_progress=not args.json)
+                       table=args.table, show_progress=show_progress(args))
     if args.json:
-        print(json.dumps(report, indent=1))
+        print_json(report)
         return 0
     print(f"calibration on {report['formula']} ({args.molecule}), {args.repeats} label(s) each; "
           "CPU-core seconds per label (median)")

@@ -5,11 +5,11 @@ A thin layer over `acquire.compare.run_comparison`; torch and the trainer load i
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
 HELP = "Compare standard training and ASTEROID at equal labeling cost: table, report.md, metrics.json, plots."
@@ -54,8 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
-    output.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
-    output.add_argument("--quiet", action="store_true", help="no progress output")
+    add_output_arguments(output, "print the summary as JSON instead of a table")
 
 
 def _list(text: str | None, single: str | None, default: str, what: str) -> list[str]:
@@ -128,7 +127,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
-                           unlabeled=args.unlabeled, threads=args.threads, progress=not (args.quiet or args.json),
+                           unlabeled=args.unlabeled, threads=args.threads, progress=show_progress(args),
                            dataset=args.dataset, command=command)
 
 
@@ -139,11 +138,11 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     err = Console(stderr=True, highlight=False)
-    log = (lambda line: None) if args.quiet else (lambda line: err.print(f"[bold cyan]compare[/] {line}"))
+    log = (lambda line: None) if not show_progress(args) else (lambda line: err.print(f"[bold cyan]compare[/] {line}"))
     document = run_comparison(settings, Path(args.out), log)
     if args.json:
-        print(json.dumps({"summary": document["summary"], "skipped": document["skipped"],
-                          "units": document["units"], "report": str(Path(args.out) / "report.md")}))
+        print_json({"summary": document["summary"], "skipped": document["skipped"],
+                    "units": document["units"], "report": str(Path(args.out) / "report.md")})
     else:
         print_table(document, Path(args.out))
     return 0

@@ -6,8 +6,8 @@ and tblite are imported inside `run` only.
 from __future__ import annotations
 
 import argparse
-import json
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
 HELP = "Run Langevin MD with trained models or labelers and report how many runs stay stable."
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="md-report", metavar="DIR",
                         help="report.md, metrics.json, PNGs, trajectories/ and finished runs/ (default md-report); "
                         "rerunning into the same DIR resumes")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_output_arguments(parser, "print the summary as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,14 +74,14 @@ def run(args: argparse.Namespace) -> int:
         _check_source(model)
     factories = {name: functools.partial(calculator_for, model) for name, model in zip(names, args.models)}
     total = len(names) * len(timesteps) * args.runs
-    with _progress(total, enabled=not args.json) as advance:
+    with _progress(total, enabled=show_progress(args)) as advance:
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
                                sources=dict(zip(names, args.models)), on_result=advance)
     paths = write_outputs(result, args.out)
     if args.json:
         data = metrics(result)
-        print(json.dumps({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
-                          "outputs": {k: str(p) for k, p in paths.items()}}))
+        print_json({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
+                    "outputs": {k: str(p) for k, p in paths.items()}})
     else:
         _print_summary(result, paths["report"])
     return 0
@@ -139,7 +139,13 @@ class _progress:
         if not self.enabled:
             return lambda result: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.bar = Progress(TextColumn("MD runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)

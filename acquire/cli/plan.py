@@ -7,9 +7,9 @@ and torch, pyscf and openmm never.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, print_json
 from acquire.errors import AcquireError
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accurate validation labels (default 50; not charged unless --charge-validation)")
     parser.add_argument("--charge-validation", action="store_true",
                         help="pay for the validation set from the budget")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
         document["optimal"] = optimal_summary(policy, result, args.from_dir)
     if args.json:
-        print(json.dumps(document))
+        print_json(document)
     else:
         print_table(document)
         if "optimal" in document:

@@ -29,6 +29,7 @@ STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "pl
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
+    from acquire.cli.output import add_output_arguments
     from acquire.cli.sample import add_sampling_arguments
     from acquire.sampling import SamplingSettings
 
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training = parser.add_argument_group("training (after labeling)")
     training.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     training.add_argument("--no-train", action="store_true", help="stop after labeling")
-    parser.add_argument("--json", action="store_true", help="print run.json instead of a summary")
+    add_output_arguments(parser, "print run.json instead of a summary")
 
 
 def make_plan(args: argparse.Namespace, atoms, accurate, inaccurate):
@@ -99,6 +100,7 @@ def train_models(out: Path, args: argparse.Namespace, accurate_spec: str, inaccu
     import numpy as np
 
     import train
+    from acquire.cli.output import show_progress
     from acquire.compare import frames_of
     from acquire.errors import AcquireError
     from acquire.sources import load_source
@@ -111,7 +113,7 @@ def train_models(out: Path, args: argparse.Namespace, accurate_spec: str, inaccu
     order = np.random.default_rng(args.seed).permutation(len(accurate))
     validation = frames_of(accurate, sorted(order[:n_validation]), "validation")
     accurate_train = frames_of(accurate, sorted(order[n_validation:]), "accurate")
-    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not (args.no_progress or args.json))
+    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=show_progress(args))
     asteroid = train.run_asteroid(accurate_train, frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"),
                                   validation, None, config, out / "models" / "asteroid")
     standard = train.run_standard(accurate_train, validation, None, config, out / "models" / "standard")
@@ -125,6 +127,8 @@ def train_models(out: Path, args: argparse.Namespace, accurate_spec: str, inaccu
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from acquire.cli.label import scheduler_of
+    from acquire.cli.output import show_progress
     from acquire.cli.sample import settings_from
     from acquire.engine import label_frames
     from acquire.errors import AcquireError
@@ -134,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from labelers import get_labeler
 
     settings_from(args)  # validate every input before creating anything
+    scheduler = scheduler_of(args)
     atoms = load_molecule(args.molecule)
     accurate, inaccurate = get_labeler(args.accurate), get_labeler(args.inaccurate)
     get_labeler(args.calculator)
@@ -156,9 +161,10 @@ def run(args: argparse.Namespace) -> int:
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
                             {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
     (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
-    print(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
-          f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}",
-          file=sys.stderr)
+    if not args.quiet:
+        print(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
+              f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}",
+              file=sys.stderr)
 
     frames = _pool(out, atoms, n_accurate + n_inaccurate, args)
     order = np.random.default_rng(args.seed).permutation(len(frames))
@@ -168,8 +174,8 @@ def run(args: argparse.Namespace) -> int:
     for labeler, part in parts:
         if not part:
             continue
-        with progress_bar(f"{labeler.spec}", len(part), disabled=args.no_progress or args.json) as hook:
-            reports.append(label_frames(store, labeler, part, workers=args.workers, scheduler=args.scheduler,
+        with progress_bar(f"{labeler.spec}", len(part), disabled=not show_progress(args)) as hook:
+            reports.append(label_frames(store, labeler, part, workers=args.workers, scheduler=scheduler,
                                         threads=args.threads, max_attempts=args.max_attempts,
                                         retry_failed=args.retry_failed, budget_s=ledger_s,
                                         progress=hook, charge_declared=True))

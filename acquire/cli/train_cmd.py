@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, show_progress
 from train.config import MODEL_NAMES, PRESETS  # plain dataclasses: no torch
 
 HELP = "Train a force field: standard (accurate only), ASTEROID (accurate + inaccurate) or score matching."
@@ -51,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory (rerun to resume)")
-    parser.add_argument("--json", action="store_true", help="print metrics.json instead of a table")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where to train: cpu (default), cuda, or auto (cuda when a GPU is visible)")
+    add_output_arguments(parser, "print metrics.json instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +108,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
     import train
 
-    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=show_progress(args))
     if args.model is not None and args.model != config.model.name:
         config = replace(config, model=train.default_model(args.model))
     sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}
