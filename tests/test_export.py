@@ -93,12 +93,17 @@ def test_mace_format_refuses_other_architectures(tmp_path) -> None:
         export_model(run, tmp_path / "x.model", "mace")
 
 
-@pytest.mark.parametrize("name", ["painn", "egnn", "tensornet", "mace"])
+def test_torchscript_format_sends_mace_runs_to_the_mace_format(mace_run, tmp_path) -> None:
+    from train.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--format mace"):
+        export_model(mace_run[1], tmp_path / "x.pt", "torchscript")
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.parametrize("name", ["painn", "egnn", "tensornet"])
 def test_torchscript_export_reproduces_the_run(name: str, tmp_path) -> None:
-    model = dict(name=name, hidden=8, layers=2, rbf=6)
-    if name == "mace":
-        model.update(hidden=4, rbf=4, max_ell=1, correlation=2)
-    frames, run = _train(model, tmp_path / "run")
+    frames, run = _train(dict(name=name, hidden=8, layers=2, rbf=6), tmp_path / "run")
     out = tmp_path / "model.pt"
     export_model(run, out, "torchscript")
     module = torch.jit.load(str(out))

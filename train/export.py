@@ -1,12 +1,12 @@
-"""Trained models as files other programs load: mace-torch models and TorchScript modules.
+"""Trained models as files other programs load (`export_model(run, out, format)`).
 
-- `export_mace(run, out)`: a MACE run as mace-torch's own `ScaleShiftMACE` (the run's scale as
+- mace: a MACE run as mace-torch's own `ScaleShiftMACE` (the run's scale as
   `atomic_inter_scale`, its per-element reference energies as `atomic_energies`, its weights),
   pickled whole with `torch.save` as mace-torch does, in float64. It loads with
   `mace.calculators.MACECalculator(model_paths=FILE, device='cpu', default_dtype='float64')` and
   with mace-torch's tools built on that file format (`mace_create_lammps_model`, openmm-ml's
   `MLPotential('mace', modelPath=FILE)`).
-- `export_torchscript(run, out)`: any architecture as a TorchScript `StandalonePotential`:
+- torchscript: PaiNN, EGNN and TensorNet runs as a TorchScript `StandalonePotential`:
   `energy, forces = module(positions, numbers)` with positions (N, 3) float64 in Å and atomic
   numbers (N,) int64, energy () float64 in eV and forces (N, 3) float64 in eV/Å. One isolated
   molecule per call (all atoms within the cutoff are neighbours; no periodic boundaries).
@@ -42,6 +42,9 @@ def export_model(run: str | Path, out: str | Path, format: str) -> dict:
             raise ConfigError(f"--format mace needs a MACE run; {run} holds a {name} model (use --format torchscript)")
         torch.save(to_mace(model), tmp)
         loader = "mace.calculators.MACECalculator(model_paths=FILE, device='cpu', default_dtype='float64')"
+    elif name == "mace":
+        raise ConfigError("a MACE run exports as --format mace (mace-torch's own file, which its LAMMPS and "
+                          "TorchScript tools take); --format torchscript is for painn, egnn and tensornet runs")
     else:
         torch.jit.save(to_torchscript(model), str(tmp))
         loader = "torch.jit.load(FILE)(positions [N,3] Å float64, numbers [N] int64) -> (energy eV, forces [N,3] eV/Å)"
@@ -67,7 +70,8 @@ def to_mace(model: Potential) -> nn.Module:
     missing, unexpected = mace.load_state_dict(weights, strict=False)
     unknown = [k for k in missing if not k.startswith(("atomic_energies_fn.", "scale_shift."))]
     if unknown or unexpected:
-        raise ConfigError(f"mace-torch's ScaleShiftMACE does not match the trained MACE: missing {unknown}, unexpected {unexpected}")
+        raise ConfigError(f"mace-torch's ScaleShiftMACE does not match the trained MACE: "
+                          f"missing {unknown}, unexpected {unexpected}")
     mace = mace.double().eval()
     mace.atomic_energies_fn.atomic_energies.copy_(torch.as_tensor(reference, dtype=torch.float64).reshape(
         mace.atomic_energies_fn.atomic_energies.shape))
