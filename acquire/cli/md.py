@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="md-report", metavar="DIR",
                         help="report.md, metrics.json, PNGs, trajectories/ and finished runs/ (default md-report); "
                         "rerunning into the same DIR resumes")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where trained models run: cpu (default), cuda, or auto (cuda when a GPU is visible)")
     add_output_arguments(parser, "print the summary as one JSON object")
 
 
@@ -71,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     starts = _starts(args.molecule, args.start, args.runs)
     names = _unique([model_label(m) for m in args.models])
     for model in args.models:
-        _check_source(model)
-    factories = {name: functools.partial(calculator_for, model) for name, model in zip(names, args.models)}
+        _check_source(model, args.device)
+    factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in zip(names, args.models)}
     total = len(names) * len(timesteps) * args.runs
     with _progress(total, enabled=show_progress(args)) as advance:
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
@@ -87,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_source(model: str) -> None:
+def _check_source(model: str, device: str) -> None:
     """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
     from acquire.calculators import calculator_for
 
-    calculator_for(model)
+    calculator_for(model, device=device)
 
 
 def _unique(names: list[str]) -> list[str]:
