@@ -59,3 +59,30 @@ def test_calculator_on_auto_device_matches_cpu(model_file) -> None:
     other.calc = load_calculator(model_file, device="auto")
     np.testing.assert_allclose(other.get_forces(), forces, atol=1e-4)
     assert other.get_potential_energy() == pytest.approx(atoms.get_potential_energy(), abs=1e-3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_train_on_cuda_without_a_gpu_is_one_line(tmp_path, capsys) -> None:
+    from acquire.cli.main import main
+
+    code = main(["train", "--accurate", "md17:ethanol/ccsd(t)", "--method", "standard", "--preset", "tiny",
+                 "--train", "8", "--validation", "4", "--device", "cuda", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "no GPU" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_on_auto_device_trains_here(tmp_path, capsys) -> None:
+    import json
+
+    from acquire.cli.main import main
+
+    code = main(["train", "--accurate", "md17:ethanol/ccsd(t)", "--method", "standard", "--preset", "tiny",
+                 "--train", "8", "--validation", "4", "--test", "4", "--device", "auto", "--json",
+                 "--out", str(tmp_path / "run")])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test"]["force_mae"] > 0
+    atoms = _ethanol()
+    atoms.calc = load_calculator(tmp_path / "run", device="auto")
+    assert np.all(np.isfinite(atoms.get_forces()))

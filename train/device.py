@@ -1,4 +1,8 @@
-"""Where the trainer and the calculator run: `resolve_device('cpu' | 'cuda' | 'auto')`."""
+"""Where the trainer and the calculator run: `resolve_device('cpu' | 'cuda' | 'auto')`.
+
+Training runs on a device as torch's default device: `with resolve_device('auto'): run_standard(...)`
+builds the model and the graphs there (what `acquire train --device` does); model files are
+written from there and load onto the CPU (`train.checkpoint`). The calculator takes `device=`."""
 from __future__ import annotations
 
 import torch

@@ -63,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     import train
     from acquire.sources import load_source
     from acquire.splits import make_split, split_accurate
+    from train.device import resolve_device
 
     config = build_config(args)
+    device = resolve_device(args.device)  # a missing GPU fails before any work
     accurate = load_source(args.accurate)
     extra_src = args.inaccurate if args.method == "asteroid" else args.unlabeled
     if args.method == "asteroid" and not args.inaccurate:
@@ -88,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
                                                 "pool": extra_src, "pool_indices": list(map(int, chosen))}))
     acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
-    if args.method == "standard":
-        result = train.run_standard(acc, val, test, config, out)
-    elif args.method == "asteroid":
-        result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
-    else:
-        unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
-        result = train.run_score_matching(acc, unl, val, test, config, out)
+    with device:  # torch's default device: model and graphs are built there
+        if args.method == "standard":
+            result = train.run_standard(acc, val, test, config, out)
+        elif args.method == "asteroid":
+            result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
+        else:
+            unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
+            result = train.run_score_matching(acc, unl, val, test, config, out)
     if args.json:
         print((out / "metrics.json").read_text().strip())
     else:

@@ -15,6 +15,7 @@ import io
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -69,7 +70,7 @@ class MACENet(nn.Module):
             interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
             num_interactions=layers, num_elements=len(self.elements),
             hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
-            atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
+            atomic_energies=np.zeros(len(self.elements)), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
             atomic_numbers=list(self.elements), correlation=correlation,
             gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
         )
