@@ -34,7 +34,13 @@ import numpy as np
 from ase import Atoms
 
 from labelers.base import Fidelity, Label
-from labelers.datasets import CITATIONS, KCAL_MOL, METHODS, geometry_keys, load_md17, match_frames
+from labelers.datasets import (
+    CITATIONS,
+    METHODS,
+    geometry_keys,
+    load_md17,
+    match_frames,
+)
 from labelers.errors import NotInCacheError, SpecError
 from labelers.label_files import FrameArrays, read_labelled
 
@@ -67,7 +73,7 @@ class CachedLabeler:
     def data(self) -> FrameArrays:
         """The frames of a one-molecule labeler (the embedded MD17 sets)."""
         if len(self.groups) != 1:
-            raise NotInCacheError(f"{self.spec}: holds {len(self.groups)} molecules; use .groups")
+            raise NotInCacheError(f"{self.spec}: holds {len(self.groups)} molecules, not one (see `groups`)")
         return self.groups[0]
 
     def __len__(self) -> int:

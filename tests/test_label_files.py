@@ -96,3 +96,19 @@ def test_several_molecules_in_one_extxyz_and_db(tmp_path, ethanol) -> None:
         label = labeler.label(_water(0.05))
         assert label.energy == pytest.approx(-2001.0) and np.allclose(label.forces, 0.2)
         assert labeler.find(_water(0.05)) == 3
+
+
+def test_training_from_a_file_of_several_molecules_is_refused_in_one_line(tmp_path, ethanol, capsys) -> None:
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from acquire.cli.main import main
+
+    positions, numbers, energies, forces = ethanol
+    images = [Atoms(numbers=numbers, positions=positions[0]), _water(0.0)]
+    for atoms, (energy, force) in zip(images, [(energies[0], forces[0]), (-2000.0, np.zeros((3, 3)))]):
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=force)
+    write(tmp_path / "mixed.extxyz", images)
+    code = main(["train", "--accurate", f"cached:{tmp_path / 'mixed.extxyz'}", "--method", "standard",
+                 "--preset", "tiny", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "2 molecules" in capsys.readouterr().err

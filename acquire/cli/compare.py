@@ -132,13 +132,18 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    return compare_and_report(settings_from(args), args, "compare")
+
+
+def compare_and_report(settings: Any, args: argparse.Namespace, command: str) -> int:
+    """Run the comparison (log lines on stderr for a terminal) and print its summary: a table, or
+    one JSON document with --json. Shared by `acquire compare` and `acquire demo`."""
     from rich.console import Console
 
     from acquire.compare import run_comparison
 
-    settings = settings_from(args)
     err = Console(stderr=True, highlight=False)
-    log = (lambda line: None) if not show_progress(args) else (lambda line: err.print(f"[bold cyan]compare[/] {line}"))
+    log = (lambda line: err.print(f"[bold cyan]{command}[/] {line}")) if show_progress(args) else (lambda line: None)
     document = run_comparison(settings, Path(args.out), log)
     if args.json:
         print_json({"summary": document["summary"], "skipped": document["skipped"],

@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.buy_only:
         return buy(args)
-    from acquire.cli.compare import print_table
-    from acquire.compare import CompareSettings, run_comparison
+    from acquire.cli.compare import compare_and_report
+    from acquire.compare import CompareSettings
     from acquire.errors import AcquireError
     from budget import parse_budget, parse_ratio
 
@@ -47,17 +47,7 @@ def run(args: argparse.Namespace) -> int:
         ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, dataset="ethanol",
         progress=show_progress(args),
         command=f"acquire demo --out {args.out} --budget {args.budget} --ratio {args.ratio} --preset {args.preset}")
-    from rich.console import Console
-
-    err = Console(stderr=True, highlight=False)
-    log = (lambda line: err.print(f"[bold cyan]demo[/] {line}")) if show_progress(args) else (lambda line: None)
-    document = run_comparison(settings, Path(args.out), log)
-    if args.json:
-        print_json({"summary": document["summary"], "skipped": document["skipped"],
-                    "units": document["units"], "report": str(Path(args.out) / "report.md")})
-    else:
-        print_table(document, Path(args.out))
-    return 0
+    return compare_and_report(settings, args, "demo")
 
 
 def buy(args: argparse.Namespace) -> int:
