@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from acquire.cli.output import add_output_arguments, print_json
 
 HELP = "write one labeler's done labels from the store as extxyz (energy eV, forces eV/Å, config_type)"
@@ -42,6 +40,8 @@ def fidelity_name(spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from acquire.cli.sample import check_output
     from acquire.errors import StoreError
     from acquire.sampling import write_frames
@@ -67,14 +67,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _key(positions: np.ndarray) -> bytes:
-    return np.round(np.asarray(positions, dtype=float), 6).tobytes()
-
-
-def run_weights(run_dir: str, frames: list) -> np.ndarray:
-    """Per frame, the ASTEROID weight of run `run_dir` (its pool frames matched by geometry; 0 if unused)."""
+def run_weights(run_dir: str, frames: list):
+    """Per frame (numpy array), the ASTEROID weight of run `run_dir` (its pool frames matched by geometry; 0 if unused)."""
     import json
     from pathlib import Path
+
+    import numpy as np
 
     from acquire.errors import AcquireError
     from acquire.sources import load_source
@@ -88,8 +86,9 @@ def run_weights(run_dir: str, frames: list) -> np.ndarray:
     pool = load_source(split["pool"])
     chosen = np.asarray(split["pool_indices"], dtype=int)
     weight = bias_weights(bias, float(metrics.get("gamma") or float("inf")))
-    by_geometry = {_key(pool.positions[i]): w for i, w in zip(chosen, weight)}
-    weights = np.array([by_geometry.get(_key(atoms.positions), 0.0) for atoms in frames])
+    key = lambda positions: np.round(np.asarray(positions, dtype=float), 6).tobytes()  # noqa: E731
+    by_geometry = {key(pool.positions[i]): w for i, w in zip(chosen, weight)}
+    weights = np.array([by_geometry.get(key(atoms.positions), 0.0) for atoms in frames])
     if not np.any(weights > 0):
         raise AcquireError(f"--weights {run_dir}: its inaccurate pool ({split['pool']}) shares no frame with these labels")
     return weights
