@@ -105,7 +105,7 @@ class StandalonePotential(nn.Module):
         grad = grads[0]
         assert grad is not None
         energy = residual.double() + self.ref[numbers].sum()
-        return energy, -grad.double()
+        return energy.detach(), -grad.double()
 
 
 def to_torchscript(model: Potential) -> torch.jit.ScriptModule:
