@@ -8,6 +8,6 @@ reports and plots, and MD stability studies. It is the only package that imports
 from importlib.metadata import PackageNotFoundError, version
 
 try:
-    __version__ = version("asteroid-ff")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "unknown"
+    __version__ = version("asteroid-ff")  # the distribution this package ships in (pyproject.toml)
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,34 +1,52 @@
-"""A rich progress bar for labeling runs: labels done, failed, CPU-core hours spent, ETA (stderr)."""
+"""Progress bars on stderr (rich), one helper for every command: labeling runs, sampling,
+calibration and MD studies. `train` has its own (`train.progress`): it may not import `acquire`."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
+
+Update = Callable[..., None]  # update(completed=, advance=, total=, description=, note=)
 
 
 @contextmanager
-def progress_bar(title: str, total: int, disabled: bool = False) -> Iterator[Callable | None]:
-    """Yields a hook `(report, eta_s) -> None` for `acquire.engine.label_frames`, or None if disabled."""
-    if disabled:
-        yield None
+def bar(title: str, total: int | None, enabled: bool = True, transient: bool = False) -> Iterator[Update]:
+    """A bar with a count, a free-text `note` and the elapsed time; yields `update(**fields)` (rich's
+    `Progress.update` fields plus `note`), a no-op when not `enabled`."""
+    if not enabled:
+        yield lambda **fields: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("failed {task.fields[failed]}  {task.fields[cost]}  ETA {task.fields[eta]}"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task(title, total=total, failed=0, cost="0.00 CPU-h", eta="-")
+               TextColumn("{task.fields[note]}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=transient) as progress:
+        task = progress.add_task(title, total=total, note="")
+
+        def update(**fields: Any) -> None:
+            progress.update(task, **fields)
+
+        yield update
+
+
+@contextmanager
+def progress_bar(title: str, total: int, disabled: bool = False) -> Iterator[Callable | None]:
+    """Yields a hook `(report, eta_s) -> None` for `acquire.labeling.engine.label_frames` (labels done,
+    failed, CPU-core hours spent, ETA), or None if disabled."""
+    if disabled:
+        yield None
+        return
+    with bar(title, total) as update:
 
         def hook(report, eta_s: float) -> None:
-            progress.update(task, completed=report.already_done + report.done + report.failed,
-                            failed=report.failed, cost=f"{report.cost_s / 3600:.2f} CPU-h",
-                            eta=_clock(eta_s) if eta_s else "-")
+            update(completed=report.already_done + report.done + report.failed,
+                   note=f"failed {report.failed}  {report.cost_s / 3600:.2f} CPU-h  ETA {clock(eta_s) if eta_s else '-'}")
 
         yield hook
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS."""
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"

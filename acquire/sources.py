@@ -9,11 +9,16 @@ SRC forms:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquire.errors import AcquireError
 from labelers.datasets import ArrayDataset
+
+if TYPE_CHECKING:
+    from train import Frames
+    from train.models import Potential
 
 
 class SourceError(AcquireError):
@@ -39,7 +44,7 @@ def load_source(src: str) -> SourceArrays:
     """The labelled arrays a SRC string names (see the module docstring)."""
     store_path, spec = split_source(src.strip())
     if store_path is not None:
-        from acquire.store import open_store
+        from acquire.labeling.store import open_store
 
         if not store_path.exists():
             raise SourceError(f"label store not found: {store_path}")
@@ -60,3 +65,21 @@ def load_source(src: str) -> SourceArrays:
         )
     return SourceArrays(labeler.spec, np.asarray(data.positions), np.asarray(data.numbers),
                         np.asarray(data.energies), np.asarray(data.forces))
+
+
+def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Frames:
+    """Rows `index` of `data` as `train.Frames` (unlabelled: positions only)."""
+    import train
+
+    idx = np.asarray(index, dtype=int)
+    frames = train.Frames(data.positions[idx], data.numbers, data.energies[idx], data.forces[idx], name=name)
+    return frames if labelled else frames.unlabelled()
+
+
+def predict_frames(model: Potential, frames: Frames) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (n,) eV and forces (n, k, 3) eV/Å a trained model predicts for `frames`."""
+    from train.evaluate import predict
+    from train.graph import to_data_list
+
+    dtype = next(model.parameters()).dtype
+    return predict(model, to_data_list(frames, float(model.net.cutoff), dtype))

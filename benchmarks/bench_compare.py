@@ -49,8 +49,9 @@ def main() -> int:
     args = parser.parse_args()
 
     import train
-    from acquire.compare import CompareSettings, run_comparison
-    from acquire.report import SHORT_HEADERS, table_rows
+    from acquire.compare.plans import CompareSettings
+    from acquire.compare.runner import run_comparison
+    from acquire.compare.report import SHORT_HEADERS, table_rows
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     if out.exists() and any(out.iterdir()):
@@ -87,7 +88,7 @@ def main() -> int:
         f"machine: {platform.platform()}, {os.cpu_count()} cores, 1 torch thread, OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, load average at the end {os.getloadavg()[0]:.2f}",
         f"preset {args.preset}: model {config.model.name} hidden {config.model.hidden} layers {config.model.layers}; "
-        + "; ".join(f"{s} {getattr(config, s).epochs} epochs (cap {getattr(config, s).max_seconds:g} s)"
+        + "; ".join(f"{s} {getattr(config, s).epochs} epochs"
                     for s in ("standard", "bias", "pretrain", "finetune_stage"))
         + f"; gammas {list(config.gammas)}",
         "",

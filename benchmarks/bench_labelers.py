@@ -115,7 +115,7 @@ def main() -> None:
             if spec in BARE and not index % 2:
                 bare.append(_timed(BARE[spec], copy))
         row = {"spec": labeler.spec, "repeats": repeats, "measured_s": statistics.median(measured),
-               "declared_s": _declared(labeler, atoms), "size": getattr(labeler, "cost_size")(atoms)}
+               "declared_s": _declared(labeler, atoms), "size": labeler.cost_size(atoms)}
         row["declared_over_measured"] = row["declared_s"] / row["measured_s"]
         if bare:  # totals over the same copies: medians of 2-4 loaded runs are too noisy
             row["bare_s"] = statistics.median(bare)

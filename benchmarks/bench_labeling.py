@@ -2,7 +2,7 @@
 Dask (scheduler + workers as local processes) against the local pool with the same worker count.
 
 Each configuration labels the same N MD17 ethanol frames into a fresh store through
-`acquire.engine.label_frames`, after one warm-up label per worker (process start and the PySCF
+`acquire.labeling.engine.label_frames`, after one warm-up label per worker (process start and the PySCF
 import are not throughput). Prints a table; `--out` also writes it.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_labeling.py --n 8 --out benchmarks/results/labeling.txt
@@ -48,8 +48,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def timed(executor, spec: str, n: int, folder: Path, name: str, pids: list[int]) -> dict:
-    from acquire.engine import label_frames
-    from acquire.store import LabelStore
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.store import LabelStore
     from labelers import get_labeler
 
     labeler = get_labeler(spec)
@@ -97,7 +97,7 @@ def main() -> int:
     parser.add_argument("--out", default=None, help="also write the table here")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
-    from acquire.executors import DaskExecutor, LocalExecutor
+    from acquire.labeling.executors import DaskExecutor, LocalExecutor
 
     rows = []
     load_before = os.getloadavg()

@@ -1,6 +1,6 @@
 """MD benchmarks for `acquire md`.
 
-speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.run_one` (Langevin,
+speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.runs.run_one` (Langevin,
             stability checks) against the bare model forward+backward on a prebuilt graph.
             Target: the MD loop adds <= 20 % over the bare model.
 stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID) at chosen time steps.
@@ -10,7 +10,7 @@ stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID
         --timesteps 0.5,2 --runs 10 --steps 2000 --workers 2
 
 Without --model, `speed` trains a small EGNN (hidden 64, 4 layers, the paper's architecture) for
---train-seconds on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
+--train-epochs on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
 """
 from __future__ import annotations
 
@@ -27,15 +27,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def train_egnn(out_dir: Path, seconds: float) -> Path:
-    """A small EGNN trained on 200 embedded CCSD(T) ethanol frames for about `seconds`."""
+def train_egnn(out_dir: Path, epochs: int) -> Path:
+    """A small EGNN trained on 200 embedded CCSD(T) ethanol frames for `epochs` epochs."""
     from labelers.datasets import load_md17
     from train import Frames, preset, with_model, with_stage
 
     data = load_md17("ethanol", "ccsd(t)")
     frames = lambda s: Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s])  # noqa: E731
     config = with_model(preset("quick", progress=False), name="egnn", hidden=64, layers=4)
-    config = with_stage(config, "standard", max_seconds=seconds)
+    config = with_stage(config, "standard", epochs=epochs)
     run_dir = out_dir / "egnn"
     from train import run_standard
 
@@ -78,12 +78,12 @@ def speed(args: argparse.Namespace) -> dict:
     all measured within the same MD runs, so that load from other processes hits them alike."""
     import torch
 
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, run_one
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, run_one
     from acquire.molecules import load_molecule
 
     torch.set_num_threads(1)
-    model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_seconds)
+    model_dir = Path(args.model) if args.model else train_egnn(Path(tempfile.mkdtemp()), args.train_epochs)
     atoms = load_molecule("ethanol")
     calculators = {"trainer": calculator_for(str(model_dir), threads=1)}
     settings = MDSettings(steps=args.steps, timestep_fs=0.5, temperature_K=500.0, save_every=args.save_every)
@@ -129,16 +129,18 @@ def _model_config(model_dir: Path) -> dict:
 
 
 def stability(args: argparse.Namespace) -> dict:
-    from acquire.calculators import calculator_for
-    from acquire.md import MDSettings, parse_timesteps, run_stability
-    from acquire.md_report import metrics, write_outputs
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.store import RunStore
+    from acquire.md.report import metrics, write_outputs
     from acquire.molecules import load_molecule
 
     models = dict(item.split("=", 1) for item in args.model)
     factories = {name: functools.partial(calculator_for, path) for name, path in models.items()}
     settings = MDSettings(steps=args.steps, temperature_K=args.temperature, save_every=args.save_every)
     result = run_stability(factories, [load_molecule("ethanol")], settings, parse_timesteps(args.timesteps),
-                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models)
+                           runs=args.runs, seed=args.seed, workers=args.workers, out_dir=args.out, sources=models,
+                           store=RunStore(args.out) if args.out else None)
     if args.out:
         write_outputs(result, args.out)
     data = metrics(result)
@@ -151,7 +153,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("speed")
     p.add_argument("--model", help="trained model run directory or model.pt (default: train a small EGNN)")
-    p.add_argument("--train-seconds", type=float, default=90.0)
+    p.add_argument("--train-epochs", type=int, default=60)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--max-runs", type=int, default=20)

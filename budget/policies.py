@@ -6,8 +6,9 @@ integer counts. A policy must keep both its inaccurate spend and `available - sp
 non-decreasing in `available`, so that a larger budget never buys fewer labels of either kind.
 
 Policies: `paper` (a fixed 50 accurate-label equivalents, the paper's protocol) and `share`
-(a percentage of the budget, or a fixed amount in accurate units). A learning-curve `optimal`
-policy plugs in by implementing `Policy` and registering a factory in `POLICIES`.
+(a percentage of the budget, or a fixed amount in accurate units). `POLICIES` names the policies
+that need no argument; the learning-curve `optimal` policy (`budget.planner.OptimalSplit`) needs a
+fitted curve, so it is passed as an object: `plan(..., policy=OptimalSplit(curve))`.
 """
 from __future__ import annotations
 

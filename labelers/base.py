@@ -1,6 +1,6 @@
 """The labeler contract: what every backend is and returns.
 
-Units at this boundary (DESIGN.md): positions Å, energy eV, forces eV/Å, cost in CPU-core
+Units at this boundary (docs/architecture.md, "Conventions"): positions Å, energy eV, forces eV/Å, cost in CPU-core
 seconds (wall seconds × threads used). Backends convert their native units once, on the way out.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from ase import Atoms
 
-from labelers.errors import NonFiniteLabelError
+from labelers.errors import LabelShapeError, NonFiniteLabelError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Label:
         if self.forces is not None:
             forces = np.asarray(self.forces, dtype=float)
             if forces.ndim != 2 or forces.shape[1] != 3:
-                raise NonFiniteLabelError(f"{self.spec}: forces must be (n_atoms, 3), got {forces.shape}")
+                raise LabelShapeError(f"{self.spec}: forces must be (n_atoms, 3), got {forces.shape}")
             if not np.all(np.isfinite(forces)):
                 raise NonFiniteLabelError(f"{self.spec}: non-finite forces")
             object.__setattr__(self, "forces", forces)

@@ -15,7 +15,7 @@ The atom order must be a stored one. No match raises `NotInCacheError`.
 
 Declared costs (CPU-core seconds per label, ethanol), documented estimates:
 - `md17:ethanol/dft` (PBE+vdW-TS, FHI-aims): 60 s. Our measured PySCF PBE/def2-SVP energy+forces
-  for ethanol is 6.3 s on one core (DESIGN.md); FHI-aims "tight" settings with the TS dispersion
+  for ethanol is 6.3 s on one core (docs/costs.md); FHI-aims "tight" settings with the TS dispersion
   correction are several times that. Order of magnitude: tens of seconds.
 - `md17:ethanol/ccsd(t)` (CCSD(T)/cc-pVTZ, Psi4): 40 × the DFT figure = 2400 s. The factor 40 is
   the accurate/inaccurate cost ratio of the ASTEROID paper's ethanol protocol (Bukharin et al.,
@@ -42,6 +42,7 @@ from labelers.datasets import (
     match_frames,
 )
 from labelers.errors import NotInCacheError, SpecError
+from labelers.geometry import kabsch
 from labelers.label_files import FrameArrays, read_labelled
 
 MATCH_TOLERANCE = 1e-3  # Å: largest interatomic-distance difference of a geometry match
@@ -114,7 +115,7 @@ class CachedLabeler:
         start = time.perf_counter()
         group, index = self._locate(atoms)
         data = self.groups[group]
-        rotation, rmsd = _alignment(data.positions[index], atoms.positions)
+        rotation, rmsd = kabsch(data.positions[index], atoms.positions)
         if rmsd > ALIGN_TOLERANCE:
             raise NotInCacheError(
                 f"{self.spec}: frame {index} matches by distances but not by a rotation (RMSD {rmsd:.2g} Å; mirror image or atoms swapped)"
@@ -123,17 +124,6 @@ class CachedLabeler:
         meta = {"source": self.source, "index": int(self._offsets[group]) + index, "rmsd": rmsd,
                 "lookup_s": time.perf_counter() - start}
         return Label(float(data.energies[index]), forces, self._cost_s, self.spec, meta)
-
-
-def _alignment(stored: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, float]:
-    """Proper rotation R with `query - c_q ≈ (stored - c_s) @ R.T` (Kabsch) and the RMSD left (Å)."""
-    p = stored - stored.mean(axis=0)
-    q = query - query.mean(axis=0)
-    u, _, vt = np.linalg.svd(p.T @ q)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    rmsd = float(np.sqrt(np.mean(np.sum((p @ rotation.T - q) ** 2, axis=1))))
-    return rotation, rmsd
 
 
 def _formula(numbers: np.ndarray) -> str:

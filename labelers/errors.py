@@ -25,6 +25,10 @@ class NonFiniteLabelError(LabelFailedError):
     """A computed energy or force is NaN or infinite."""
 
 
+class LabelShapeError(LabelFailedError, ValueError):
+    """A backend returned forces that are not one (x, y, z) row per atom."""
+
+
 class NotInCacheError(LabelFailedError):
     """A cached labeler has no label for this geometry."""
 

@@ -16,9 +16,9 @@ from labelers.errors import SpecError
 BACKENDS: dict[str, str] = {
     "md17": "labelers.cached:md17_labeler",
     "cached": "labelers.cached:file_labeler",
-    "pyscf": "labelers.pyscf_backend:make_labeler",
+    "pyscf": "labelers.pyscf.backend:make_labeler",
     "xtb": "labelers.xtb_backend:make_labeler",
-    "openmm": "labelers.openmm_backend:make_labeler",
+    "openmm": "labelers.openmm.backend:make_labeler",
 }
 
 

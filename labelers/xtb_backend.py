@@ -23,7 +23,7 @@ from labelers.spec_options import join_options, split_options
 METHODS = {"gfn2": "GFN2-xTB", "gfn1": "GFN1-xTB", "ipea1": "IPEA1-xTB"}
 OPTION_TYPES = {"accuracy": float, "max_iter": int, "etemp": float, "charge": int, "spin": int}
 DEFAULTS = {"accuracy": 1.0, "max_iter": 250, "etemp": 300.0}
-# Energy + forces of ethanol (9 atoms) on the project's 2-core machine: GFN2 0.7 ms (DESIGN.md);
+# Energy + forces of ethanol (9 atoms) on the project's 2-core machine: GFN2 0.7 ms (docs/costs.md);
 # GFN1 and IPEA1 1.3 ms (benchmarks/bench_labelers.py: GFN1 took 1.8x GFN2 there).
 DECLARED_LAWS = {"gfn2": ScalingLaw(3.0, ((9.0, 0.7e-3),)), "gfn1": ScalingLaw(3.0, ((9.0, 1.3e-3),)),
                  "ipea1": ScalingLaw(3.0, ((9.0, 1.3e-3),))}

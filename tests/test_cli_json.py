@@ -3,17 +3,13 @@ and `acquire --version` answers."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import acquire
 
 from acquire.cli.main import SUBCOMMANDS
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 ACC, DFT = "md17:ethanol/ccsd(t)", "md17:ethanol/dft"
 
 # command -> its arguments (run in one shared folder, in this order: later commands read what earlier wrote)
@@ -49,8 +45,7 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_json_output_is_one_document(folder: Path, command: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "acquire", command, *COMMANDS[command], "--json"], cwd=folder,
-                          env=ENV, capture_output=True, text=True, timeout=600)
+    done = acquire(command, *COMMANDS[command], "--json", cwd=folder, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     document = json.loads(done.stdout)  # exactly one document: json.loads refuses anything around it
     assert isinstance(document, (dict, list)) and document
@@ -58,6 +53,5 @@ def test_json_output_is_one_document(folder: Path, command: str) -> None:
 
 
 def test_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "acquire", "--version"], env=ENV, capture_output=True, text=True,
-                          timeout=60)
+    done = acquire("--version", timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("acquire (asteroid-ff) ")

@@ -3,22 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ase.db import connect
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+from conftest import acquire
 
 
-def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "acquire", *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

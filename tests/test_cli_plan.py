@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+from conftest import ENV
+from conftest import acquire as run_acquire
 
 HEAVY = ("torch", "pyscf", "openmm", "tblite", "rdkit", "matplotlib")
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
-
-
 def acquire(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acquire", "plan", *args],
-                          capture_output=True, text=True, env=ENV, timeout=60)
+    return run_acquire("plan", *args, env={**ENV, "COLUMNS": "100"}, timeout=60)
 
 
 def test_table_shows_the_paper_plan_and_the_standard_baseline() -> None:

@@ -2,24 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 from ase.io import read
+from conftest import acquire
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 RUN = ["run", "--molecule", "O", "--budget", "4ccsd", "--ratio", "10", "--accurate", "pyscf:hf/sto-3g",
        "--inaccurate", "xtb:gfn2", "--inaccurate-share", "25%", "--validation", "2", "--method", "normal-modes",
        "--out", "r", "--workers", "1", "--preset", "tiny", "--json"]
 
-
-def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "acquire", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=180)
 
 
 def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:

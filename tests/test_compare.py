@@ -4,27 +4,20 @@ and one-line errors (exit 2) for bad inputs."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from acquire.cli.main import main
-from acquire.compare import CompareSettings, run_comparison
+from acquire.compare.plans import CompareSettings
+from acquire.compare.runner import run_comparison
 from labelers.datasets import load_md17, match_frames
+from conftest import acquire
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 TINY = ["--dataset", "ethanol", "--budgets", "60ccsd,70ccsd", "--ratios", "2,3", "--preset", "tiny",
         "--validation", "5", "--test", "20", "--quiet"]
 
-
-def acquire(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "acquire", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +165,7 @@ def test_delta_ml_on_a_store_with_paired_labels(tmp_path: Path) -> None:
 
 
 def test_delta_ml_without_pairs_is_reported_not_run(tiny: Path) -> None:
-    from acquire.delta import delta_unavailable
+    from acquire.compare.delta import delta_unavailable
     from acquire.sources import load_source
 
     acc, inacc = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
@@ -196,3 +189,23 @@ def test_ablations_and_score_matching_on_ethanol(tmp_path: Path) -> None:
     assert [s["method"] for s in doc["skipped"]] == ["delta-ml"] and "paired labels" in doc["skipped"][0]["why"]
     report = (out / "report.md").read_text()
     assert "`delta-ml` at 60ccsd_r2 seed 0 was not run: Delta-ML needs paired labels" in report
+
+
+def test_the_methods_table_decides_what_each_run_trains_on() -> None:
+    from acquire.compare.methods import METHODS, label, selected, train_config
+    from acquire.compare.plans import make_plans
+    from acquire.compare.runner import plan_runs
+
+    everything = CompareSettings("md17:ethanol/ccsd(t)", "md17:ethanol/dft", budgets=("60ccsd",), ratios=(2.0,),
+                                 validation=5, ablations=True, unlabeled=True)
+    assert selected(everything) == list(METHODS)
+    assert selected(CompareSettings("a", "b")) == ["standard", "asteroid"]
+    (plan,) = make_plans(everything, None).values()
+    runs = {r.method: r for r in plan_runs(everything, make_plans(everything, None))}
+    assert (runs["standard"].n_accurate, runs["standard"].n_inaccurate) == (plan.standard.count, 0)
+    assert (runs["asteroid"].n_accurate, runs["asteroid"].n_inaccurate) == (plan.accurate.count, plan.inaccurate.count)
+    assert runs["score-matching"].n_unlabeled == plan.inaccurate.count and runs["score-matching"].n_inaccurate == 0
+    assert runs["no-finetune"].cost_accurate_labels == runs["asteroid"].cost_accurate_labels
+    assert not train_config(everything, "no-finetune", 0).finetune and train_config(everything, "asteroid", 0).finetune
+    assert not train_config(everything, "no-bias-weights", 0).bias_weights
+    assert label("asteroid") == "ASTEROID" and label("unknown") == "unknown"

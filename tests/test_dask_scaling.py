@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from acquire.engine import label_frames
-from acquire.executors import DaskExecutor
-from acquire.store import LabelStore
+from acquire.labeling.engine import label_frames
+from acquire.labeling.executors import DaskExecutor
+from acquire.labeling.store import LabelStore
 from labelers import get_labeler
 
 distributed = pytest.importorskip("distributed")

@@ -16,10 +16,9 @@ import pytest
 from ase.db import connect
 
 from acquire.molecules import load_molecule
-from acquire.sampling import SamplingSettings, normal_mode_frames, write_frames
+from acquire.labeling.sampling import SamplingSettings, normal_mode_frames, write_frames
+from conftest import ENV
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 HF = "pyscf:hf/sto-3g"
 N = 16
 
@@ -47,7 +46,7 @@ def wait_for_done(store: Path, count: int, process: subprocess.Popen, timeout: f
             try:
                 if connect(str(store), use_lock_file=False).count(status="done") >= count:
                     return
-            except Exception:  # the store is being created
+            except Exception:  # noqa: BLE001 - the store is being created (ASE raises several types)
                 pass
         assert process.poll() is None, "the run ended before it could be interrupted"
         time.sleep(0.05)
@@ -186,10 +185,10 @@ def test_unwritable_store_exit_2(pool) -> None:
 
 
 def test_failing_label_retried_then_failed_then_retry_failed(tmp_path, pool) -> None:
-    from acquire.engine import label_frames
-    from acquire.executors import InlineExecutor
-    from acquire.pools import read_pool
-    from acquire.store import LabelStore
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.executors import InlineExecutor
+    from acquire.labeling.pools import read_pool
+    from acquire.labeling.store import LabelStore
     from labelers import get_labeler
 
     store = LabelStore(tmp_path / "l.db")

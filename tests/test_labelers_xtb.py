@@ -64,7 +64,7 @@ def test_declared_cost_scales_with_atoms(tmp_path, monkeypatch) -> None:
 
     labeler = get_labeler("xtb:gfn2")
     ethanol = molecule("CH3CH2OH")
-    assert labeler.cost(ethanol) == pytest.approx(0.7e-3)  # DESIGN.md's measured figure
+    assert labeler.cost(ethanol) == pytest.approx(0.7e-3)  # docs/costs.md's measured figure
     pair = ethanol + ethanol.copy()
     pair.positions[9:] += 10.0
     assert labeler.cost(pair) == pytest.approx(0.7e-3 * 8)  # N^3 beyond the measured size

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,14 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
-from acquire.calculators import LabelerCalculator, calculator_for, model_label
-from acquire.md import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
-from acquire.md_report import write_outputs
+from acquire.md.calculators import LabelerCalculator, calculator_for, model_label
+from acquire.md.store import RunStore
+from acquire.md.runs import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
+from acquire.md.report import write_outputs
 from acquire.molecules import load_molecule
+from conftest import ENV
 
 pytest.importorskip("tblite")
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 class ScaledForces(Calculator):
@@ -97,7 +97,7 @@ def test_collapsed_atoms_fail_the_pair_check(ethanol) -> None:
 def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: Path) -> None:
     models = {"xtb": functools.partial(calculator_for, "xtb:gfn2"), "xtb-x50": functools.partial(scaled_xtb, 50.0)}
     result = run_stability(models, [ethanol], MDSettings(steps=60, save_every=20), timesteps_fs=[0.5, 4.0],
-                           runs=2, seed=1, workers=1, out_dir=tmp_path)
+                           runs=2, seed=1, workers=1, out_dir=tmp_path, store=RunStore(tmp_path))
     fractions = {(s.model, s.timestep_fs): s.stable_fraction for s in result.summaries()}
     assert fractions[("xtb", 0.5)] == 1.0
     assert fractions[("xtb-x50", 0.5)] == 0.0 and fractions[("xtb-x50", 4.0)] == 0.0
@@ -117,12 +117,12 @@ def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: P
 def test_a_rerun_resumes_from_stored_runs(ethanol, tmp_path: Path) -> None:
     models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
     settings = MDSettings(steps=30, save_every=0)
-    first = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path)
+    first = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path, store=RunStore(tmp_path))
     (tmp_path / "runs" / "xtb" / "dt0.5fs" / "run001.json").unlink()  # as if killed during run 1
-    second = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path)
+    second = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path, store=RunStore(tmp_path))
     assert second.resumed == 1 and second.runs[0] == first.runs[0]  # read back, wall time included
     assert second.runs[1].wall_s != first.runs[1].wall_s and second.runs[1].steps == 30  # done again
-    changed = run_stability(models, [ethanol], MDSettings(steps=40, save_every=0), [0.5], runs=2, seed=0, out_dir=tmp_path)
+    changed = run_stability(models, [ethanol], MDSettings(steps=40, save_every=0), [0.5], runs=2, seed=0, out_dir=tmp_path, store=RunStore(tmp_path))
     assert changed.resumed == 0 and all(r.steps == 40 for r in changed.runs)
 
 
@@ -132,7 +132,7 @@ def test_a_changed_model_file_is_not_resumed(ethanol, tmp_path: Path) -> None:
     settings = MDSettings(steps=20, save_every=0)
     for content, resumed in ((b"first", 0), (b"first", 1), (b"retrained", 0)):
         model_file.write_bytes(content)
-        result = run_stability(models, [ethanol], settings, [0.5], runs=1, seed=0, out_dir=tmp_path / "md",
+        result = run_stability(models, [ethanol], settings, [0.5], runs=1, seed=0, out_dir=tmp_path / "md", store=RunStore(tmp_path / "md"),
                                sources={"xtb": str(model_file)})
         assert result.resumed == resumed
 

@@ -1,20 +1,17 @@
-"""acquire.sampling and `acquire sample`: seeded, recorded, physically sensible configurations."""
+"""acquire.labeling.sampling and `acquire sample`: seeded, recorded, physically sensible configurations."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from ase.io import read
 
 from acquire.molecules import load_molecule
-from acquire.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
+from acquire.labeling.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
+from conftest import ENV
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 QUICK = SamplingSettings(equilibration=50, interval=5, seed=3)
 
 

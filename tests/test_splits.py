@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from acquire.splits import Split, SplitError, make_split, split_accurate
+from acquire.compare.splits import Split, SplitError, make_split, split_accurate
 from labelers.datasets import load_md17, match_frames
 
 

@@ -1,4 +1,4 @@
-"""acquire.store: one row per (configuration, labeler), readable with plain ASE, never duplicated."""
+"""acquire.labeling.store: one row per (configuration, labeler), readable with plain ASE, never duplicated."""
 from __future__ import annotations
 
 import multiprocessing
@@ -8,7 +8,7 @@ import pytest
 from ase.db import connect
 
 from acquire.errors import StoreError
-from acquire.store import LabelStore, config_hash, new_owner
+from acquire.labeling.store import Commit, LabelStore, config_hash, new_owner
 from labelers import get_labeler
 
 SPEC = "md17:ethanol/dft"
@@ -39,7 +39,7 @@ def test_done_rows_read_back_with_plain_ase(tmp_path, labeler) -> None:
     owner = new_owner()
     tasks = store.claim(SPEC, 10, owner)
     assert len(tasks) == 5
-    assert store.finish([(t, labeler.label(t.atoms), 60.0) for t in tasks], owner) == 5
+    assert store.finish([(t, labeler.label(t.atoms), 60.0) for t in tasks], owner).written == 5
     rows = list(connect(str(tmp_path / "l.db")).select(labeler=SPEC, status="done"))
     assert len(rows) == 5
     for row in rows:
@@ -64,7 +64,7 @@ def test_add_twice_and_finish_twice_never_duplicate(tmp_path, labeler) -> None:
     assert store.claim(SPEC, 10, new_owner(), among={t.config_hash for t in tasks}) == []  # held, owner alive
     results = [(t, labeler.label(t.atoms), 60.0) for t in tasks]
     store.finish(results, owner)
-    assert store.finish(results, owner) == 0  # a done label is never overwritten
+    assert store.finish(results, owner).written == 0  # a done label is never overwritten
     assert store.counts()[SPEC].done == 3 and store.counts()[SPEC].total == 6
 
 
@@ -95,6 +95,48 @@ def test_dead_owner_rows_are_reclaimed(tmp_path, labeler) -> None:
 
 def _claim_all(path: str) -> None:
     LabelStore(path).claim(SPEC, 10, new_owner())
+
+
+def _reclaim_then_finish(path: str, claimed, go, committed) -> None:
+    """Run B: claim the rows whose lease expired, report them, wait for `go`, then commit its labels."""
+    store, owner, labeler = LabelStore(path), new_owner(), get_labeler(SPEC)
+    tasks = store.claim(SPEC, 10, owner)
+    claimed.put(sorted(t.row_id for t in tasks))
+    go.wait(timeout=60)
+    committed.put(store.finish([(t, labeler.label(t.atoms), 1.0) for t in tasks], owner).written)
+
+
+def test_a_stale_claim_neither_writes_nor_resets_a_row(tmp_path, labeler) -> None:
+    """Run A's lease expires (as if paused) and run B claims its rows: A's late result and A's late
+    failure are dropped and counted (their CPU time charged); B's labels are the ones committed."""
+    import dataclasses
+
+    path = str(tmp_path / "l.db")
+    store = LabelStore(path)
+    store.add(labeler.frames()[:2], SPEC)
+    a = new_owner()
+    first, second = store.claim(SPEC, 2, a, lease_s=-1.0)  # A's claim has already expired
+    context = multiprocessing.get_context("spawn")
+    claimed, go, committed = context.Queue(), context.Event(), context.Queue()
+    b = context.Process(target=_reclaim_then_finish, args=(path, claimed, go, committed))
+    b.start()
+    try:
+        assert claimed.get(timeout=60) == sorted([first.row_id, second.row_id])  # B holds both rows now
+        late = labeler.label(first.atoms)
+        wrong = dataclasses.replace(late, energy=late.energy + 1.0, seconds=7.0)
+        assert store.finish([(first, wrong, 1.0)], a) == Commit(written=0, stale=1)
+        assert store.fail(second, "ConvergenceError: late", a, 3.0, max_attempts=1) == "stale"
+        held = {r.id: r for r in connect(path).select(labeler=SPEC)}
+        assert [held[t.row_id].status for t in (first, second)] == ["running", "running"]
+        assert held[first.row_id].owner != a and held[first.row_id].cost_s == 7.0
+        assert held[second.row_id].cost_s == 3.0 and held[second.row_id].error == "none"
+    finally:
+        go.set()
+        b.join(timeout=60)
+    assert committed.get(timeout=60) == 2
+    done = {r.id: r for r in connect(path).select(labeler=SPEC, status="done")}
+    assert done[first.row_id].toatoms().get_potential_energy() == pytest.approx(late.energy)  # B's label
+    assert done[first.row_id].cost_s >= 7.0  # A's CPU time stays charged
 
 
 def _claim_loop(path: str, queue) -> None:

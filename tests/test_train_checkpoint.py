@@ -18,9 +18,9 @@ import train
 from labelers.datasets import load_md17
 from train import Frames, preset, with_stage
 from train.errors import CheckpointError
+from conftest import ROOT
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _frames(index: np.ndarray) -> Frames:

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from acquire.cli.main import main
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_acquire_train_asteroid_end_to_end(tmp_path: Path, capsys) -> None:

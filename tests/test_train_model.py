@@ -128,3 +128,18 @@ def test_building_a_mace_model_prints_nothing() -> None:
                           cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and "Warning" not in done.stderr
+
+
+def test_build_model_is_one_name_to_network_table() -> None:
+    from train.config import MODEL_NAMES
+    from train.errors import ConfigError
+    from train.models import ARCHITECTURE_VERSIONS, NETWORKS
+    from train.models.egnn import EGNN
+    from train.models.painn import PaiNN
+    from train.models.tensornet import TensorNet
+
+    assert set(NETWORKS) == set(MODEL_NAMES) == set(ARCHITECTURE_VERSIONS)
+    for name, cls in (("painn", PaiNN), ("egnn", EGNN), ("tensornet", TensorNet)):
+        assert isinstance(build_model(ModelConfig(name=name, hidden=8, layers=1, rbf=4)).net, cls)
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        build_model(ModelConfig(name="nope"))

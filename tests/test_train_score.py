@@ -1,7 +1,6 @@
 """Score matching (paper eq. 3): the sliced estimator is unbiased for Tr(grad_x F)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

@@ -10,7 +10,7 @@ from ase import Atoms
 
 from acquire.cli.main import main
 from acquire.sources import SourceError, load_source, split_source
-from acquire.store import new_owner, open_store
+from acquire.labeling.store import new_owner, open_store
 from labelers.base import Label
 from labelers.datasets import load_md17
 

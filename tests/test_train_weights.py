@@ -65,3 +65,18 @@ def test_zero_weight_removes_a_configuration_and_weights_scale_losses(kind: str)
     torch.testing.assert_close(with_zero * 3 / 2, without)  # batch mean over 3 vs over 2
     doubled = _grads(model, _batch([2.0, 2.0, 2.0]), kind)
     torch.testing.assert_close(doubled, 2 * _grads(model, _batch([1.0, 1.0, 1.0]), kind))
+
+
+def test_energy_per_atom_divides_the_energy_error_by_the_atom_count() -> None:
+    from train.losses import per_config_loss
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="painn", hidden=8, layers=1, rbf=6)).double()
+    model.set_scale(0.5)
+    batch = _batch([1.0, 1.0])
+    forces_only, _, _ = per_config_loss(model, batch, 0.0, "mse", create_graph=False)
+    total, _, _ = per_config_loss(model, batch, 1.0, "mse", create_graph=False)
+    per_atom, _, _ = per_config_loss(model, batch, 1.0, "mse", create_graph=False, per_atom=True)
+    atoms = 9  # ethanol
+    torch.testing.assert_close(per_atom - forces_only, (total - forces_only) / atoms**2)
+    assert bool(((total - forces_only) > 0).all())

@@ -17,8 +17,8 @@ versions), log.csv (per-epoch rows of every stage), bias.png and bias.npy (ASTER
 (method, config, data checksums), stages/ (one finished model per stage plus the resumable state
 of the running one). Calling again with the same out_dir resumes: finished stages are loaded, a
 killed stage continues from its state file; a different run in the same directory is refused.
-`preset("quick")` caps each stage in wall time (about 15 minutes for standard + ASTEROID on one
-core), so its results depend on machine load; `preset("paper")` is epoch-bound.
+Every preset bounds its stages by epochs, never by wall time: the same seed and thread count give
+the same model on an idle or a busy machine.
 """
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ class _Run:
         torch.set_num_threads(config.threads)
         self.histories: dict[str, list[dict]] = {}
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self.began = time.monotonic()
 
     def claim(self, method: str, **frames: Frames | None) -> None:
@@ -125,24 +126,28 @@ class _Run:
         else:
             state = self.out_dir / "stages" / f"{name}.state.pt"
             result = fit(model, train, val, stage, self.config, state, name, loss_fn, val_loss_fn)
-            saved = {"state_dict": model.state_dict(), "history": result.history, "seconds": result.seconds}
+            saved = {"state_dict": model.state_dict(), "history": result.history, "seconds": result.seconds,
+                     "cpu_seconds": result.cpu_seconds}
             torch.save(saved, done.with_suffix(".tmp"))
             done.with_suffix(".tmp").replace(done)
             state.unlink(missing_ok=True)
         self.histories[name] = saved["history"]
         self.seconds[name] = saved["seconds"]
+        self.cpu_seconds[name] = saved.get("cpu_seconds", 0.0)
         return model
 
     def finish(self, method: str, model: Potential, validation: list, test: list | None,
                extra: dict) -> RunResult:
         cfg = self.config
         metrics = {"method": method, "units": UNITS,
-                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size)}
+                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)}
         if test:
-            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size)
+            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)
         metrics.update(extra)
         metrics["stage_seconds"] = self.seconds
         metrics["seconds"] = sum(self.seconds.values())
+        metrics["stage_cpu_seconds"] = self.cpu_seconds
+        metrics["cpu_seconds"] = sum(self.cpu_seconds.values())
         metrics["config"] = cfg.to_dict()
         metrics["versions"] = versions()
         save_model(model, cfg.model, self.out_dir / "model.pt", metrics=_plain_metrics(metrics),
@@ -247,7 +252,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
         _align(model, accurate, train, fresh=False)
         if config.finetune:
             run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
-        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size)
+        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
         search.append({"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
                        **{f"val_{k}": v for k, v in scores.items()}})
         if best is None or scores["loss"] < best[0]:
@@ -274,7 +279,7 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
     _align(model, accurate, train, fresh=True)
     beta = beta_of(config.temperature)
     loss = lambda m, b: score_matching_loss(m, b, beta, config.projections)  # noqa: E731
-    judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size)["force_mae"]  # noqa: E731
+    judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)["force_mae"]  # noqa: E731
     run.stage("score_matching", model, pool, val, config.pretrain, loss, judge)  # epoch chosen on validation forces
     _align(model, accurate, train, fresh=False)
     if config.finetune:

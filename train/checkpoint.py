@@ -6,7 +6,6 @@ A file whose architecture tag differs from this code's is refused (`models.ARCHI
 """
 from __future__ import annotations
 
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import torch
 
 from train.config import ModelConfig
 from train.errors import CheckpointError
+from train.files import atomic_path
 from train.models import Potential, architecture, build_model
 
 FORMAT = "asteroid-ff/model/1"
@@ -36,9 +36,8 @@ def save_model(model: Potential, model_config: ModelConfig, path: Path, **extra:
     state = {"format": FORMAT, "architecture": architecture(model_config.name), "model_config": asdict(model_config), "state_dict": model.state_dict(),
              "versions": versions(), **extra}
     path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:
@@ -50,7 +49,7 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"no model file at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # a GPU run's file loads anywhere
-    except Exception as error:  # corrupted or foreign file
+    except Exception as error:  # noqa: BLE001 - corrupted or foreign file
         raise CheckpointError(f"cannot read model file {path}: {error}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an ASTEROID-FF model file")

@@ -6,7 +6,6 @@ Cartesian components. Reported in kcal/mol and kcal/mol/Å (`KCAL_MOL` eV per kc
 from __future__ import annotations
 
 import numpy as np
-import torch
 from ase import units
 
 from train.graph import batches
@@ -27,12 +26,12 @@ def predict(model, data: list, batch_size: int = 100) -> tuple[np.ndarray, np.nd
     return np.concatenate(energies), np.concatenate(forces)
 
 
-def evaluate(model, data: list, rho: float, kind: str, batch_size: int = 100) -> dict[str, float]:
+def evaluate(model, data: list, rho: float, kind: str, batch_size: int = 100, per_atom: bool = False) -> dict[str, float]:
     """Unweighted mean loss and MAE (kcal/mol, kcal/mol/Å) of a labelled graph list."""
     model.eval()
     loss_sum, e_abs, f_abs, f_count = 0.0, 0.0, 0.0, 0
     for batch in batches(data, batch_size, shuffle=False):
-        loss, residual, forces = per_config_loss(model, batch, rho, kind, create_graph=False)
+        loss, residual, forces = per_config_loss(model, batch, rho, kind, create_graph=False, per_atom=per_atom)
         total = residual.detach().double() + model.reference(batch.z, batch.batch, batch.num_graphs)
         loss_sum += float(loss.detach().sum())
         e_abs += float((total - batch.y).abs().sum())

@@ -23,6 +23,7 @@ from torch import nn
 
 from train.checkpoint import load_model, read_model_file
 from train.errors import ConfigError
+from train.files import atomic_path
 from train.models import Potential
 
 FORMATS = ("mace", "torchscript")
@@ -36,19 +37,19 @@ def export_model(run: str | Path, out: str | Path, format: str) -> dict:
     model = load_model(run)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     if format == "mace":
         if name != "mace":
             raise ConfigError(f"--format mace needs a MACE run; {run} holds a {name} model (use --format torchscript)")
-        torch.save(to_mace(model), tmp)
+        with atomic_path(out) as tmp:
+            torch.save(to_mace(model), tmp)
         loader = "mace.calculators.MACECalculator(model_paths=FILE, device='cpu', default_dtype='float64')"
     elif name == "mace":
         raise ConfigError("a MACE run exports as --format mace (mace-torch's own file, which its LAMMPS and "
                           "TorchScript tools take); --format torchscript is for painn, egnn and tensornet runs")
     else:
-        torch.jit.save(to_torchscript(model), str(tmp))
+        with atomic_path(out) as tmp:
+            torch.jit.save(to_torchscript(model), str(tmp))
         loader = "torch.jit.load(FILE)(positions [N,3] Å float64, numbers [N] int64) -> (energy eV, forces [N,3] eV/Å)"
-    tmp.replace(out)
     return {"run": str(run), "model": name, "format": format, "out": str(out), "load": loader}
 
 
@@ -112,6 +113,6 @@ def to_torchscript(model: Potential) -> torch.jit.ScriptModule:
     """`StandalonePotential(model)` compiled by `torch.jit.script` (eval mode)."""
     try:
         return torch.jit.script(StandalonePotential(model.eval()))
-    except Exception as error:  # TorchScript cannot compile this architecture's Python
+    except Exception as error:  # noqa: BLE001 - TorchScript cannot compile this architecture's Python
         raise ConfigError(f"TorchScript cannot compile {type(model.net).__name__}: "
                           f"{str(error).splitlines()[0]}") from None

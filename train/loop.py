@@ -1,7 +1,7 @@
-"""One training stage: Adam, warm-up + cosine/plateau schedule, EMA, early stopping, best-model
-selection on the validation loss, and a resumable state file saved every `checkpoint_seconds`.
-With a time cap (`max_seconds`) the cosine schedule runs on whichever is further along, epochs or
-wall time, so that the learning rate has decayed when the cap stops the stage on a busy machine.
+"""One training stage: Adam (or AMSGrad), warm-up + cosine/plateau schedule, gradient clipping,
+EMA, early stopping, best-model selection on the validation loss, and a resumable state file saved
+every `checkpoint_seconds`. Stages are bounded by epochs, never by wall time: the same seed gives
+the same model on an idle or a busy machine (with the same number of threads).
 
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
 selected weights in it (the best validation epoch, or the last epoch without validation). A killed
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from train.config import StageConfig, TrainConfig
 from train.evaluate import evaluate
+from train.files import atomic_path
 from train.graph import batches
 from train.losses import weighted_loss
 from train.progress import stage_progress
@@ -28,12 +28,14 @@ from train.progress import stage_progress
 
 @dataclass
 class FitResult:
-    """What a stage did: per-epoch history rows, best validation loss, epochs run, seconds."""
+    """What a stage did: per-epoch history rows, best validation loss, epochs run, wall seconds
+    and CPU seconds (all threads of this process)."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     best_loss: float = math.inf
     epochs: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
@@ -47,9 +49,8 @@ def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
 
 
 def _save(state: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
@@ -61,8 +62,9 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabelled `val`).
     """
     if loss_fn is None:
-        loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss)  # noqa: E731
-    optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
+        loss_fn = lambda m, b: weighted_loss(m, b, config.rho, config.loss, config.energy_per_atom)  # noqa: E731
+    optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay,
+                                 amsgrad=stage.amsgrad)
     ema = copy.deepcopy(model) if stage.ema > 0 else None
     result = FitResult()
     best_state = None
@@ -76,10 +78,12 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
         best_state = saved["best"]
         start_epoch, bad_epochs, factor = saved["epoch"], saved["bad_epochs"], saved["factor"]
         plateau_best, plateau_bad = saved["plateau_best"], saved["plateau_bad"]
-        result = FitResult(saved["history"], saved["best_loss"], saved["epoch"], saved["seconds"])
+        result = FitResult(saved["history"], saved["best_loss"], saved["epoch"], saved["seconds"],
+                           saved.get("cpu_seconds", 0.0))
     steps_per_epoch = math.ceil(len(train) / stage.batch_size)
     last_save = time.monotonic()
     began = time.monotonic() - result.seconds
+    cpu_began = time.process_time() - result.cpu_seconds
     stopped = False
     with stage_progress(label, stage.epochs, start_epoch, config.progress) as advance:
         for epoch in range(start_epoch, stage.epochs):
@@ -88,13 +92,13 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             total, count = 0.0, 0
             for step, batch in enumerate(batches(train, stage.batch_size, True, generator)):
                 position = epoch + step / steps_per_epoch
-                if stage.max_seconds:  # a time cap compresses the schedule: decay ends at the cap
-                    position = max(position, stage.epochs * (time.monotonic() - began) / stage.max_seconds)
                 for group in optimizer.param_groups:
                     group["lr"] = _lr(stage, position, factor)
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model, batch)
                 loss.backward()
+                if stage.clip_grad:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), stage.clip_grad)
                 optimizer.step()
                 if ema is not None:
                     with torch.no_grad():
@@ -109,7 +113,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
             if val:
                 metrics = ({"loss": val_loss_fn(judged, val)} if val_loss_fn is not None
-                           else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size))
+                           else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom))
                 row.update({f"val_{k}": v for k, v in metrics.items()})
                 if metrics["loss"] < result.best_loss:
                     result.best_loss, bad_epochs = metrics["loss"], 0
@@ -123,13 +127,12 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                     if stage.schedule == "plateau" and plateau_bad > stage.plateau_patience:
                         factor, plateau_bad = factor * stage.plateau_factor, 0
             result.seconds = time.monotonic() - began
+            result.cpu_seconds = time.process_time() - cpu_began
             row["seconds"] = result.seconds
             result.history.append(row)
             result.epochs = epoch + 1
             advance(epoch + 1, row)
             if stage.patience and bad_epochs >= stage.patience:
-                stopped = True
-            if stage.max_seconds and result.seconds >= stage.max_seconds:
                 stopped = True
             if state_path is not None and (time.monotonic() - last_save >= config.checkpoint_seconds
                                            or stopped or epoch + 1 == stage.epochs):
@@ -139,6 +142,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                     "epoch": epoch + 1 if not stopped else stage.epochs, "bad_epochs": bad_epochs,
                     "factor": factor, "plateau_best": plateau_best, "plateau_bad": plateau_bad,
                     "history": result.history, "best_loss": result.best_loss, "seconds": result.seconds,
+                    "cpu_seconds": result.cpu_seconds,
                 }, state_path)
                 last_save = time.monotonic()
             if stopped:

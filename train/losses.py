@@ -1,7 +1,8 @@
 """Per-configuration weighted losses `rho * L_E + L_F` and evaluation metrics.
 
 Errors are divided by the model's `scale` (eV/Å) so that learning rates carry over between data
-sets. Each configuration's force loss is its mean over atoms and Cartesian components; weights
+sets. With `per_atom` the energy error is divided by the number of atoms (mace-torch's convention,
+so that one `rho` serves molecules of every size). Each configuration's force loss is its mean over atoms and Cartesian components; weights
 multiply the per-configuration loss for every loss type, and the batch loss is the mean of
 weight x loss (weights normalised to mean 1 over a data set reproduce the paper's eq. 2; a zero
 weight gives zero gradient).
@@ -25,20 +26,20 @@ def _elementwise(error: torch.Tensor, kind: str) -> torch.Tensor:
     raise ConfigError(f"unknown loss {kind!r}; losses: {', '.join(LOSSES)}")
 
 
-def per_config_loss(model, batch, rho: float, kind: str, create_graph: bool = True):
+def per_config_loss(model, batch, rho: float, kind: str, create_graph: bool = True, per_atom: bool = False):
     """(per-configuration loss (B,), predicted residual energies (B,), forces (N, 3))."""
     energy, forces = model.energy_forces(batch, create_graph=create_graph)
     target = (batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)).to(energy.dtype)
     scale = model.scale.to(energy.dtype)
-    loss_e = _elementwise((energy - target) / scale, kind)
-    per_atom = _elementwise((forces - batch.force) / scale, kind).sum(dim=1)
-    sums = torch.zeros(batch.num_graphs, dtype=per_atom.dtype).index_add(0, batch.batch, per_atom)
-    atoms = torch.bincount(batch.batch, minlength=batch.num_graphs).to(per_atom.dtype)
+    atom_losses = _elementwise((forces - batch.force) / scale, kind).sum(dim=1)
+    sums = torch.zeros(batch.num_graphs, dtype=atom_losses.dtype).index_add(0, batch.batch, atom_losses)
+    atoms = torch.bincount(batch.batch, minlength=batch.num_graphs).to(atom_losses.dtype)
+    loss_e = _elementwise((energy - target) / (scale * atoms if per_atom else scale), kind)
     loss_f = sums / (3.0 * atoms)
     return rho * loss_e + loss_f, energy, forces
 
 
-def weighted_loss(model, batch, rho: float, kind: str) -> torch.Tensor:
+def weighted_loss(model, batch, rho: float, kind: str, per_atom: bool = False) -> torch.Tensor:
     """Mean over the batch of weight x (rho * L_E + L_F)."""
-    loss, _, _ = per_config_loss(model, batch, rho, kind)
+    loss, _, _ = per_config_loss(model, batch, rho, kind, per_atom=per_atom)
     return (batch.weight.to(loss.dtype) * loss).mean()

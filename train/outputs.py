@@ -4,11 +4,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from train.files import atomic_write_text
 
 UNITS = {"energy_mae": "kcal/mol", "force_mae": "kcal/mol/Å", "bias": "kcal/mol/Å",
          "gamma": "kcal/mol/Å", "seconds": "s (wall)"}
@@ -27,9 +28,7 @@ def _plain(value: Any) -> Any:
 
 
 def write_json(data: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n")
 
 
 def write_log(stages: dict[str, list[dict]], path: Path) -> None:

@@ -44,6 +44,7 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
 
     from acquire.errors import AcquireError
     from acquire.molecules import load_molecule
+    from acquire.progress import bar
     from labelers import get_labeler
     from labelers.calibration import measure, store, user_table_path
 
@@ -53,11 +54,11 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
     labelers = [get_labeler(spec) for spec in specs]  # every spec checked before anything is spent
     path = Path(table) if table else user_table_path()
     rows = []
-    with _progress(sum(repeats for _ in labelers), not show_progress) as advance:
+    with bar("calibrating", sum(repeats for _ in labelers), show_progress and sys.stderr.isatty()) as update:
         for labeler in labelers:
             declared = float(labeler.cost(atoms))
             entry = measure(labeler, atoms, repeats=repeats, stdev=stdev,
-                            on_label=lambda s, spec=labeler.spec: advance(spec))
+                            on_label=lambda s, spec=labeler.spec: update(advance=1, description=f"calibrating {spec}"))
             store(entry, path)
             rows.append({"spec": entry.spec, "seconds": entry.seconds, "seconds_min": entry.seconds_min,
                          "seconds_max": entry.seconds_max, "repeats": entry.repeats, "size": entry.size,
@@ -67,38 +68,6 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
               for r in rows[1:]]
     return {"molecule": molecule, "formula": atoms.get_chemical_formula(), "table": str(path),
             "units": "CPU-core seconds per label", "labelers": rows, "ratios": ratios}
-
-
-class _progress:
-    """A rich progress bar on stderr (one step per label), or nothing."""
-
-    def __init__(self, total: int, disabled: bool) -> None:
-        self.total, self.disabled, self._bar = total, disabled or not sys.stderr.isatty(), None
-
-    def __enter__(self):
-        if not self.disabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True))
-            self._bar.start()
-            self._task = self._bar.add_task("calibrating", total=self.total)
-        return self._advance
-
-    def _advance(self, spec: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=f"calibrating {spec}")
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 def _duration(seconds: float) -> str:

@@ -1,6 +1,6 @@
 """`acquire compare`: standard training vs ASTEROID (and ablations) at the same labeling budget.
 
-A thin layer over `acquire.compare.run_comparison`; torch and the trainer load inside `run` only.
+A thin layer over `acquire.compare.runner.run_comparison`; torch and the trainer load inside `run` only.
 """
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="also score matching on the inaccurate pool's geometries with their labels removed")
     methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å (default: the preset's)")
     methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
+    methods.add_argument("--jobs", type=int, default=1, metavar="N",
+                         help="runs trained at once, each in its own process; results do not depend on it (default 1)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
     add_output_arguments(output, "print the summary as JSON instead of a table")
@@ -82,7 +84,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options; one-line errors for bad combinations."""
-    from acquire.compare import DATASETS, CompareSettings
+    from acquire.compare.plans import DATASETS, CompareSettings
     from budget import parse_budget, parse_ratio, parse_share
 
     if args.dataset and (args.store or args.accurate or args.inaccurate):
@@ -116,7 +118,7 @@ def settings_from(args: argparse.Namespace) -> Any:
             raise AcquireError(f"--gammas must be comma-separated numbers such as 0.1,0.5,1,2, got {args.gammas!r}") from None
         if not all(g > 0 and g != float("inf") for g in gammas):
             raise AcquireError(f"--gammas must be positive finite numbers (kcal/mol/Å), got {args.gammas!r}")
-    for name in ("seeds", "threads"):
+    for name in ("seeds", "threads", "jobs"):
         if getattr(args, name) < 1:
             raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.validation < 1:
@@ -127,7 +129,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
-                           unlabeled=args.unlabeled, threads=args.threads, progress=show_progress(args),
+                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command)
 
 
@@ -140,7 +142,7 @@ def compare_and_report(settings: Any, args: argparse.Namespace, command: str) ->
     one JSON document with --json. Shared by `acquire compare` and `acquire demo`."""
     from rich.console import Console
 
-    from acquire.compare import run_comparison
+    from acquire.compare.runner import run_comparison
 
     err = Console(stderr=True, highlight=False)
     log = (lambda line: err.print(f"[bold cyan]{command}[/] {line}")) if show_progress(args) else (lambda line: None)
@@ -159,7 +161,7 @@ def print_table(document: dict[str, Any], out: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from acquire.report import SHORT_HEADERS, table_rows
+    from acquire.compare.report import SHORT_HEADERS, table_rows
 
     table = Table(title="Budget-matched comparison: test MAE, mean ± std over seeds", title_justify="left",
                   box=box.SIMPLE_HEAD)

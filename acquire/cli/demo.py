@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", default="250ccsd", help="budget (default 250ccsd)")
     parser.add_argument("--ratio", default="40", help="accurate ÷ inaccurate cost per label (default 40)")
     parser.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="runs trained at once: standard and ASTEROID side by side (default 2)")
     parser.add_argument("--buy-only", action="store_true", help="only buy the plan into OUT/labels.db (the earlier demo)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the frames bought with --buy-only (default 0)")
     add_output_arguments(parser, "print the summary (or, with --buy-only, what was bought) as one JSON document")
@@ -36,15 +38,16 @@ def run(args: argparse.Namespace) -> int:
     if args.buy_only:
         return buy(args)
     from acquire.cli.compare import compare_and_report
-    from acquire.compare import CompareSettings
+    from acquire.compare.plans import CompareSettings
     from acquire.errors import AcquireError
     from budget import parse_budget, parse_ratio
 
-    if args.threads < 1:
-        raise AcquireError(f"--threads must be at least 1, got {args.threads}")
+    for name in ("threads", "jobs"):
+        if getattr(args, name) < 1:
+            raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
     settings = CompareSettings(
         accurate=ACCURATE, inaccurate=INACCURATE, budgets=(str(parse_budget(args.budget)),),
-        ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, dataset="ethanol",
+        ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, jobs=args.jobs, dataset="ethanol",
         progress=show_progress(args),
         command=f"acquire demo --out {args.out} --budget {args.budget} --ratio {args.ratio} --preset {args.preset}")
     return compare_and_report(settings, args, "demo")
@@ -52,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
 def buy(args: argparse.Namespace) -> int:
     """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
-    from acquire.engine import label_frames
-    from acquire.pools import select_frames
-    from acquire.store import LabelStore
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.pools import select_frames
+    from acquire.labeling.store import LabelStore
     from budget import plan
     from labelers import get_labeler
     from labelers.datasets import KCAL_MOL

@@ -30,13 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fidelity_name(spec: str) -> str:
     """A short fidelity name for `spec`: method/basis of its labeler, or the spec's settings."""
-    try:
-        from labelers import get_labeler
+    from labelers import LabelerError, get_labeler
 
+    try:
         fidelity = get_labeler(spec).fidelity
-        return "/".join(x for x in (fidelity.method, fidelity.basis) if x)
-    except Exception:  # backend unavailable here: the spec itself names the fidelity
+    except LabelerError:  # unknown or unavailable backend here: the spec itself names the fidelity
         return spec.partition(":")[2] or spec
+    return "/".join(x for x in (fidelity.method, fidelity.basis) if x)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     from acquire.cli.sample import check_output
     from acquire.errors import StoreError
-    from acquire.sampling import write_frames
-    from acquire.store import LabelStore
+    from acquire.labeling.sampling import write_frames
+    from acquire.labeling.store import LabelStore
 
     check_output(args.out)
     store = LabelStore(args.store, create=False)

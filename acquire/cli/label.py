@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 if TYPE_CHECKING:
-    from acquire.engine import RunReport
-    from acquire.store import LabelStore
+    from acquire.labeling.engine import RunReport
+    from acquire.labeling.store import LabelStore
 
 HELP = "label N configurations of a pool with one labeler into the label store (resumable)"
 EXAMPLES = """examples:
@@ -63,11 +63,11 @@ def budget_seconds(text: str | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from acquire.engine import label_frames
-    from acquire.executors import EngineError
-    from acquire.pools import read_pool, select_frames
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.executors import EngineError
+    from acquire.labeling.pools import read_pool, select_frames
     from acquire.progress import progress_bar
-    from acquire.store import LabelStore
+    from acquire.labeling.store import LabelStore
     from labelers import get_labeler
 
     budget_s = budget_seconds(args.budget)  # validate every input before touching the store
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 def scheduler_of(args: argparse.Namespace) -> str | None:
     """The Dask scheduler: an address (--scheduler) or a scheduler file (--scheduler-file), not both."""
-    from acquire.executors import EngineError
+    from acquire.labeling.executors import EngineError
 
     if args.scheduler and args.scheduler_file:
         raise EngineError("give --scheduler or --scheduler-file, not both")

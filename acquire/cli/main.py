@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from types import ModuleType
 
@@ -38,12 +37,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _available() -> dict[str, ModuleType]:
-    modules = {}
-    for name, module in SUBCOMMANDS.items():
-        full = f"acquire.cli.{module}"
-        if importlib.util.find_spec(full) is not None:
-            modules[name] = importlib.import_module(full)
-    return modules
+    """Every subcommand's module; a missing one is a broken install and fails loudly, never a
+    command silently gone from --help."""
+    return {name: importlib.import_module(f"acquire.cli.{module}") for name, module in SUBCOMMANDS.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """`acquire md`: MD stability of trained force fields (and labelers used as force fields).
 
-A thin layer over `acquire.md.run_stability` and `acquire.md_report.write_outputs`; ASE, torch
+A thin layer over `acquire.md.runs.run_stability` and `acquire.md.report.write_outputs`; ASE, torch
 and tblite are imported inside `run` only.
 """
 from __future__ import annotations
@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     import functools
     import os
 
-    from acquire.calculators import calculator_for, model_label
-    from acquire.md import MDSettings, parse_timesteps, run_stability
-    from acquire.md_report import metrics, write_outputs
+    from acquire.md.calculators import calculator_for, model_label
+    from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.md.store import RunStore
+    from acquire.progress import bar
+    from acquire.md.report import metrics, write_outputs
 
     settings = MDSettings(
         temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,
@@ -76,9 +78,14 @@ def run(args: argparse.Namespace) -> int:
         _check_source(model, args.device)
     factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in zip(names, args.models)}
     total = len(names) * len(timesteps) * args.runs
-    with _progress(total, enabled=show_progress(args)) as advance:
+    with bar("MD runs", total, enabled=show_progress(args), transient=True) as update:
+
+        def advance(result) -> None:
+            status = "stable" if result.stable else f"failed ({result.failure.kind})"
+            update(advance=1, note=f"{result.model} {result.timestep_fs:g} fs run {result.run}: {status}")
+
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
-                               sources=dict(zip(names, args.models)), on_result=advance)
+                               sources=dict(zip(names, args.models)), on_result=advance, store=RunStore(args.out))
     paths = write_outputs(result, args.out)
     if args.json:
         data = metrics(result)
@@ -91,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_source(model: str, device: str) -> None:
     """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
-    from acquire.calculators import calculator_for
+    from acquire.md.calculators import calculator_for
 
     calculator_for(model, device=device)
 
@@ -117,7 +124,7 @@ def _starts(molecule: str | None, start: str | None, runs: int) -> list:
             frames = read(start, index=":")
         except FileNotFoundError:
             raise
-        except Exception as exc:  # ASE raises many types for a malformed file
+        except Exception as exc:  # noqa: BLE001 - ASE raises many types for a malformed file
             raise PoolError(f"cannot read start geometries from {start}: {type(exc).__name__}") from None
         frames = frames if isinstance(frames, list) else [frames]
         if not frames:
@@ -129,40 +136,6 @@ def _starts(molecule: str | None, start: str | None, runs: int) -> list:
     from acquire.molecules import load_molecule
 
     return [load_molecule(molecule or "ethanol")]
-
-
-class _progress:
-    """A rich progress bar over finished runs (stderr); a no-op when disabled."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.bar = total, enabled, None
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda result: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.bar = Progress(TextColumn("MD runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)
-        self.bar.start()
-        task = self.bar.add_task("md", total=self.total, last="")
-
-        def advance(result) -> None:
-            status = "stable" if result.stable else f"failed ({result.failure.kind})"
-            self.bar.update(task, advance=1, last=f"{result.model} {result.timestep_fs:g} fs run {result.run}: {status}")
-
-        return advance
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _print_summary(result, report) -> None:

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     )
     document = plan_document(result, accurate, inaccurate, args.molecule)
     if args.policy == "optimal":
-        from acquire.compare import optimal_summary
+        from acquire.compare.optimal import optimal_summary
 
         document["optimal"] = optimal_summary(policy, result, args.from_dir)
     if args.json:
@@ -101,7 +101,7 @@ def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: 
     if args.policy == "optimal" or args.from_dir is not None:
         if args.policy != "optimal" or args.inaccurate_share is not None:
             raise error("--from DIR goes with --policy optimal (and no --inaccurate-share)")
-        from acquire.compare import optimal_policy
+        from acquire.compare.optimal import optimal_policy
 
         return optimal_policy(args.from_dir)
     if args.inaccurate_share is not None:

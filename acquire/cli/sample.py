@@ -16,7 +16,7 @@ MD: Maxwell-Boltzmann start, --equilibration steps dropped, one frame every --in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from acquire.sampling import SamplingSettings
+    from acquire.labeling.sampling import SamplingSettings
 
     d = SamplingSettings()
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
@@ -38,7 +38,7 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    from acquire.sampling import SamplingSettings
+    from acquire.labeling.sampling import SamplingSettings
 
     settings = SamplingSettings(calculator=args.calculator, temperature_k=args.temperature, seed=args.seed,
                                 timestep_fs=args.timestep, equilibration=args.equilibration, interval=args.interval)
@@ -63,16 +63,17 @@ def check_output(path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from acquire.labeling.sampling import sample, write_frames
     from acquire.molecules import load_molecule
-    from acquire.sampling import sample, write_frames
+    from acquire.progress import bar
     from labelers import get_labeler
 
     settings = settings_from(args)
     check_output(args.out)
     get_labeler(settings.calculator)  # a bad spec fails before any work
     atoms = load_molecule(args.molecule)
-    with _bar(f"{args.method} {settings.calculator}", show_progress(args)) as hook:
-        frames = sample(atoms, args.n, args.method, settings, hook)
+    with bar(f"{args.method} {settings.calculator}", None, enabled=show_progress(args), transient=True) as update:
+        frames = sample(atoms, args.n, args.method, settings, lambda done, total: update(completed=done, total=total))
     write_frames(frames, args.out)
     if args.json:
         print_json({"out": args.out, "frames": len(frames), "formula": atoms.get_chemical_formula(),
@@ -82,18 +83,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
               f"{settings.temperature_k:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
     return 0
-
-
-def _bar(title: str, enabled: bool):
-    from contextlib import contextmanager, nullcontext
-
-    from rich.console import Console
-    from rich.progress import Progress
-
-    @contextmanager
-    def bar():
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task(title, total=None)
-            yield lambda done, total: progress.update(task, completed=done, total=total)
-
-    return bar() if enabled else nullcontext(None)

@@ -27,7 +27,7 @@ def planned_counts(plan_path) -> dict[str, int]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from acquire.store import LabelStore
+    from acquire.labeling.store import LabelStore
 
     store = LabelStore(args.store, create=False)
     plan_path = Path(args.plan) if args.plan else Path(args.store).with_name("plan.json")

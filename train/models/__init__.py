@@ -8,6 +8,10 @@ MACE, the `[mace]` extra; higher body order, the most data-efficient here).
 """
 from __future__ import annotations
 
+from typing import Callable
+
+from torch.nn import Module
+
 from train.config import MODEL_NAMES, ModelConfig
 from train.errors import ConfigError
 from train.models.potential import Potential
@@ -32,28 +36,41 @@ def architecture(name: str) -> str:
     return tag
 
 
+def _painn(c: ModelConfig) -> Module:
+    from train.models.painn import PaiNN
+
+    return PaiNN(c.hidden, c.layers, c.rbf, c.cutoff, c.max_z)
+
+
+def _egnn(c: ModelConfig) -> Module:
+    from train.models.egnn import EGNN
+
+    return EGNN(c.hidden, c.layers, c.cutoff, c.max_z)
+
+
+def _tensornet(c: ModelConfig) -> Module:
+    from train.models.tensornet import TensorNet
+
+    return TensorNet(c.hidden, c.layers, c.rbf, c.cutoff, c.max_z)
+
+
+def _mace(c: ModelConfig) -> Module:
+    from train.models.mace_net import MACENet
+
+    return MACENet(c.hidden, c.layers, c.rbf, c.cutoff, c.max_z, c.elements, c.max_ell, c.correlation, c.neighbours)
+
+
+# name -> the network's constructor from a ModelConfig (each imports its module when called: mace-torch is heavy)
+NETWORKS: dict[str, Callable[[ModelConfig], Module]] = {
+    "painn": _painn, "egnn": _egnn, "tensornet": _tensornet, "mace": _mace,
+}
+
+
 def build_model(config: ModelConfig) -> Potential:
     """A freshly initialised `Potential` for `config` (torch's global RNG seeds the weights)."""
-    if config.name == "painn":
-        from train.models.painn import PaiNN
-
-        net = PaiNN(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z)
-    elif config.name == "egnn":
-        from train.models.egnn import EGNN
-
-        net = EGNN(config.hidden, config.layers, config.cutoff, config.max_z)
-    elif config.name == "tensornet":
-        from train.models.tensornet import TensorNet
-
-        net = TensorNet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z)
-    elif config.name == "mace":
-        from train.models.mace_net import MACENet
-
-        net = MACENet(config.hidden, config.layers, config.rbf, config.cutoff, config.max_z, config.elements,
-                      config.max_ell, config.correlation, config.neighbours)
-    else:
+    if config.name not in NETWORKS:
         raise ConfigError(f"unknown model {config.name!r}; models: {', '.join(MODELS)}")
-    return Potential(net, config.max_z)
+    return Potential(NETWORKS[config.name](config), config.max_z)
 
 
-__all__ = ["Potential", "architecture", "build_model"]
+__all__ = ["NETWORKS", "Potential", "architecture", "build_model"]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from acquire.md import StabilityResult
+from acquire.md.runs import StabilityResult
+from acquire.versions import versions
 
 FAILURE_KINDS = {
     "bond": "a bonded distance left its range",
@@ -37,7 +37,7 @@ def metrics(result: StabilityResult) -> dict[str, Any]:
                   None if r.stable else r.time_fs / 1000.0} for r in result.runs],
         "wall_s": result.wall_s,
         "resumed_runs": result.resumed,
-        "versions": _versions(),
+        "versions": versions(("ase", "numpy"), loaded=("torch", "tblite")),
     })
 
 
@@ -160,17 +160,3 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def _versions() -> dict[str, str]:
-    import sys
-
-    import ase
-    import numpy
-
-    found = {"python": platform.python_version(), "ase": ase.__version__, "numpy": numpy.__version__}
-    for name in ("torch", "tblite"):  # only what this process actually used
-        module = sys.modules.get(name)
-        if module is not None:
-            found[name] = str(getattr(module, "__version__", "unknown"))
-    return found

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from acquire.sources import SourceArrays
+from labelers.geometry import kabsch
 
 
 def twins(accurate: SourceArrays, inaccurate: SourceArrays, index: list[int]) -> np.ndarray:
@@ -41,20 +42,12 @@ def delta_unavailable(accurate: SourceArrays, inaccurate: SourceArrays, train_in
             "configurations with both labelers in a store to compare it")
 
 
-def kabsch(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """The proper rotation R (3x3) that best maps centred `moving` (k, 3) onto centred `fixed`: fixed ≈ moving @ R.T."""
-    a, b = moving - moving.mean(0), fixed - fixed.mean(0)
-    u, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    return (u @ np.diag([1.0, 1.0, d]) @ vt).T
-
-
 def aligned_forces(accurate: SourceArrays, inaccurate: SourceArrays, acc_index: np.ndarray,
                    inacc_index: np.ndarray) -> np.ndarray:
     """Inaccurate forces (n, k, 3) of the twins, rotated into the accurate frames' orientation."""
     out = np.empty((len(acc_index), *inaccurate.forces.shape[1:]))
     for row, (i, j) in enumerate(zip(acc_index, inacc_index)):
-        rotation = kabsch(inaccurate.positions[j], accurate.positions[i])
+        rotation, _ = kabsch(inaccurate.positions[j], accurate.positions[i])
         out[row] = inaccurate.forces[j] @ rotation.T
     return out
 
@@ -76,7 +69,7 @@ def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict
     import train
     from train.checkpoint import versions
 
-    from acquire.compare import frames_of, predict_frames
+    from acquire.sources import frames_of, predict_frames
 
     began = time.monotonic()
     delta_train, pairs = _delta_frames(accurate, inaccurate, indices["train"], "delta")

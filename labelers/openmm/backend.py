@@ -21,7 +21,7 @@ from labelers.base import Fidelity, Label
 from labelers.costs import ScalingLaw, declared_seconds
 from labelers.errors import SpecError
 from labelers.molecule_info import charge_and_spin
-from labelers.openmm_topology import Parametrised, parametrise, require_gaff_stack
+from labelers.openmm.topology import Parametrised, parametrise, require_gaff_stack
 from labelers.spec_options import join_options, split_options
 
 FORCEFIELDS = ("gaff-1.81", "gaff-2.11", "gaff-2.2.20")
@@ -30,7 +30,7 @@ OPTION_TYPES = {"platform": str, "charge": int}
 DEFAULTS = {"platform": "reference"}
 EV_PER_KJ_MOL = kJ / mol
 EV_PER_ANGSTROM_PER_KJ_MOL_NM = kJ / mol / 10.0
-# GAFF energy + forces of ethanol (9 atoms), Reference platform, reused context: 20 µs (DESIGN.md).
+# GAFF energy + forces of ethanol (9 atoms), Reference platform, reused context: 20 µs (docs/costs.md).
 DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((9.0, 20e-6),))
 
 

@@ -1,5 +1,5 @@
 """The comparison's outputs: metrics.json (every run, with units), the per-method summary (mean ±
-std over seeds, gain over standard, cost), report.md and the plots (`acquire.plots`).
+std over seeds, gain over standard, cost), report.md and the plots (`acquire.compare.plots`).
 
 Errors are test-set MAE: force averaged over atoms and Cartesian components (kcal/mol/Å), energy
 per configuration (kcal/mol). The spread is the sample standard deviation over seeds (None for
@@ -8,7 +8,6 @@ one seed). The gain is relative to standard training at the same budget (positiv
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import time
@@ -17,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from acquire.compare.methods import label, selected, train_config
+from acquire.compare.plans import FORMAT
+from acquire.versions import versions as installed
+from labelers.files import atomic_write_text
 
 UNITS = {
     "force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol", "gamma": "kcal/mol/Å", "bias": "kcal/mol/Å",
@@ -63,19 +67,12 @@ def summarise(runs: list) -> list[dict[str, Any]]:
 
 def versions(runs: list) -> dict[str, str]:
     """Package versions of the trainer (from a run), of this project, and the git commit if any."""
-    from importlib import metadata
-
     found: dict[str, str] = {}
     for run in runs:
         found.update(run.result.get("versions", {}))
         if found:
             break
-    for package in ("asteroid-ff", "matplotlib", "scipy"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
-    found["python"] = platform.python_version()
+    found.update(installed(("asteroid-ff", "matplotlib", "scipy")))
     found["platform"] = platform.platform()
     commit = git_commit()
     if commit:
@@ -99,15 +96,13 @@ def git_commit() -> str | None:
 
 def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
     """The metrics.json document: settings, plans, per-run results, summary, skipped methods."""
-    from acquire.compare import FORMAT, train_config
-
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
     return {
         "format": FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": settings.command,
         "units": UNITS,
-        "settings": {**asdict(settings), "methods": settings.methods(), "seed_list": list(range(settings.seeds))},
+        "settings": {**asdict(settings), "methods": selected(settings), "seed_list": list(range(settings.seeds))},
         "config": train_config(settings, "asteroid", 0).to_dict(),
         "versions": versions(runs),
         "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
@@ -121,9 +116,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
 
 
 def write_json(document: dict[str, Any], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=_plain) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False, default=_plain) + "\n")
 
 
 def _plain(value: Any) -> Any:
@@ -134,7 +127,7 @@ def _plain(value: Any) -> Any:
 
 def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
-    from acquire.plots import make_plots
+    from acquire.compare.plots import make_plots
 
     document = build_document(settings, plans, runs, splits)
     archive_previous(out, document)
@@ -186,14 +179,12 @@ SHORT_HEADERS = ("budget/ratio", "method", "acc + inacc", "seeds", "force MAE (k
 
 def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str, ...]]:
     """The summary as text cells under TABLE_HEADERS (report.md) or SHORT_HEADERS (terminal, `short`)."""
-    from acquire.compare import LABELS
-
     rows = []
     for row in document["summary"]:
         labels = f"{row['n_accurate']} + {row['n_inaccurate']}"
         if row["n_unlabeled"]:
             labels = f"{row['n_accurate']} + {row['n_unlabeled']} unlabelled"
-        method = row["method"] if short else LABELS.get(row["method"], row["method"])
+        method = row["method"] if short else label(row["method"])
         rows.append((f"{row['budget']} / {row['ratio']:g}", method, labels,
                      str(len(row["seeds"])), fmt(row["force_mae_mean"], row["force_mae_std"]),
                      fmt(row["energy_mae_mean"], row["energy_mae_std"]),

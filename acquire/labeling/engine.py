@@ -1,7 +1,7 @@
 """The labeling coordinator: queue configurations in the store, claim them, farm them out to an
 executor, and commit each result as it arrives.
 
-Guarantees (see `acquire.store` for how): a configuration already labelled by a labeler is never
+Guarantees (see `acquire.labeling.store` for how): a configuration already labelled by a labeler is never
 labelled again by it; a killed run loses only what was in flight, and rerunning the same command
 continues; a failed label is retried up to `max_attempts` times, then recorded as failed with its
 error (`retry_failed=True` tries those again); a budget ledger (CPU-core seconds spent in the whole
@@ -18,8 +18,8 @@ from typing import Callable
 
 from ase import Atoms
 
-from acquire.executors import Executor, Failure, make_executor
-from acquire.store import LEASE_S, LabelStore, Task, new_owner
+from acquire.labeling.executors import Executor, LabelFailure, make_executor
+from acquire.labeling.store import LEASE_S, LabelStore, Task, new_owner
 from labelers.base import Label, Labeler
 
 MAX_ATTEMPTS = 3
@@ -39,6 +39,7 @@ class RunReport:
     done: int = 0
     failed: int = 0
     retried: int = 0
+    stale: int = 0  # results dropped: this run's claim had expired and another run held the row
     cost_s: float = 0.0
     remaining: int = 0  # targets neither done nor failed at the end (budget stop, held by another run)
     budget_stopped: bool = False
@@ -165,7 +166,7 @@ def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, f
         if future.cancelled() or future.exception() is not None:  # worker died (BrokenProcessPool, KilledWorker)
             # cost unknown: charge the time since submission, an upper bound (the ledger errs safe)
             name = "cancelled" if future.cancelled() else type(future.exception()).__name__
-            outcome: Label | Failure = Failure(f"worker died: {name}", time.time() - submitted)
+            outcome: Label | LabelFailure = LabelFailure(f"worker died: {name}", time.time() - submitted)
         else:
             outcome = future.result()
         if isinstance(outcome, Label):
@@ -180,7 +181,11 @@ def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, f
                 report.failed += 1
             elif status == "pending":
                 report.retried += 1
-    report.done += store.finish(labels, owner)
+            elif status == "stale":
+                report.stale += 1
+    commit = store.finish(labels, owner)
+    report.done += commit.written
+    report.stale += commit.stale
 
 
 def _eta(report: RunReport, start: float) -> float:

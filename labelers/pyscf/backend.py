@@ -4,7 +4,7 @@ CCSD(T) forces use PySCF's (T) lambda equations and `pyscf.grad.ccsd_t` (closed 
 which PySCF does not chain by itself (open-shell CCSD(T) forces are refused: PySCF's UCCSD(T)
 gradient does not match finite differences). Labels are computed with one thread by
 default; a label whose estimated memory exceeds the limit is refused before any work (ResourceError).
-PySCF works in Hartree and Bohr; labels leave in eV and eV/Å. Grammar: labelers.pyscf_spec.
+PySCF works in Hartree and Bohr; labels leave in eV and eV/Å. Grammar: labelers.pyscf.spec.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from labelers.base import Fidelity, Label
 from labelers.costs import declared_seconds
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
-from labelers.pyscf_resources import (
+from labelers.pyscf.resources import (
     DECLARED_LAWS, basis_size, check_memory, default_memory_mb, memory_mb, pyscf_atoms,
 )
-from labelers.pyscf_scf import converge, mean_field
-from labelers.pyscf_spec import PyscfSpec, parse
+from labelers.pyscf.scf import converge, mean_field
+from labelers.pyscf.spec import PyscfSpec, parse
 
 
 class PyscfLabeler:

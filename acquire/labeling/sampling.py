@@ -48,7 +48,7 @@ class SamplingSettings:
 
 
 def _calculator(spec: str):
-    from acquire.calculators import LabelerCalculator
+    from acquire.md.calculators import LabelerCalculator
     from labelers import get_labeler
 
     return LabelerCalculator(get_labeler(spec))
@@ -184,10 +184,9 @@ def sample(atoms: Atoms, n: int, method: str, settings: SamplingSettings, progre
 
 def write_frames(frames: list[Atoms], path: str) -> None:
     """Write frames as extxyz atomically (a temporary file renamed into place)."""
-    import os
-
     from ase.io import write
 
-    temporary = f"{path}.partial"
-    write(temporary, frames, format="extxyz")
-    os.replace(temporary, path)
+    from labelers.files import atomic_path
+
+    with atomic_path(path) as temporary:
+        write(str(temporary), frames, format="extxyz")

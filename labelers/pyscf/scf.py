@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from labelers.errors import ConvergenceError
-from labelers.pyscf_spec import PyscfSpec
+from labelers.pyscf.spec import PyscfSpec
 
 
 def mean_field(mol: Any, spec: PyscfSpec) -> Any:

@@ -1,7 +1,7 @@
 """Where labels are computed: in this process, a local process pool, or a Dask cluster.
 
 Every executor offers `submit(spec, atoms) -> concurrent.futures.Future` whose result is a
-`Label` or a `Failure` (a labeler error caught where it happened, with the seconds it cost), and
+`Label` or a `LabelFailure` (a labeler error caught where it happened, with the seconds it cost), and
 `slots` (how many tasks to keep in flight now; Dask's follows the cluster's size). Workers only compute; they never touch the store.
 A worker process that dies makes its futures raise (`BrokenProcessPool`, Dask's `KilledWorker`);
 the engine records those as failed attempts and retries them.
@@ -27,7 +27,7 @@ class EngineError(AcquireError):
 
 
 @dataclass(frozen=True)
-class Failure:
+class LabelFailure:
     """A label that could not be computed: the error's one-line message and the seconds it took."""
 
     error: str
@@ -64,7 +64,7 @@ def tune_malloc() -> None:
         pass
 
 
-def compute(spec: str, atoms: Atoms) -> Label | Failure:
+def compute(spec: str, atoms: Atoms) -> Label | LabelFailure:
     """Label `atoms` with `spec` (runs in a worker); failures are returned, never raised."""
     from labelers import get_labeler
 
@@ -75,9 +75,9 @@ def compute(spec: str, atoms: Atoms) -> Label | Failure:
         if labeler is None:
             labeler = _LABELERS[spec] = get_labeler(spec)
         return labeler.label(atoms)
-    except Exception as exc:  # a labeler error, or a backend bug: recorded on the row, retried
+    except Exception as exc:  # noqa: BLE001 - a labeler error, or a backend bug: recorded on the row, retried
         message = (str(exc).splitlines() or [""])[0]
-        return Failure(f"{type(exc).__name__}: {message}", time.perf_counter() - start)
+        return LabelFailure(f"{type(exc).__name__}: {message}", time.perf_counter() - start)
 
 
 class Executor(Protocol):

@@ -9,7 +9,7 @@ A run is unstable at the first step where (checked every step, in this order)
   (0.5 Å, the criterion of Fu et al., "Forces are not enough", 2022); bonds are the pairs closer
   than `bond_scale` × the sum of covalent radii in the start geometry (`bond`).
 Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
-With an output directory every finished run is stored (`acquire.md_store`) and a rerun resumes.
+With an output directory every finished run is stored (`acquire.md.store`) and a rerun resumes.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 from ase import Atoms, units
@@ -59,23 +59,28 @@ class MDSettings:
         ):
             if not math.isfinite(value) or value < 0 or (strict and value == 0):
                 raise MDError(f"{name} must be a finite number {'> 0' if strict else '>= 0'}, got {value}")
-        if self.steps < 1 or self.save_every < 0 or self.trace_points < 2:
+        if self.steps < 1 or self.save_every < 0:
             raise MDError(f"steps must be >= 1 and save-every >= 0, got steps={self.steps}, save_every={self.save_every}")
+        if self.trace_points < 2:
+            raise MDError(f"trace points must be >= 2 (a trace needs a start and an end), got {self.trace_points}")
         return self
 
 
+FailureKind = Literal["bond", "pair", "nonfinite", "calculator"]
+
+
 @dataclass(frozen=True)
-class Failure:
+class MDFailure:
     """Why and when a run became unstable."""
 
-    kind: str  # "bond", "pair", "nonfinite" or "calculator"
+    kind: FailureKind
     detail: str
     step: int
     time_fs: float
 
 
 @dataclass
-class RunResult:
+class MDRun:
     """One trajectory: stable or not, when and why it failed, and distance traces for plots."""
 
     model: str
@@ -84,7 +89,7 @@ class RunResult:
     seed: int
     steps: int  # steps completed (== settings.steps for a stable run)
     stable: bool
-    failure: Failure | None
+    failure: MDFailure | None
     mean_temperature_K: float
     wall_s: float
     trajectory: str | None = None
@@ -139,7 +144,7 @@ class Geometry:
 
 
 def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: int, model: str = "model",
-            run: int = 0, trajectory: str | Path | None = None) -> RunResult:
+            run: int = 0, trajectory: str | Path | None = None) -> MDRun:
     """One Langevin trajectory from `start` with velocities drawn at the temperature (seeded)."""
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import Stationary, ZeroRotation
@@ -161,7 +166,7 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
     trace_every = max(1, settings.steps // settings.trace_points)
     trace: dict[str, list[float]] = {"time_fs": [], "max_bond_deviation_A": [], "min_pair_distance_A": []}
     temperatures: list[float] = []
-    failure: Failure | None = None
+    failure: MDFailure | None = None
     writer = _TrajectoryWriter(trajectory, settings.save_every)
     step = 0
     try:
@@ -190,7 +195,7 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
                 trace["min_pair_distance_A"].append(min_pair)
                 temperatures.append(float(atoms.get_temperature()))
             if kind is not None:
-                failure = Failure(kind, detail, step, step * settings.timestep_fs)
+                failure = MDFailure(kind, detail, step, step * settings.timestep_fs)
                 writer.write(atoms, step, energy, forces if energy is not None else None, force=True)
                 break
             writer.write(atoms, step, energy, forces, force=step == settings.steps)
@@ -199,7 +204,7 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
     finally:
         writer.close()
         atoms.calc = None
-    return RunResult(
+    return MDRun(
         model=model, timestep_fs=settings.timestep_fs, run=run, seed=seed, steps=step, stable=failure is None,
         failure=failure, mean_temperature_K=float(np.nanmean(temperatures)) if temperatures else math.nan,
         wall_s=time.perf_counter() - began, trajectory=None if trajectory is None else str(trajectory), trace=trace,
@@ -289,12 +294,20 @@ def _calculator(model: str) -> Calculator:
     return _CALCULATORS[model]
 
 
+class ResultStore(Protocol):
+    """Where finished runs are kept between calls (`acquire.md.store.RunStore`)."""
+
+    def load(self, job: Job, settings: MDSettings, source: str) -> MDRun | None: ...
+
+    def save(self, job: Job, settings: MDSettings, source: str, result: MDRun) -> None: ...
+
+
 def settings_at(settings: MDSettings, timestep_fs: float) -> MDSettings:
     """`settings` with another time step."""
     return MDSettings(**{**asdict(settings), "timestep_fs": timestep_fs})
 
 
-def _run_job(job: Job, settings: MDSettings) -> RunResult:
+def _run_job(job: Job, settings: MDSettings) -> MDRun:
     step = settings_at(settings, job.timestep_fs)
     return run_one(_calculator(job.model), job.start, step, job.seed, job.model, job.run, job.trajectory)
 
@@ -321,7 +334,7 @@ class StabilityResult:
     models: dict[str, str]  # name -> source (path or labeler spec)
     timesteps_fs: list[float]
     seed: int
-    runs: list[RunResult]
+    runs: list[MDRun]
     wall_s: float
     resumed: int = 0  # runs read back from an earlier, interrupted call
 
@@ -372,46 +385,38 @@ def run_stability(
     workers: int = 1,
     out_dir: str | Path | None = None,
     sources: Mapping[str, str] | None = None,
-    on_result: Callable[[RunResult], None] | None = None,
+    on_result: Callable[[MDRun], None] | None = None,
+    store: ResultStore | None = None,
 ) -> StabilityResult:
     """Run `runs` trajectories per model and time step; `workers` > 1 uses spawned processes.
 
     `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
     once per worker process); `sources` maps it to what it was made from (a path or spec). With
-    `out_dir`, trajectories go under `out_dir/trajectories/` and every finished run is stored under
-    `out_dir/runs/`, so that calling again with the same arguments resumes (see `acquire.md_store`).
+    `out_dir`, trajectories go under `out_dir/trajectories/`; with a `store` (`acquire.md.store.RunStore`)
+    every finished run is stored, so that calling again with the same arguments resumes.
     """
     settings = settings.validated()
     timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
     for dt in timesteps:
         if not (math.isfinite(dt) and dt > 0):
             raise MDError(f"time steps must be finite numbers > 0 fs, got {dt}")
-    from acquire import md_store
-
     sources = dict(sources or {m: m for m in models})
     jobs = plan_jobs(list(models), starts, timesteps, runs, seed, out_dir)
     began = time.perf_counter()
-    results: list[RunResult] = []
-    pending: dict[tuple[str, float, int], tuple[Path, dict]] = {}  # job id -> (result file, key)
-    todo = []
+    results: list[MDRun] = []
+    todo = {}
     for job in jobs:
-        if out_dir is None:
-            todo.append(job)
-            continue
-        path = md_store.result_path(out_dir, job.model, job.timestep_fs, job.run)
-        key = md_store.run_key(settings_at(settings, job.timestep_fs), job.seed, sources.get(job.model, job.model), job.start)
-        stored = md_store.load_result(path, key)
+        stored = None if store is None else store.load(job, settings, sources.get(job.model, job.model))
         if stored is None:
-            todo.append(job)
-            pending[(job.model, job.timestep_fs, job.run)] = (path, key)
+            todo[(job.model, job.timestep_fs, job.run)] = job
         else:
             results.append(stored)
             if on_result:
                 on_result(stored)
-    for result in _execute(todo, models, settings, workers, on_result):
-        if out_dir is not None:
-            path, key = pending[(result.model, result.timestep_fs, result.run)]
-            md_store.save_result(path, result, key)
+    for result in _execute(list(todo.values()), models, settings, workers, on_result):
+        if store is not None:
+            job = todo[(result.model, result.timestep_fs, result.run)]
+            store.save(job, settings, sources.get(job.model, job.model), result)
         results.append(result)
     results.sort(key=lambda r: (list(models).index(r.model), r.timestep_fs, r.run))
     return StabilityResult(settings=settings, models=sources, timesteps_fs=timesteps, seed=seed, runs=results,
@@ -419,7 +424,7 @@ def run_stability(
 
 
 def _execute(jobs: list[Job], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,
-             on_result: Callable[[RunResult], None] | None) -> Iterator[RunResult]:
+             on_result: Callable[[MDRun], None] | None) -> Iterator[MDRun]:
     if not jobs:
         return
     workers = max(1, min(int(workers), len(jobs)))

@@ -2,7 +2,7 @@
 declared CPU-core seconds from scaling laws in the number of basis functions N.
 
 Declared anchors were measured on ethanol (C2H6O) on the project's 2-core machine, one thread
-(DESIGN.md; cc-pVDZ and def2-SVP give N = 72, 6-31G N = 39, STO-3G N = 21). Beyond the anchors the
+(docs/costs.md; cc-pVDZ and def2-SVP give N = 72, 6-31G N = 39, STO-3G N = 21). Beyond the anchors the
 formal exponents apply: CCSD(T) N^7, CCSD N^6, MP2 N^5, HF N^4, DFT N^3.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from ase import Atoms
 from labelers.costs import ScalingLaw
 from labelers.errors import LabelFailedError, ResourceError
 
-# Anchors: DESIGN.md's figures (CCSD(T) with forces at STO-3G/6-31G/cc-pVDZ, CCSD(T) energy and PBE
+# Anchors: docs/costs.md's figures (CCSD(T) with forces at STO-3G/6-31G/cc-pVDZ, CCSD(T) energy and PBE
 # at cc-pVDZ/def2-SVP) and benchmarks/bench_labelers.py for the rest, whose figures were taken under
-# a load average of ~5 on 2 cores and are divided by 1.5, the ratio of its figures to DESIGN.md's on
+# a load average of ~5 on 2 cores and are divided by 1.5, the ratio of its figures to docs/costs.md's on
 # the four specs measured both ways (benchmarks/results/labelers_ethanol.md).
 DECLARED_LAWS: dict[str, ScalingLaw] = {
     "ccsd(t)+forces": ScalingLaw(7.0, ((21, 0.9), (39, 33.0), (72, 339.0))),

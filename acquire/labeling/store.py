@@ -26,7 +26,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Literal, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -94,6 +94,18 @@ class Task:
     attempts: int
 
 
+RowStatus = Literal["pending", "running", "done", "failed"]
+RowOutcome = Literal["pending", "failed", "done", "stale"]  # what `fail` did to a row
+
+
+@dataclass
+class Commit:
+    """What `finish` did: results written, and results dropped because their claim was stale."""
+
+    written: int = 0
+    stale: int = 0
+
+
 @dataclass
 class Counts:
     """Rows of one labeler by status; CPU-core seconds spent (measured) and declared for done labels."""
@@ -151,7 +163,7 @@ class LabelStore:
                 # ASE checks for its tables, then creates them: under the write lock, so that two
                 # processes opening a new store at once do not both create them.
                 con.execute("BEGIN IMMEDIATE")
-                self._db._initialize(con)
+                self._db._initialize(con)  # ASE-private; pyproject.toml pins the ASE releases tested
                 if create:
                     for statement in _INDEXES:
                         con.execute(statement)
@@ -257,33 +269,41 @@ class LabelStore:
         return len(rows)
 
     # ---- results ------------------------------------------------------------------------------
-    def finish(self, results: Sequence[tuple[Task, Label, float]], owner: str) -> int:
-        """Commit done labels `(task, label, declared cost s)` in one transaction; a row already done
-        keeps its label (first result wins). Returns rows written."""
+    def finish(self, results: Sequence[tuple[Task, Label, float]], owner: str) -> Commit:
+        """Commit done labels `(task, label, declared cost s)` in one transaction. Only the claim that
+        holds a row (running, owned by `owner`) writes it: a result whose claim went stale (its lease
+        expired and another run claimed the row, or the row is done) is dropped and counted, its CPU
+        time still charged to the row."""
         import acquire
 
-        written = 0
+        commit = Commit()
         with self._write() as db:
             for task, label, declared_s in results:
                 row = db.get(id=task.row_id)
-                if row.status == "done":
-                    continue  # never overwrite a label already paid for
+                if not _holds(row, owner):
+                    db.update(task.row_id, cost_s=float(row.cost_s) + float(label.seconds))
+                    commit.stale += 1
+                    continue
                 atoms = Atoms(numbers=task.atoms.numbers, positions=task.atoms.positions)
                 atoms.calc = SinglePointCalculator(atoms, energy=label.energy, forces=label.forces)
-                versions = _versions(label.meta, getattr(acquire, "__version__", "0"))
+                versions = _versions(label.meta, acquire.__version__)
                 db.update(task.row_id, atoms=atoms, data={"meta": _jsonable(label.meta)}, status="done",
                           cost_s=float(row.cost_s) + float(label.seconds), declared_s=float(declared_s),
                           error="none", owner="none",
                           lease_until=0.0, versions=json.dumps(versions, sort_keys=True))
-                written += 1
-        return written
+                commit.written += 1
+        return commit
 
-    def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int) -> str:
-        """Record a failed attempt; back to pending while attempts < max_attempts, else failed."""
+    def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int) -> RowOutcome:
+        """Record a failed attempt; back to pending while attempts < max_attempts, else failed. A claim
+        that no longer holds the row changes nothing but the row's cost ("stale"; "done" if done)."""
         with self._write() as db:
             row = db.get(id=task.row_id)
             if row.status == "done":
                 return "done"
+            if not _holds(row, owner):
+                db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s))
+                return "stale"
             status = "pending" if int(row.attempts) < max_attempts else "failed"
             db.update(task.row_id, status=status, error=_text(error), cost_s=float(row.cost_s) + float(cost_s),
                       owner="none", lease_until=0.0)
@@ -358,21 +378,26 @@ class LabelStore:
 
 def _versions(meta: dict, acquire_version: str) -> dict[str, str]:
     """Package versions behind a label: the backend's (from its metadata) and ours."""
-    import ase
+    from acquire.versions import versions as installed
 
-    versions = dict(meta.get("versions", {}))
-    versions.update({k: str(meta[k]) for k in ("pyscf", "tblite", "openmm", "rdkit") if k in meta})
-    versions.update(acquire=acquire_version, ase=ase.__version__, numpy=np.__version__)
-    return versions
+    found = dict(meta.get("versions", {}))
+    found.update({k: str(meta[k]) for k in ("pyscf", "tblite", "openmm", "rdkit") if k in meta})
+    found.update(installed(("ase", "numpy")), acquire=acquire_version)
+    return found
+
+
+def _holds(row: object, owner: str) -> bool:
+    """Whether `owner`'s claim still holds a row (nobody has reclaimed it since, and it is not done)."""
+    return row.status == "running" and row.owner == owner
 
 
 def _canonical(spec: str) -> str:
     """The canonical form of a spec as its backend writes it (`pyscf:CCSD(T)/cc-pVDZ` -> lower case), or `spec`."""
-    try:
-        from labelers import get_labeler
+    from labelers import LabelerError, get_labeler
 
+    try:
         return get_labeler(spec).spec
-    except Exception:  # unknown or unavailable backend: the spec is only a name in the store
+    except LabelerError:  # unknown or unavailable backend: the spec is only a name in the store
         return spec
 
 

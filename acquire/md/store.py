@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,11 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from acquire.md import Failure, MDSettings, RunResult
+from acquire.md.runs import Job, MDFailure, MDRun, MDSettings, settings_at
+from labelers.files import atomic_write_text
 
 
-def run_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:
+def result_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:
     """What a stored run must match to be reused."""
     geometry = np.round(start.get_positions(), 6).tobytes() + np.asarray(start.numbers, dtype=np.int64).tobytes()
     return {"settings": asdict(settings), "seed": int(seed), "source": str(source),
@@ -47,22 +47,38 @@ def result_path(out_dir: str | Path, model: str, timestep_fs: float, run: int) -
     return Path(out_dir) / "runs" / model / f"dt{timestep_fs:g}fs" / f"run{run:03d}.json"
 
 
-def save_result(path: Path, result: RunResult, key: dict[str, Any]) -> None:
+def save_result(path: Path, result: MDRun, key: dict[str, Any]) -> None:
     """Write atomically (a kill never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "result": asdict(result)}))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"key": key, "result": asdict(result)}))
 
 
-def load_result(path: Path, key: dict[str, Any]) -> RunResult | None:
+def load_result(path: Path, key: dict[str, Any]) -> MDRun | None:
     """The stored run if it exists, is readable and was made with `key`; else None."""
     try:
         data = json.loads(path.read_text())
         if data.get("key") != key:
             return None
         fields = dict(data["result"])
-        fields["failure"] = None if fields["failure"] is None else Failure(**fields["failure"])
-        return RunResult(**fields)
+        fields["failure"] = None if fields["failure"] is None else MDFailure(**fields["failure"])
+        return MDRun(**fields)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+class RunStore:
+    """The finished runs of a study under `out_dir/runs/` (what `run_stability(store=...)` takes)."""
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+
+    def _where(self, job: Job, settings: MDSettings, source: str) -> tuple[Path, dict[str, Any]]:
+        key = result_key(settings_at(settings, job.timestep_fs), job.seed, source, job.start)
+        return result_path(self.out_dir, job.model, job.timestep_fs, job.run), key
+
+    def load(self, job: Job, settings: MDSettings, source: str) -> MDRun | None:
+        return load_result(*self._where(job, settings, source))
+
+    def save(self, job: Job, settings: MDSettings, source: str, result: MDRun) -> None:
+        path, key = self._where(job, settings, source)
+        save_result(path, result, key)

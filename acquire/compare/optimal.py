@@ -1,0 +1,99 @@
+"""The optimal split: a learning curve error(n_accurate, n_inaccurate) fitted to the finished
+standard and ASTEROID runs of a comparison folder, the `optimal` planning policy made from it, and
+its predictions beside the paper split and standard training (`acquire plan --policy optimal`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from acquire.compare.plans import FORMAT, CompareError
+from budget import BudgetError, Plan, paper_policy
+from budget import plan as make_plan
+from budget.learning_curves import fit_learning_curve
+from budget.planner import OptimalSplit
+
+
+def learning_curve_points(folder: str | Path, methods: tuple[str, ...] = ("standard", "asteroid"),
+                          metric: str = "force_mae") -> list[tuple[int, int, float]]:
+    """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in a comparison
+    folder, whichever invocation made it (each run directory counts once)."""
+    read_document(folder)  # a comparison folder, or a one-line error
+    points: dict[tuple, tuple[int, int, float]] = {}
+    for path in sorted(Path(folder).glob("runs/*/*/seed*/metrics.json")):
+        method = path.parent.parent.name
+        if method not in methods or not (path.parent / "predictions.npz").exists():
+            continue
+        metrics = json.loads(path.read_text())
+        counts = metrics.get("counts", {})
+        if "test" in metrics and "accurate" in counts:
+            n_acc, n_inacc = int(counts["accurate"]), int(counts.get("inaccurate", 0))
+            seed = metrics.get("config", {}).get("seed")  # the same run made twice counts once
+            points.setdefault((method, seed, n_acc, n_inacc), (n_acc, n_inacc, float(metrics["test"][metric])))
+    return list(points.values())
+
+
+def read_document(folder: str | Path) -> dict[str, Any]:
+    """The metrics.json of a comparison folder."""
+    path = Path(folder) / "metrics.json"
+    if not path.exists():
+        raise CompareError(f"no comparison results at {path}; run `acquire compare --out {folder}` first")
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CompareError(f"{path} is not valid JSON: {error}") from None
+    if document.get("format") != FORMAT:
+        raise CompareError(f"{path} is not an acquire compare metrics file")
+    return document
+
+
+def optimal_policy(folder: str | Path | None, metric: str = "force_mae") -> OptimalSplit:
+    """The `optimal` planning policy: a learning curve fitted to the standard and ASTEROID results of
+    the comparison in `folder` (its metrics.json)."""
+    if folder is None:
+        raise CompareError("the optimal policy needs earlier results: --from DIR (an acquire compare --out folder)")
+    return OptimalSplit(fit_learning_curve(learning_curve_points(folder, metric=metric)))
+
+
+def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -> str:
+    """The `acquire compare` command that measures a plan's split beside the results in `folder`."""
+    import shlex
+
+    source = (["--dataset", settings["dataset"]] if settings.get("dataset") else
+              ["--accurate", settings["accurate"], "--inaccurate", settings["inaccurate"]])
+    words = ["acquire", "compare", *source, "--budget", plan.budget, "--ratio", f"{plan.ratio:g}",
+             "--inaccurate-share", f"{plan.budget_accurate_labels - plan.accurate.count:g}ccsd",
+             "--seeds", str(settings["seeds"]), "--preset", settings["preset"], "--validation", str(settings["validation"])]
+    if settings.get("test") is not None:
+        words += ["--test", str(settings["test"])]
+    if settings.get("gammas"):
+        words += ["--gammas", ",".join(f"{g:g}" for g in settings["gammas"])]
+    return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
+
+
+def optimal_summary(policy: OptimalSplit, plan: Plan, folder: str | Path) -> dict[str, Any]:
+    """Predicted test error of the optimal plan beside the paper split and standard training at the
+    same budget, with the measured mean over seeds where `folder` holds a run of that exact split."""
+    measured: dict[tuple[int, int], list[float]] = {}
+    for n_acc, n_inacc, error in learning_curve_points(folder):
+        measured.setdefault((n_acc, n_inacc), []).append(error)
+    splits = [("optimal", plan.accurate.count, plan.inaccurate.count)]
+    try:
+        paper = make_plan(plan.budget, plan.ratio, paper_policy(), validation=plan.validation.count)
+        splits.append(("paper", paper.accurate.count, paper.inaccurate.count))
+    except BudgetError:
+        pass  # the budget is too small for the paper policy: no paper split to show
+    splits.append(("standard", plan.standard.count, 0))
+    c = policy.curve
+    return {
+        "measure_with": _measure_command(read_document(folder)["settings"], plan, folder),
+        "from": str(folder), "metric": "test force_mae", "units": "kcal/mol/Å", "points": c.n_points,
+        "curve": {"a": c.a, "alpha": c.alpha, "delta": c.delta, "rms_log_residual": c.rms_log_residual,
+                  "form": "err = a * n_acc**-alpha * (1 + n_inacc/n_acc)**-delta"},
+        "rms_log_residual": c.rms_log_residual,
+        "splits": [{"split": name, "n_accurate": na, "n_inaccurate": ni, "predicted": policy.predicted_error(na, ni),
+                    "measured": float(np.mean(measured[(na, ni)])) if (na, ni) in measured else None}
+                   for name, na, ni in splits],
+    }

@@ -1,0 +1,243 @@
+"""Budget-matched comparisons: standard training vs ASTEROID (and ablations) at equal labeling cost.
+
+For every budget and cost ratio the planner buys the labels (`budget.plan`); every seed has one
+leak-free split of the accurate set (`acquire.compare.splits.make_split`) shared by all budgets, ratios
+and methods of that seed, so that test frames are the same everywhere. Training sets are nested
+prefixes of a seeded order of the split's training frames and inaccurate pool. Each run lives in
+`DIR/runs/<budget>_r<ratio>/<method>/seed<k>/` (model, metrics, split indices, test predictions)
+and is skipped when finished, so an interrupted comparison resumes where it stopped.
+
+Methods: `standard` (the whole budget on accurate labels), `asteroid`, the ablations
+`no-bias-weights` (uniform weights: plain pretrain-then-fine-tune) and `no-finetune`, `delta-ml`
+(needs paired labels: see `acquire.compare.delta`), and `score-matching` (unlabelled configurations, which
+cost no labels, plus the whole budget on accurate labels); one table in `acquire.compare.methods`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from acquire.compare.methods import METHODS, RunInputs, selected, train_config
+from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
+from acquire.progress import clock
+from acquire.sources import SourceArrays, frames_of, load_source, predict_frames, split_source
+from labelers.files import atomic_path
+
+if TYPE_CHECKING:
+    from budget import Plan
+    from train import Frames
+    from train.config import TrainConfig
+    from train.models import Potential
+
+
+def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
+    """The accurate and inaccurate labelled arrays of the comparison (same molecule)."""
+    accurate, inaccurate = load_source(settings.accurate), load_source(settings.inaccurate)
+    if accurate.positions.shape[1:] != inaccurate.positions.shape[1:] or not np.array_equal(
+            np.asarray(accurate.numbers).reshape(-1), np.asarray(inaccurate.numbers).reshape(-1)):
+        raise CompareError(f"{settings.accurate} and {settings.inaccurate} are not the same molecule (atoms differ)")
+    return accurate, inaccurate
+
+
+def accurate_label_cost(src: str, data: SourceArrays) -> float | None:
+    """Declared CPU-core seconds of one label by the labeler a SRC names, or None if unknown."""
+    from ase import Atoms
+
+    from labelers.errors import LabelerError
+    from labelers.registry import get_labeler
+
+    try:
+        atoms = Atoms(numbers=np.asarray(data.numbers).reshape(-1), positions=data.positions[0])
+        return float(get_labeler(split_source(src)[1]).cost(atoms))
+    except (LabelerError, ValueError, TypeError):
+        return None
+
+
+def plan_runs(settings: CompareSettings, plans: dict[str, Plan]) -> list[RunSpec]:
+    """Every run of the comparison, in the methods' table order, with the labels its method trains on."""
+    runs = []
+    for key, p in plans.items():
+        mixed = (p.accurate.cost_accurate_labels + p.inaccurate.cost_accurate_labels,
+                 _add(p.accurate.cost_cpu_h, p.inaccurate.cost_cpu_h))
+        for seed in range(settings.seeds):
+            for method in selected(settings):
+                standard = (p.standard.cost_accurate_labels, p.standard.cost_cpu_h)
+                n_acc, n_inacc, n_unl, cost = {
+                    "accurate": (p.standard.count, 0, 0, standard),
+                    "accurate+unlabelled": (p.standard.count, 0, p.inaccurate.count, standard),
+                    "mixed": (p.accurate.count, p.inaccurate.count, 0, mixed),
+                }[METHODS[method].trains_on]
+                runs.append(RunSpec(key, p.budget, p.ratio, method, seed, n_acc, n_inacc, n_unl, cost[0], cost[1],
+                                    f"runs/{key}/{method}/seed{seed}"))
+    return runs
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _identity(run: RunSpec) -> tuple:
+    """Runs with the same identity train the same model on the same frames (e.g. standard at two ratios)."""
+    return (run.method, run.seed, run.n_accurate, run.n_inaccurate, run.n_unlabeled)
+
+
+def check_settings(run_dir: Path, config: TrainConfig) -> None:
+    """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...)."""
+    path = run_dir / "config.json"
+    if path.exists() and not config.matches(json.loads(path.read_text())):
+        raise CompareError(f"{run_dir} was trained with other settings (preset, gammas or model); "
+                           "give a new --out or the same --preset and --gammas")
+
+
+def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
+    """The frames a run trains, validates and tests on (stored as its split.json)."""
+    return {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
+            "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
+            "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
+
+
+def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[str, Any] | None = None) -> bool:
+    """Whether a run directory holds a finished run; with `config` and `indices`, refuse a run
+    directory made with other settings or frames."""
+    if config is not None:
+        check_settings(run_dir, config)
+    if indices is not None and (run_dir / "split.json").exists():
+        if json.loads((run_dir / "split.json").read_text()) != json.loads(json.dumps(indices)):
+            raise CompareError(f"{run_dir} was trained on other frames; give a new --out")
+    return all((run_dir / name).exists() for name in ("metrics.json", "predictions.npz", "split.json"))
+
+
+def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: SourceArrays,
+            inaccurate: SourceArrays, split: SeedSplit) -> None:
+    """Train (or resume) one run with its method and store its split indices and test predictions."""
+    run_dir = out / run.dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    indices = run_indices(run, settings, split)
+    (run_dir / "split.json").write_text(json.dumps(indices))
+    config = train_config(settings, run.method, run.seed)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
+    model = METHODS[run.method].run(RunInputs(accurate, inaccurate, indices, config, run_dir))
+    if model is not None:
+        save_predictions(model, frames_of(accurate, split.test, "test"), run_dir / "predictions.npz")
+
+
+def save_predictions(model: Potential, frames: Frames, path: Path) -> None:
+    """Test-set predictions (energies eV, forces eV/Å) beside the reference labels, for parity plots."""
+    energies, forces = predict_frames(model, frames)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, energies=energies, forces=forces, ref_energies=frames.energies,
+                            ref_forces=frames.forces)
+
+
+def read_run(run: RunSpec, out: Path) -> None:
+    """Fill `run.result` from the run directory's metrics.json."""
+    metrics = json.loads((out / run.dir / "metrics.json").read_text())
+    keep = ("validation", "test", "gamma", "gamma_search", "bias", "seconds", "stage_seconds", "counts",
+            "skipped_because", "delta")
+    run.result = {k: metrics[k] for k in keep if k in metrics}
+    run.result["threads"] = metrics.get("config", {}).get("threads", 1)
+    run.result["versions"] = metrics.get("versions", {})
+
+
+Log = Callable[[str], None]
+
+
+def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
+    """Run (or resume) every run of the comparison, `settings.jobs` at a time; write metrics.json,
+    report.md and plots; return the metrics document."""
+    from acquire.compare.report import write_outputs
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    accurate, inaccurate = load_data(settings)
+    plans = make_plans(settings, accurate_label_cost(settings.accurate, accurate))
+    runs = plan_runs(settings, plans)
+    params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
+              "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs),
+              "n_inaccurate": max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)}
+    splits = {seed: seed_split(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds)}
+    first: dict[tuple, RunSpec] = {}
+    pending: list[RunSpec] = []
+    for number, run in enumerate(runs, 1):
+        twin = first.setdefault(_identity(run), run)
+        if twin is not run and twin.status != "skipped":
+            run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.key}, shared"
+        elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
+            run.status, run.note = "skipped", why
+            log(f"run {number} of {len(runs)}: {run.dir}: not run: {why}")
+        elif is_finished(out / run.dir, train_config(settings, run.method, run.seed),
+                         run_indices(run, settings, splits[run.seed])):
+            run.status, run.note = "resumed-finished", "finished earlier, skipped"
+        else:
+            pending.append(run)
+    _train(pending, out, settings, accurate, inaccurate, splits, log)
+    for number, run in enumerate(runs, 1):
+        if run.status != "skipped":
+            read_run(run, out)
+            log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
+                f"{run.result['test']['force_mae']:.3f} kcal/mol/Å")
+    return write_outputs(out, settings, plans, runs, splits)
+
+
+def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,
+           inaccurate: SourceArrays, splits: dict[int, SeedSplit], log: Log) -> None:
+    """Train the pending runs in order, `settings.jobs` at a time in worker processes (one at a time
+    in this process when jobs is 1); a run starts once the run its method waits for has finished."""
+    began = time.monotonic()
+
+    def started(run: RunSpec) -> None:
+        log(f"{run.dir}: training ({clock(time.monotonic() - began)} elapsed)")
+
+    def finished(run: RunSpec) -> None:
+        run.status, run.note = "trained", "trained"
+        log(f"{run.dir}: trained ({clock(time.monotonic() - began)} elapsed)")
+
+    if settings.jobs == 1 or len(pending) == 1:
+        for run in pending:
+            started(run)
+            execute(run, out, settings, accurate, inaccurate, splits[run.seed])
+            finished(run)
+        return
+    import multiprocessing
+    import queue
+
+    quiet = replace(settings, progress=False)  # several runs at once: log lines instead of progress bars
+    done: queue.Queue = queue.Queue()
+    waiting, running = list(pending), set()
+    with multiprocessing.get_context("spawn").Pool(settings.jobs) as pool:
+        while waiting or running:
+            for run in [r for r in waiting if _ready(r, waiting, running)][:settings.jobs - len(running)]:
+                waiting.remove(run)
+                running.add(run.dir)
+                started(run)
+                pool.apply_async(execute, (run, out, quiet, accurate, inaccurate, splits[run.seed]),
+                                 callback=lambda _, run=run: done.put((run, None)),
+                                 error_callback=lambda error, run=run: done.put((run, error)))
+            run, error = done.get()
+            running.discard(run.dir)
+            if error is not None:
+                pool.terminate()  # the other runs resume from their stage files on the next call
+                raise error
+            finished(run)
+
+
+def _ready(run: RunSpec, waiting: list[RunSpec], running: set[str]) -> bool:
+    """Whether the run its method waits for (same plan and seed) is neither waiting nor running."""
+    after = METHODS[run.method].after
+    if after is None:
+        return True
+    blocker = run.dir.replace(f"/{run.method}/", f"/{after}/")
+    return blocker not in running and all(r.dir != blocker for r in waiting)
+
+
+def _unavailable(run: RunSpec, accurate: SourceArrays, inaccurate: SourceArrays, split: SeedSplit) -> str:
+    """Why the run's method cannot run on these labels ('' if it can)."""
+    check = METHODS[run.method].unavailable
+    return check(accurate, inaccurate, split.train_order[:run.n_accurate]) if check else ""
+
+

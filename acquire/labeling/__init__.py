@@ -1,0 +1,2 @@
+"""Labeling: the label store, the coordinator that fills it, where labels are computed (executors),
+configuration pools and sampling."""

@@ -1,0 +1,194 @@
+"""`acquire run` as a library function: plan the budget, sample configurations, label the accurate and
+the inaccurate sets, then train ASTEROID on them (and standard training on the same accurate labels
+beside it), all in one resumable folder.
+
+The folder holds plan.json, pool.extxyz, labels.db, models/ and run.json, and belongs to one set of
+settings: a rerun with the same settings continues where it stopped; nothing bought is bought again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Literal
+
+from acquire.errors import AcquireError
+from acquire.labeling.sampling import SamplingSettings
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+    from acquire.labeling.engine import RunReport
+    from budget import Plan
+    from labelers.base import Labeler
+
+STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "plan.json", "run.json"
+SamplingMethod = Literal["md", "normal-modes"]
+Preset = Literal["quick", "paper", "tiny"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How labels are computed: local workers or a Dask scheduler, threads per worker, retries."""
+
+    workers: int | None = None
+    threads: int = 1
+    scheduler: str | None = None
+    max_attempts: int = 3
+    retry_failed: bool = False
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One `acquire run`: what to buy for which molecule, how to sample, and how to train (None: no training).
+    `ratio` is a float as text or "auto" (the labelers' declared costs)."""
+
+    molecule: str
+    budget: str
+    accurate: str
+    inaccurate: str
+    out: Path
+    ratio: str = "auto"
+    inaccurate_share: str | None = None
+    validation: int = 50
+    charge_validation: bool = False
+    method: SamplingMethod = "md"
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    preset: Preset | None = "quick"
+
+
+@dataclass
+class RunOutcome:
+    """What a run bought and trained; `summary` is run.json."""
+
+    plan: Plan
+    accurate_spec: str
+    inaccurate_spec: str
+    reports: list[RunReport]
+    summary: dict
+
+
+def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate: Labeler) -> Plan:
+    """The budget plan at the molecule's declared per-label costs."""
+    from budget import parse_budget, parse_share, plan
+
+    auto = settings.ratio.strip().lower() == "auto"
+    policy = parse_share(settings.inaccurate_share) if settings.inaccurate_share else "paper"
+    return plan(parse_budget(settings.budget), None if auto else settings.ratio, policy=policy,
+                accurate_cost_s=accurate.cost(atoms), inaccurate_cost_s=inaccurate.cost(atoms) if auto else None,
+                validation=settings.validation, charge_validation=settings.charge_validation)
+
+
+def _check_same_run(path: Path, recorded: dict) -> None:
+    """A rerun must ask for the same run as the one in the folder."""
+    if not path.is_file():
+        return
+    previous = json.loads(path.read_text()).get("settings", {})
+    changed = sorted(k for k in recorded if previous.get(k) != recorded[k])
+    if changed:
+        raise AcquireError(f"{path.parent} holds a run with other settings ({', '.join(changed)}); use another --out")
+
+
+def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling: SamplingSettings) -> list[Atoms]:
+    """The sampled configurations: read back if sampled before, else sampled and written."""
+    from acquire.labeling.pools import read_pool
+    from acquire.labeling.sampling import sample, write_frames
+
+    path = out / POOL_NAME
+    if path.is_file():
+        frames = read_pool(str(path))
+        if len(frames) == count:
+            return frames
+    frames = sample(atoms, count, method, sampling)
+    write_frames(frames, str(path))
+    return read_pool(str(path))  # exactly what the file holds, so a rerun hashes the same positions
+
+
+def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validation: int, preset: Preset,
+                 seed: int, threads: int, progress: bool) -> dict:
+    """Train ASTEROID on what the run bought (accurate + inaccurate labels in the store) and, beside it,
+    standard training on the same accurate labels, both selected on the validation labels; models
+    and metrics under `out/models/`. Resumable: finished stages are reused."""
+    import numpy as np
+
+    import train
+    from acquire.sources import frames_of, load_source
+
+    store = out / STORE_NAME
+    accurate, inaccurate = load_source(f"{store}:{accurate_spec}"), load_source(f"{store}:{inaccurate_spec}")
+    if len(accurate) < n_validation + 1:
+        raise AcquireError(f"{len(accurate)} accurate labels are done, too few for {n_validation} validation "
+                           "labels and training; rerun to finish labeling or lower --validation")
+    order = np.random.default_rng(seed).permutation(len(accurate))
+    validation = frames_of(accurate, sorted(order[:n_validation]), "validation")
+    accurate_train = frames_of(accurate, sorted(order[n_validation:]), "accurate")
+    config = train.preset(preset, seed=seed, threads=threads, progress=progress)
+    asteroid = train.run_asteroid(accurate_train, frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"),
+                                  validation, None, config, out / "models" / "asteroid")
+    standard = train.run_standard(accurate_train, validation, None, config, out / "models" / "standard")
+    return {"units": {"force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol"}, "preset": preset,
+            "asteroid": {"validation": asteroid.metrics["validation"], "gamma": asteroid.metrics.get("gamma"),
+                         "model": str(out / "models" / "asteroid")},
+            "standard_same_accurate_labels": {"validation": standard.metrics["validation"],
+                                              "model": str(out / "models" / "standard")}}
+
+
+def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(), progress: bool = True,
+                 log: Callable[[str], None] = lambda line: None) -> RunOutcome:
+    """Plan, sample, label both fidelities and train, in `settings.out`; writes plan.json and run.json."""
+    import numpy as np
+
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.store import LabelStore
+    from acquire.molecules import load_molecule
+    from acquire.progress import progress_bar
+    from labelers import get_labeler
+
+    sampling = settings.sampling
+    sampling.check()  # validate every input before creating anything
+    atoms = load_molecule(settings.molecule)
+    accurate, inaccurate = get_labeler(settings.accurate), get_labeler(settings.inaccurate)
+    get_labeler(sampling.calculator)
+    the_plan = make_plan(settings, atoms, accurate, inaccurate)
+    n_accurate = the_plan.accurate.count + the_plan.validation.count
+    n_inaccurate = the_plan.inaccurate.count
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise AcquireError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    recorded = {"molecule": settings.molecule, "accurate": accurate.spec, "inaccurate": inaccurate.spec,
+                "method": settings.method, "calculator": sampling.calculator, "temperature": sampling.temperature_k,
+                "seed": sampling.seed, "timestep": sampling.timestep_fs, "equilibration": sampling.equilibration,
+                "interval": sampling.interval, "budget": settings.budget, "ratio": settings.ratio,
+                "inaccurate_share": settings.inaccurate_share, "validation": settings.validation,
+                "charge_validation": settings.charge_validation}
+    _check_same_run(out / PLAN_NAME, recorded)
+    ledger_s = the_plan.budget_cpu_s + (0.0 if settings.charge_validation else the_plan.validation.cost_cpu_s)
+    document = {"settings": recorded, "plan": the_plan.model_dump(mode="json"), "ledger_cpu_s": ledger_s,
+                "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
+                            {"role": "inaccurate", "spec": inaccurate.spec, "target": n_inaccurate}]}
+    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
+    log(f"plan {the_plan.budget} at ratio {the_plan.ratio:.4g}: {the_plan.accurate.count} accurate "
+        f"(+{the_plan.validation.count} validation) with {accurate.spec}, {n_inaccurate} inaccurate with {inaccurate.spec}")
+
+    frames = _pool(out, atoms, n_accurate + n_inaccurate, settings.method, sampling)
+    order = np.random.default_rng(sampling.seed).permutation(len(frames))
+    parts = ((accurate, [frames[i] for i in order[:n_accurate]]), (inaccurate, [frames[i] for i in order[n_accurate:]]))
+    store = LabelStore(out / STORE_NAME)
+    reports = []
+    for labeler, part in parts:
+        if not part:
+            continue
+        with progress_bar(f"{labeler.spec}", len(part), disabled=not progress) as hook:
+            reports.append(label_frames(store, labeler, part, workers=engine.workers, scheduler=engine.scheduler,
+                                        threads=engine.threads, max_attempts=engine.max_attempts,
+                                        retry_failed=engine.retry_failed, budget_s=ledger_s,
+                                        progress=hook, charge_declared=True))
+    metrics = None
+    if settings.preset is not None:
+        metrics = train_models(out, accurate.spec, inaccurate.spec, the_plan.validation.count, settings.preset,
+                               sampling.seed, engine.threads, progress)
+    summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
+               "cpu_h_spent": store.spent_s() / 3600, "training": metrics}
+    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
+    return RunOutcome(the_plan, accurate.spec, inaccurate.spec, reports, summary)

@@ -1,0 +1,204 @@
+"""Peer benchmark: mace-torch's own command line (`mace_run_train`) on exactly the frames of an
+`acquire compare` seed, scored with the project's metric beside the project's own runs.
+
+    OMP_NUM_THREADS=1 .venv/bin/acquire compare --dataset ethanol --budget 250ccsd --ratio 40 \
+        --seeds 3 --preset paper --out runs/paper
+    .venv/bin/python benchmarks/bench_peers.py --compare runs/paper --seeds 0,1,2 --out runs/peers
+
+For each seed it writes the split's frames as extxyz (mace-torch's `REF_energy` / `REF_forces`
+keys, eV and eV/Å): `train.xyz` (the standard run's 250 CCSD(T) frames), `train_acc.xyz` (the
+ASTEROID run's 200), `val.xyz` (the comparison's validation frames), `test.xyz` (its test frames),
+`dft_train.xyz` / `dft_val.xyz` (the ASTEROID run's DFT pool, the last 50 held out for
+validation). Then it runs the recipes of the peer table (`--recipes`, default all):
+
+- `std`: standard on the 250 CCSD(T) frames, 400 epochs;
+- `ft`: naive pretrain-then-fine-tune: 40 epochs on the DFT frames, then `--foundation_model`
+  with `--multiheads_finetuning False`, 200 epochs on the 200 CCSD(T) frames at lr 1e-3;
+
+with the flags of the peer recipe (MACE 32x0e + 32x1o, max_L 1, correlation 3, r_max 5, batch 10,
+lr 0.01, AMSGrad, EMA 0.99, forces weight 1000, energy weight 10, float32, `--threads` threads).
+Each model is scored on `test.xyz` through `MACECalculator`, with the project's metric (force
+MAE over atoms and components in kcal/mol/Å, energy MAE in kcal/mol). CPU minutes are those of
+the child processes (user + system, all threads). The project's rows come from the comparison's
+`metrics.json` files (test MAE on the same frames; CPU minutes from `cpu_seconds`). Writes
+`peers.json` and `peers.md` (the table, per seed and mean ± spread) into `--out`. A rerun skips
+what is done (per recipe, per seed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KCAL_MOL = 0.0433641043  # eV per kcal/mol
+COMMON = ["--E0s", "average", "--energy_key", "REF_energy", "--forces_key", "REF_forces", "--device", "cpu",
+          "--default_dtype", "float32", "--seed", "1", "--forces_weight", "1000", "--energy_weight", "10",
+          "--amsgrad", "--ema", "--ema_decay", "0.99", "--batch_size", "10"]
+MODEL = ["--model", "MACE", "--hidden_irreps", "32x0e + 32x1o", "--max_L", "1", "--correlation", "3", "--r_max", "5.0"]
+RECIPES = ("std", "ft")
+
+
+def write_frames(path: Path, data, index: list[int]) -> None:
+    """extxyz with REF_energy (eV) in info and REF_forces (eV/Å) in arrays."""
+    from ase import Atoms
+    from ase.io import write
+
+    frames = []
+    for i in index:
+        atoms = Atoms(numbers=np.asarray(data.numbers).reshape(-1), positions=data.positions[i])
+        atoms.info["REF_energy"] = float(data.energies[i])
+        atoms.arrays["REF_forces"] = np.asarray(data.forces[i], dtype=float)
+        frames.append(atoms)
+    write(path, frames, format="extxyz")
+
+
+def prepare(compare: Path, seed: int, work: Path) -> dict:
+    """The seed's split files, from the comparison's stored run splits."""
+    from acquire.sources import load_source
+
+    runs = sorted((compare / "runs").glob(f"*/asteroid/seed{seed}/split.json"))
+    std_runs = sorted((compare / "runs").glob(f"*/standard/seed{seed}/split.json"))
+    if not runs or not std_runs:
+        raise SystemExit(f"{compare}: no finished standard and asteroid runs for seed {seed}")
+    ast, std = json.loads(runs[0].read_text()), json.loads(std_runs[0].read_text())
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "test.xyz").exists():
+        accurate, inaccurate = load_source(ast["accurate"]), load_source(ast["inaccurate"])
+        pool = ast["inaccurate_indices"]
+        write_frames(work / "train.xyz", accurate, std["train"])
+        write_frames(work / "train_acc.xyz", accurate, ast["train"])
+        write_frames(work / "val.xyz", accurate, ast["validation"])
+        write_frames(work / "dft_train.xyz", inaccurate, pool[:-50])
+        write_frames(work / "dft_val.xyz", inaccurate, pool[-50:])
+        write_frames(work / "test.xyz", accurate, ast["test"])
+    return {"standard": runs[0].parent.parent.parent / "standard" / f"seed{seed}", "asteroid": runs[0].parent,
+            "n_std": len(std["train"]), "n_acc": len(ast["train"]), "n_dft": len(ast["inaccurate_indices"]),
+            "n_test": len(ast["test"])}
+
+
+def mace_train(work: Path, name: str, args: list[str], threads: int) -> float:
+    """Run `mace_run_train` in `work`; return the CPU seconds it used."""
+    dirs = []
+    for kind in ("results", "checkpoints", "model", "log"):
+        dirs += [f"--{kind}_dir", str(work / name / kind)]
+    command = [str(Path(sys.executable).parent / "mace_run_train"), "--name", name, *args, *dirs, *COMMON]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    with open(work / f"{name}.log", "w") as log:
+        subprocess.run(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def score(model: Path, test: Path) -> dict:
+    """Test MAEs of a mace-torch model file with the project's metric (kcal/mol, kcal/mol/Å)."""
+    import contextlib
+    import io
+
+    from ase.io import read
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        from mace.calculators import MACECalculator
+
+        calc = MACECalculator(model_paths=str(model.resolve()), device="cpu", default_dtype="float32")
+    e_err, f_err = [], []
+    for atoms in read(test, index=":"):
+        e_ref, f_ref = atoms.info["REF_energy"], atoms.arrays["REF_forces"]
+        atoms.calc = calc
+        e_err.append(abs(atoms.get_potential_energy() - e_ref))
+        f_err.append(np.abs(atoms.get_forces() - f_ref).ravel())
+    return {"energy_mae": float(np.mean(e_err)) / KCAL_MOL, "force_mae": float(np.mean(np.concatenate(f_err))) / KCAL_MOL}
+
+
+def run_recipe(recipe: str, work: Path, threads: int) -> dict:
+    """Train one peer recipe in `work` (skipped if its result exists) and score it."""
+    done = work / f"{recipe}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    began = time.monotonic()
+    if recipe == "std":
+        cpu = mace_train(work, "std", ["--train_file", "train.xyz", "--valid_file", "val.xyz", *MODEL,
+                                        "--max_num_epochs", "400", "--lr", "0.01", "--scheduler_patience", "10"], threads)
+        model = work / "std" / "model" / "std.model"
+    else:
+        cpu = mace_train(work, "pre", ["--train_file", "dft_train.xyz", "--valid_file", "dft_val.xyz", *MODEL,
+                                        "--max_num_epochs", "40", "--lr", "0.01", "--scheduler_patience", "5"], threads)
+        cpu += mace_train(work, "ft", ["--foundation_model", str((work / "pre" / "model" / "pre.model").resolve()),
+                                        "--multiheads_finetuning", "False", "--train_file", "train_acc.xyz",
+                                        "--valid_file", "val.xyz", "--max_num_epochs", "200", "--lr", "0.001",
+                                        "--scheduler_patience", "10"], threads)
+        model = work / "ft" / "model" / "ft.model"
+    result = {**score(model, work / "test.xyz"), "cpu_minutes": cpu / 60, "wall_minutes": (time.monotonic() - began) / 60}
+    done.write_text(json.dumps(result))
+    return result
+
+
+def ours(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cpu = metrics.get("cpu_seconds") or metrics["seconds"] * metrics["config"].get("threads", 1)
+    return {"energy_mae": metrics["test"]["energy_mae"], "force_mae": metrics["test"]["force_mae"],
+            "cpu_minutes": cpu / 60, "cpu_measured": "cpu_seconds" in metrics}
+
+
+def table(rows: dict[str, dict[int, dict]]) -> str:
+    labels = {"standard": "project, standard (250 CCSD(T))", "asteroid": "project, ASTEROID (200 CCSD(T) + DFT)",
+              "std": "mace_run_train, standard (250 CCSD(T), 400 epochs)",
+              "ft": "mace_run_train, DFT pretrain 40 + fine-tune 200 (200 CCSD(T))"}
+    seeds = sorted({s for per in rows.values() for s in per})
+    lines = ["| recipe | " + " | ".join(f"seed {s} F / E / CPU min" for s in seeds) + " | mean F ± spread | mean E | mean CPU min |",
+             "|---|" + "---|" * (len(seeds) + 3)]
+    for name, per in rows.items():
+        cells = [f"{per[s]['force_mae']:.3f} / {per[s]['energy_mae']:.3f} / {per[s]['cpu_minutes']:.0f}" if s in per else "—"
+                 for s in seeds]
+        f = np.array([r["force_mae"] for r in per.values()])
+        e = np.array([r["energy_mae"] for r in per.values()])
+        c = np.array([r["cpu_minutes"] for r in per.values()])
+        spread = f" ± {f.std(ddof=1):.3f}" if len(f) > 1 else ""
+        lines.append(f"| {labels[name]} | " + " | ".join(cells) + f" | {f.mean():.3f}{spread} | {e.mean():.3f} | {c.mean():.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--compare", required=True, type=Path, help="an `acquire compare` output folder")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--recipes", default=",".join(RECIPES))
+    p.add_argument("--threads", type=int, default=2, help="threads of each mace_run_train (the peer table used 2)")
+    p.add_argument("--out", required=True, type=Path)
+    args = p.parse_args()
+    recipes = [r for r in args.recipes.split(",") if r]
+    unknown = set(recipes) - set(RECIPES)
+    if unknown:
+        raise SystemExit(f"unknown recipes {sorted(unknown)}; known: {', '.join(RECIPES)}")
+    rows: dict[str, dict[int, dict]] = {"standard": {}, "asteroid": {}, **{r: {} for r in recipes}}
+    for seed in (int(s) for s in args.seeds.split(",")):
+        work = args.out / f"seed{seed}"
+        info = prepare(args.compare, seed, work)
+        for method in ("standard", "asteroid"):
+            rows[method][seed] = ours(info[method])
+        for recipe in recipes:
+            print(f"seed {seed}: {recipe} ...", file=sys.stderr, flush=True)
+            rows[recipe][seed] = run_recipe(recipe, work, args.threads)
+            print(f"seed {seed}: {recipe}: {rows[recipe][seed]}", file=sys.stderr, flush=True)
+    from importlib.metadata import version
+
+    document = {"compare": str(args.compare), "rows": rows, "threads": args.threads, "host": platform.node(),
+                "load_average": os.getloadavg(), "versions": {"mace-torch": version("mace-torch"), "torch": version("torch")}}
+    (args.out / "peers.json").write_text(json.dumps(document, indent=1))
+    md = table({k: v for k, v in rows.items() if v})
+    (args.out / "peers.md").write_text(md + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The OpenMM backend: GAFF parametrisation (topology) and the labeler."""
