@@ -18,9 +18,15 @@ EXAMPLES = """examples:
   acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --ablations --unlabeled --out report/
   acquire compare --dataset ethanol --budgets 100ccsd,250ccsd,500ccsd --ratios 20,40 --out sweep/
   acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --gammas 0.1,0.5,1,2 --out gamma/
+  acquire compare --dataset ethanol --inaccurate xtb:gfn2 --ratio auto --budget 250ccsd --seeds 3 --out xtb/
+  acquire compare --dataset ethanol --inaccurate openmm:gaff-2.11 --pool pool.extxyz --ratio 1000 --out gaff/
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --selection diverse --out diverse/
   acquire compare --store labels.db --accurate 'pyscf:ccsd(t)/cc-pvdz' --inaccurate pyscf:pbe/def2-svp \\
                   --budget 100ccsd --ratio 54 --ablations --out mine/
-Rerun the same command to resume: finished runs are skipped. Errors are test MAE in kcal/mol/Å
+With a computing --inaccurate labeler the pool (--pool FILE, or the data set's DFT geometries) is
+labelled into OUT/labels.db, only the frames the plan draws; a budget that buys more inaccurate
+labels than the pool holds uses the pool and reports the leftover.
+Rerun the same command to resume: finished runs and labels are kept. Errors are test MAE in kcal/mol/Å
 (forces, mean over atoms and components) and kcal/mol (energies). Then:
   acquire plan --policy optimal --from sweep/ --budget 250ccsd --ratio 40
 """
@@ -33,17 +39,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--store", metavar="DB", default=None, help="a label store (acquire label ... --store DB)")
     source.add_argument("--accurate", metavar="SPEC", default=None,
                         help="accurate labeler spec in --store (or a SRC such as md17:ethanol/ccsd(t))")
-    source.add_argument("--inaccurate", metavar="SPEC", default=None, help="inaccurate labeler spec in --store (or a SRC)")
+    source.add_argument("--inaccurate", metavar="SPEC", default=None,
+                        help="inaccurate labeler spec in --store (or a SRC), or a computing labeler (xtb:gfn2, "
+                        "openmm:gaff-2.11, pyscf:...) that labels the pool into OUT/labels.db")
+    source.add_argument("--pool", metavar="FILE", default=None,
+                        help="geometries (.xyz/.extxyz) a computing --inaccurate labeler labels "
+                        "(default with --dataset: its DFT geometries)")
+    source.add_argument("--workers", type=int, default=None, metavar="K",
+                        help="processes labelling the pool (default: one per core)")
     budget = parser.add_argument_group("budget")
     budget.add_argument("--budget", default=None, help="budget, e.g. 250ccsd (default 250ccsd)")
     budget.add_argument("--budgets", default=None, metavar="LIST", help="sweep: comma-separated budgets, e.g. 100ccsd,250ccsd,500ccsd")
-    budget.add_argument("--ratio", default=None, help="cost ratio accurate ÷ inaccurate per label (default 40)")
+    budget.add_argument("--ratio", default=None,
+                        help="cost ratio accurate ÷ inaccurate per label, or auto: the labelers' declared or "
+                        "calibrated costs (default 40)")
     budget.add_argument("--ratios", default=None, metavar="LIST", help="sweep: comma-separated ratios, e.g. 10,20,40,80")
     budget.add_argument("--inaccurate-share", default=None, metavar="SHARE",
                         help="spend this on inaccurate labels (20%% or 50ccsd) instead of the paper policy (50ccsd)")
     budget.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
     budget.add_argument("--test", type=int, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
     methods = parser.add_argument_group("methods and training")
+    methods.add_argument("--selection", choices=("random", "diverse"), default="random",
+                         help="which training frames the accurate budget buys first: random, or diverse "
+                         "(farthest-point sampling on inverse interatomic distances) (default random)")
     methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
     methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     methods.add_argument("--ablations", action="store_true",
@@ -85,12 +103,15 @@ def command_line(args: argparse.Namespace) -> str:
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options; one-line errors for bad combinations."""
     from acquire.compare.plans import DATASETS, CompareSettings
+    from acquire.compare.pool import computes_labels
     from budget import parse_budget, parse_ratio, parse_share
 
-    if args.dataset and (args.store or args.accurate or args.inaccurate):
-        raise AcquireError("give --dataset, or --store with --accurate and --inaccurate, not both")
+    if args.dataset and (args.store or args.accurate):
+        raise AcquireError("give --dataset (optionally with --inaccurate), or --store with --accurate and --inaccurate, "
+                           "not both")
     if args.dataset:
         accurate, inaccurate = DATASETS[args.dataset]
+        inaccurate = args.inaccurate or inaccurate
     elif args.accurate and args.inaccurate:
         accurate, inaccurate = args.accurate, args.inaccurate
         if args.store:
@@ -99,10 +120,19 @@ def settings_from(args: argparse.Namespace) -> Any:
             accurate, inaccurate = f"{args.store}:{accurate}", f"{args.store}:{inaccurate}"
     else:
         raise AcquireError("give --dataset ethanol, or --store DB --accurate SPEC --inaccurate SPEC")
+    pool = args.pool
+    if not args.store and computes_labels(inaccurate):
+        pool = pool or (DATASETS[args.dataset][1] if args.dataset else None)
+        if pool is None:
+            raise AcquireError(f"{inaccurate} computes its labels: give --pool FILE with the geometries to label")
+    elif pool is not None:
+        raise AcquireError("--pool goes with a computing --inaccurate labeler (xtb:gfn2, openmm:gaff-2.11, pyscf:...)")
+    if args.workers is not None and args.workers < 1:
+        raise AcquireError(f"--workers must be at least 1, got {args.workers}")
     budgets = [str(parse_budget(b)) for b in _list(args.budgets, args.budget, "250ccsd", "budget")]
     ratios = []
     for text in _list(args.ratios, args.ratio, "40", "ratio"):
-        ratio = parse_ratio(text)
+        ratio = _auto_ratio(accurate, inaccurate) if text.lower() == "auto" else parse_ratio(text)
         if not ratio > 1:
             raise AcquireError(f"cost ratio must be > 1 (accurate labels cost more), got {text}")
         ratios.append(ratio)
@@ -130,7 +160,17 @@ def settings_from(args: argparse.Namespace) -> Any:
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
-                           dataset=args.dataset, command=command)
+                           dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
+                           selection=args.selection)
+
+
+def _auto_ratio(accurate: str, inaccurate: str) -> float:
+    """`--ratio auto`: the labelers' cost per label of the accurate set's first geometry, accurate ÷ inaccurate."""
+    from acquire.compare.pool import auto_ratio
+    from acquire.sources import load_source, split_source
+
+    data = load_source(accurate)
+    return auto_ratio(split_source(accurate)[1], split_source(inaccurate)[1], data.numbers, data.positions[0])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 FORMAT = "asteroid-ff/compare/1"
 DATASETS = {"ethanol": ("md17:ethanol/ccsd(t)", "md17:ethanol/dft")}
 Preset = Literal["quick", "paper", "tiny"]
+Selection = Literal["random", "diverse"]
+SELECTIONS: tuple[str, ...] = ("random", "diverse")
 RunStatus = Literal["pending", "trained", "resumed-finished", "shared", "skipped"]
 
 
@@ -47,6 +49,9 @@ class CompareSettings:
     progress: bool = True
     dataset: str | None = None
     command: str = ""
+    pool: str | None = None  # geometries labelled by a computing `inaccurate` labeler into OUT/labels.db
+    label_workers: int | None = None  # labeling processes for `pool` (None: one per core)
+    selection: Selection = "random"  # which training frames the accurate budget buys first
 
 
 @dataclass
@@ -110,9 +115,49 @@ class SeedSplit:
     def fits(self, params: dict[str, Any]) -> bool:
         """Whether this stored split serves a comparison needing `params`."""
         same = ("accurate", "inaccurate", "validation", "test_cap")
+        defaults = {"pool": None, "selection": "random"}  # splits stored before these existed
         return (all(self.params.get(k) == params[k] for k in same)
+                and all(self.params.get(k, v) == params.get(k, v) for k, v in defaults.items())
                 and self.params["n_train"] >= params["n_train"]
                 and self.params["n_inaccurate"] >= params["n_inaccurate"])
+
+
+def training_order(candidates: list[int], positions: np.ndarray, selection: str, seed: int) -> list[int]:
+    """The order in which the accurate budget buys the training candidates (prefixes are training sets):
+    `random` a seeded shuffle; `diverse` farthest-point sampling on inverse-distance descriptors."""
+    if selection == "random":
+        return [int(i) for i in np.random.default_rng([seed, 2]).permutation(candidates)]
+    if selection == "diverse":
+        from acquire.compare.selection import farthest_points
+
+        return farthest_points(candidates, positions, seed)
+    raise CompareError(f"unknown selection {selection!r}; choose one of {', '.join(SELECTIONS)}")
+
+
+def pool_room(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceArrays, params: dict[str, Any]) -> int:
+    """How many pool frames seed `seed` may draw: the pool minus the twins of its test frames (of the
+    stored split when there is one)."""
+    from acquire.compare.splits import split_accurate
+
+    path = out / "splits" / f"seed{seed}.json"
+    if path.exists():
+        stored = SeedSplit.load(path)
+        if stored.fits({**params, "n_inaccurate": 0}):
+            return _room(inaccurate.positions, accurate.positions, _test_of(stored, accurate))
+    test = split_accurate(accurate.positions, params["n_train"], params["validation"], seed)[2]
+    return _room(inaccurate.positions, accurate.positions, test)
+
+
+def _test_of(split: SeedSplit, accurate: SourceArrays) -> list[int]:
+    """Every test frame of a stored split (before the --test cap): the frames neither trained nor validated on."""
+    taken = set(split.train_order) | set(split.validation)
+    return [i for i in range(len(accurate.positions)) if i not in taken]
+
+
+def _room(pool: np.ndarray, reference: np.ndarray, test: list[int]) -> int:
+    from labelers.datasets import match_frames
+
+    return int((match_frames(np.asarray(pool), np.asarray(reference)[test]) < 0).sum())
 
 
 def seed_split(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceArrays,
@@ -127,10 +172,10 @@ def seed_split(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceA
             return stored
         raise CompareError(
             f"{out} holds a comparison with other splits ({path.name}: {stored.params}); "
-            "give a new --out, or the same sources, --validation and --test with budgets no larger")
+            "give a new --out, or the same sources, --pool, --selection, --validation and --test with budgets no larger")
     split = make_split(accurate.positions, inaccurate.positions, params["n_train"], params["validation"],
                        params["n_inaccurate"], seed)
-    train_order = np.random.default_rng([seed, 2]).permutation(split.train).tolist()
+    train_order = training_order(split.train, accurate.positions, params.get("selection", "random"), seed)
     pool_order = np.random.default_rng([seed, 3]).permutation(split.inaccurate).tolist()
     test = split.test
     if params["test_cap"] is not None and params["test_cap"] < len(test):

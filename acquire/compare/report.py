@@ -94,8 +94,10 @@ def git_commit() -> str | None:
         return None
 
 
-def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
-    """The metrics.json document: settings, plans, per-run results, summary, skipped methods."""
+def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
+                   pool: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics.json document: settings, plans, the inaccurate pool (and any plan it could not fill),
+    per-run results, summary, skipped methods."""
     skipped = [{"key": r.key, "method": r.method, "seed": r.seed, "why": r.note} for r in runs if r.status == "skipped"]
     return {
         "format": FORMAT,
@@ -106,6 +108,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "config": train_config(settings, "asteroid", 0).to_dict(),
         "versions": versions(runs),
         "plans": {key: p.model_dump(mode="json") for key, p in plans.items()},
+        "pool": pool or {},
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
                                "n_test": len(s.test)} for seed, s in splits.items()},
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
@@ -125,11 +128,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any]) -> dict[str, Any]:
+def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, splits: dict[int, Any],
+                  pool: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write metrics.json, the plots and report.md into `out`; return the metrics document."""
     from acquire.compare.plots import make_plots
 
-    document = build_document(settings, plans, runs, splits)
+    document = build_document(settings, plans, runs, splits, pool)
     archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
@@ -276,6 +280,11 @@ def markdown(document: dict[str, Any]) -> str:
                      f"{p['standard']['count']} accurate for standard training; validation {p['validation']['count']} "
                      f"({'charged' if p['validation']['charged'] else 'not charged'}); leftover "
                      f"{p['leftover']['cost_accurate_labels']:.2f} accurate-label units.")
+        if key in document.get("pool", {}).get("limited", {}):
+            over = document["pool"]["limited"][key]
+            lines.append(f"  The pool holds only {over['pool_frames']} usable frames: {over['unspent_inaccurate']} "
+                         f"planned inaccurate labels ({over['leftover_accurate_labels']:.2f} accurate-label units) "
+                         "were not bought and are left over, not spent.")
     lines += ["", "## Splits", "",
               "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "
               "the seed, duplicate geometries kept on one side, every geometry of the test split removed from "

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from acquire.compare.methods import METHODS, RunInputs, selected, train_config
-from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
+from acquire.compare.plans import (CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, pool_room,
+                                   seed_split)
 from acquire.progress import clock
 from acquire.sources import SourceArrays, frames_of, load_source, predict_frames, split_source
 from labelers.files import atomic_path
@@ -36,8 +37,15 @@ if TYPE_CHECKING:
 
 
 def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
-    """The accurate and inaccurate labelled arrays of the comparison (same molecule)."""
-    accurate, inaccurate = load_source(settings.accurate), load_source(settings.inaccurate)
+    """The accurate and inaccurate labelled arrays of the comparison (same molecule); with a `pool`,
+    the inaccurate arrays are its geometries, labels NaN until `label_pool` computes them."""
+    from acquire.compare.pool import pool_frames, unlabelled_pool
+
+    accurate = load_source(settings.accurate)
+    if settings.pool is not None:
+        inaccurate = unlabelled_pool(settings.inaccurate, pool_frames(settings.pool))
+    else:
+        inaccurate = load_source(settings.inaccurate)
     if accurate.positions.shape[1:] != inaccurate.positions.shape[1:] or not np.array_equal(
             np.asarray(accurate.numbers).reshape(-1), np.asarray(inaccurate.numbers).reshape(-1)):
         raise CompareError(f"{settings.accurate} and {settings.inaccurate} are not the same molecule (atoms differ)")
@@ -46,14 +54,11 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
 
 def accurate_label_cost(src: str, data: SourceArrays) -> float | None:
     """Declared CPU-core seconds of one label by the labeler a SRC names, or None if unknown."""
-    from ase import Atoms
-
+    from acquire.compare.pool import label_cost
     from labelers.errors import LabelerError
-    from labelers.registry import get_labeler
 
     try:
-        atoms = Atoms(numbers=np.asarray(data.numbers).reshape(-1), positions=data.positions[0])
-        return float(get_labeler(split_source(src)[1]).cost(atoms))
+        return label_cost(split_source(src)[1], data.numbers, data.positions[0])
     except (LabelerError, ValueError, TypeError):
         return None
 
@@ -79,6 +84,30 @@ def plan_runs(settings: CompareSettings, plans: dict[str, Plan]) -> list[RunSpec
 
 def _add(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
+
+
+def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], room: int, log: Log) -> dict[str, dict[str, Any]]:
+    """Cap every run's pool frames at `room` (the pool frames a seed may draw); key -> what the plan
+    could not spend. The leftover is reported, never spent on other labels."""
+    limited = {}
+    for key, p in plans.items():
+        if p.inaccurate.count <= room:
+            continue
+        unspent = p.inaccurate.count - room
+        limited[key] = {"planned_inaccurate": p.inaccurate.count, "pool_frames": room, "unspent_inaccurate": unspent,
+                        "leftover_accurate_labels": unspent / p.ratio}
+        log(f"{key}: the plan buys {p.inaccurate.count} inaccurate labels but the pool holds {room} usable frames "
+            f"(test twins removed): {room} used, {unspent} labels ({unspent / p.ratio:.2f} accurate-label units) "
+            "left over, not spent")
+        for run in runs:
+            if run.key != key:
+                continue
+            if run.n_inaccurate > room:
+                share = (p.accurate.cost_accurate_labels + room / p.ratio) / run.cost_accurate_labels
+                run.n_inaccurate, run.cost_accurate_labels = room, run.cost_accurate_labels * share
+                run.cost_cpu_h = None if run.cost_cpu_h is None else run.cost_cpu_h * share
+            run.n_unlabeled = min(run.n_unlabeled, room)
+    return limited
 
 
 def _identity(run: RunSpec) -> tuple:
@@ -158,9 +187,17 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     plans = make_plans(settings, accurate_label_cost(settings.accurate, accurate))
     runs = plan_runs(settings, plans)
     params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
-              "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs),
-              "n_inaccurate": max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)}
+              "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs), "pool": settings.pool,
+              "selection": settings.selection}
+    room = min(pool_room(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds))
+    limited = limit_to_pool(runs, plans, room, log)
+    params["n_inaccurate"] = max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)
     splits = {seed: seed_split(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds)}
+    if settings.pool is not None:
+        from acquire.compare.pool import label_pool, pool_frames
+
+        inaccurate = label_pool(out, settings.inaccurate, pool_frames(settings.pool), inaccurate, splits,
+                                max(r.n_inaccurate for r in runs), settings.label_workers, settings.progress, log)
     first: dict[tuple, RunSpec] = {}
     pending: list[RunSpec] = []
     for number, run in enumerate(runs, 1):
@@ -181,7 +218,9 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
             read_run(run, out)
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
                 f"{run.result['test']['force_mae']:.3f} kcal/mol/Å")
-    return write_outputs(out, settings, plans, runs, splits)
+    pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
+            "usable_frames": room, "limited": limited}
+    return write_outputs(out, settings, plans, runs, splits, pool)
 
 
 def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,

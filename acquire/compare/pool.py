@@ -1,0 +1,98 @@
+"""Inaccurate labels a comparison computes itself: a computing labeler (`xtb:gfn2`,
+`openmm:gaff-2.11`, `pyscf:...`) labels the pool's geometries into `OUT/labels.db` with the labeling
+engine (resumable, in parallel, never the same configuration twice), and only the frames the plan
+draws: each seed's pool-order prefix of the largest inaccurate count.
+
+Until labelled, a pool frame's energy and forces are NaN; no run reads a frame it did not draw.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from acquire.compare.plans import CompareError, SeedSplit
+from acquire.sources import SourceArrays
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+STORE = "labels.db"
+
+
+def computes_labels(spec: str) -> bool:
+    """Whether `spec` names a labeler that computes labels (rather than serving stored ones)."""
+    from labelers.registry import get_labeler
+
+    return getattr(get_labeler(spec), "data", None) is None
+
+
+def label_cost(spec: str, numbers: np.ndarray, positions: np.ndarray) -> float:
+    """Declared (or calibrated) CPU-core seconds of one label of this geometry by `spec`."""
+    from ase import Atoms
+
+    from labelers.registry import get_labeler
+
+    return float(get_labeler(spec).cost(Atoms(numbers=np.asarray(numbers).reshape(-1), positions=positions)))
+
+
+def auto_ratio(accurate_spec: str, inaccurate_spec: str, numbers: np.ndarray, positions: np.ndarray) -> float:
+    """`--ratio auto`: the accurate labeler's cost per label ÷ the inaccurate one's (must be > 1)."""
+    accurate = label_cost(accurate_spec, numbers, positions)
+    inaccurate = label_cost(inaccurate_spec, numbers, positions)
+    ratio = accurate / inaccurate
+    if not ratio > 1:
+        raise CompareError(f"--ratio auto: {accurate_spec} costs {accurate:.4g} s and {inaccurate_spec} "
+                           f"{inaccurate:.4g} s per label (ratio {ratio:.4g}); the accurate labeler must cost more")
+    return ratio
+
+
+def pool_frames(pool: str) -> list[Atoms]:
+    """The pool's geometries (an .xyz/.extxyz file or a cached labeler's frames), labels dropped."""
+    from acquire.labeling.pools import read_pool
+
+    return read_pool(pool)
+
+
+def unlabelled_pool(spec: str, frames: list[Atoms]) -> SourceArrays:
+    """The pool as arrays of `spec` whose labels are still NaN (one molecule)."""
+    numbers = frames[0].numbers
+    if any(not np.array_equal(a.numbers, numbers) for a in frames):
+        raise CompareError("the pool holds more than one molecule; a comparison needs one")
+    positions = np.array([a.positions for a in frames])
+    return SourceArrays(spec, positions, numbers.copy(), np.full(len(frames), np.nan), np.full(positions.shape, np.nan))
+
+
+def label_pool(out: Path, spec: str, frames: list[Atoms], pool: SourceArrays, splits: dict[int, SeedSplit],
+               count: int, workers: int | None, progress: bool, log: Callable[[str], None]) -> SourceArrays:
+    """Label the first `count` frames of every seed's pool order into `out/labels.db`; `pool` with them filled."""
+    from acquire.labeling.engine import label_frames
+    from acquire.labeling.store import LabelStore, config_hash
+    from acquire.progress import progress_bar
+    from labelers.registry import get_labeler
+
+    wanted = sorted({i for split in splits.values() for i in split.pool_order[:count]})
+    if not wanted:
+        return pool
+    labeler = get_labeler(spec)
+    store = LabelStore(out / STORE)
+    with progress_bar(f"labelling the pool with {labeler.spec}", len(wanted), disabled=not progress) as hook:
+        report = label_frames(store, labeler, [frames[i] for i in wanted], workers=workers, progress=hook)
+    log(f"pool labels ({labeler.spec}, {out / STORE}): {len(wanted)} needed, {report.already_done} already in the "
+        f"store, {report.done} labelled now ({report.cost_s:.1f} CPU-core s), {report.failed} failed")
+    done = store.arrays(labeler.spec)
+    row = {h: k for k, h in enumerate(done.config_hashes)}
+    energies, forces = pool.energies.copy(), pool.forces.copy()
+    missing = 0
+    for i in wanted:
+        k = row.get(config_hash(frames[i]))
+        if k is None:
+            missing += 1
+            continue
+        energies[i], forces[i] = done.energies[k], done.forces[k]
+    if missing:
+        raise CompareError(f"{missing} of {len(wanted)} pool labels by {labeler.spec} are not done (failed or "
+                           f"interrupted); rerun to continue, or retry failed ones with acquire label ... "
+                           f"--store {out / STORE} --retry-failed")
+    return SourceArrays(pool.name, pool.positions, pool.numbers, energies, forces)
