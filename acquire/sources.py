@@ -53,7 +53,11 @@ def load_source(src: str) -> SourceArrays:
     from labelers.registry import get_labeler
 
     labeler = get_labeler(spec)
-    data = getattr(labeler, "data", None)
+    groups = getattr(labeler, "groups", None)
+    if groups is not None and len(groups) > 1:
+        raise SourceError(f"{spec!r} holds {len(groups)} molecules; a training source holds one: "
+                          "write one file per molecule")
+    data = groups[0] if groups else None
     if data is None:
         raise SourceError(
             f"{spec!r} computes labels instead of serving existing ones; label a pool into a store "

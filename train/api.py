@@ -181,7 +181,7 @@ def _align(model: Potential, frames: Frames, graphs: list, fresh: bool) -> None:
     if fresh:
         model.set_scale(float(np.sqrt(np.mean(frames.forces**2))) or 1.0)
     energies, _ = predict(model, graphs)
-    residual = energies - model.reference(*_ref_args(graphs)).numpy()
+    residual = energies - model.reference(*_ref_args(graphs)).cpu().numpy()
     model.fit_reference(composition_matrix(frames, model.ref.shape[0] - 1), frames.energies - residual)
 
 

@@ -9,11 +9,14 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 
 from train.checkpoint import load_model
+from train.device import resolve_device
+from train.errors import DataError
 from train.graph import radius_graph
 
 
 class PotentialCalculator(Calculator):
-    """ASE calculator wrapping a `Potential` (no periodic boundaries).
+    """ASE calculator wrapping a `Potential` on its device; isolated molecules only (an `Atoms`
+with any periodic direction is refused: the graphs have no periodic images).
 
     One configuration per call, so no PyG batch is built: the model gets the fields it reads
     (pos, z, edge_index, batch, num_graphs); atomic numbers and the reference energy are cached per
@@ -26,13 +29,14 @@ class PotentialCalculator(Calculator):
         super().__init__(**kwargs)
         self.model = model
         self.dtype = next(model.parameters()).dtype
+        self.device = next(model.parameters()).device
         self.cutoff = float(model.net.cutoff)
         self._composition: tuple | None = None  # (numbers, z, batch index, reference energy eV)
 
     def _cached_composition(self, numbers: np.ndarray) -> tuple:
         if self._composition is None or not np.array_equal(self._composition[0], numbers):
-            z = torch.as_tensor(numbers, dtype=torch.long)
-            index = torch.zeros(len(z), dtype=torch.long)
+            z = torch.as_tensor(numbers, dtype=torch.long, device=self.device)
+            index = torch.zeros(len(z), dtype=torch.long, device=self.device)
             self._composition = (numbers.copy(), z, index, float(self.model.reference(z, index, 1)[0]))
         return self._composition
 
@@ -49,16 +53,20 @@ class PotentialCalculator(Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
+        if self.atoms.pbc.any():
+            raise DataError(f"periodic systems are not supported (pbc={self.atoms.pbc.tolist()}): the model was "
+                            "trained on isolated molecules; set atoms.pbc = False for a molecule in vacuum")
         _, z, index, reference = self._cached_composition(self.atoms.numbers)
-        pos = torch.as_tensor(self.atoms.positions, dtype=self.dtype)
+        pos = torch.as_tensor(self.atoms.positions, dtype=self.dtype, device=self.device)
         batch = SimpleNamespace(pos=pos, z=z, edge_index=radius_graph(pos, self.cutoff), batch=index, num_graphs=1)
         residual, forces = self.model.energy_forces(batch)
         energy = float(residual.detach().double()[0]) + reference
-        self.results = {"energy": energy, "free_energy": energy, "forces": forces.detach().double().numpy()}
+        self.results = {"energy": energy, "free_energy": energy, "forces": forces.detach().double().cpu().numpy()}
 
 
-def load_calculator(path: str | Path, threads: int | None = None) -> PotentialCalculator:
-    """An ASE calculator from a model file or run directory (`DIR/model.pt`)."""
+def load_calculator(path: str | Path, threads: int | None = None, device: str = "cpu") -> PotentialCalculator:
+    """An ASE calculator from a model file or run directory (`DIR/model.pt`) on `device`
+    ('cpu', 'cuda', or 'auto': cuda when a GPU is visible)."""
     if threads is not None:
         torch.set_num_threads(threads)
-    return PotentialCalculator(load_model(path))
+    return PotentialCalculator(load_model(path).to(resolve_device(device)))

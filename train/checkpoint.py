@@ -48,7 +48,7 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise CheckpointError(f"no model file at {path}")
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # a GPU run's file loads anywhere
     except Exception as error:  # noqa: BLE001 - corrupted or foreign file
         raise CheckpointError(f"cannot read model file {path}: {error}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -21,8 +21,8 @@ def predict(model, data: list, batch_size: int = 100) -> tuple[np.ndarray, np.nd
     for batch in batches(data, batch_size, shuffle=False):
         residual, f = model.energy_forces(batch)
         total = residual.detach().double() + model.reference(batch.z, batch.batch, batch.num_graphs)
-        energies.append(total.numpy())
-        forces.append(f.detach().double().numpy().reshape(batch.num_graphs, -1, 3))
+        energies.append(total.cpu().numpy())
+        forces.append(f.detach().double().cpu().numpy().reshape(batch.num_graphs, -1, 3))
     return np.concatenate(energies), np.concatenate(forces)
 
 

@@ -47,7 +47,7 @@ def to_data_list(frames: Frames, cutoff: float, dtype: torch.dtype = torch.float
     for index in range(len(frames)):
         pos = positions[index]
         edge_index = radius_graph(pos, cutoff)
-        key = edge_index.numpy().tobytes()  # share identical graphs (all-pairs molecules)
+        key = edge_index.cpu().numpy().tobytes()  # share identical graphs (all-pairs molecules)
         edge_index = cache.setdefault(key, edge_index)
         data = Data(pos=pos, z=numbers[index], edge_index=edge_index, weight=weights[index:index + 1])
         if energies is not None:
@@ -81,7 +81,7 @@ def collate(data: list[Data]) -> Batch:
 
 def batches(data: list[Data], batch_size: int, shuffle: bool, generator: torch.Generator | None = None):
     """Yield `Batch`es; with `shuffle`, a permutation drawn from `generator` (reproducible resumes)."""
-    order = torch.randperm(len(data), generator=generator).tolist() if shuffle else range(len(data))
+    order = torch.randperm(len(data), generator=generator, device="cpu").tolist() if shuffle else range(len(data))
     order = list(order)
     for start in range(0, len(order), batch_size):
         yield collate([data[i] for i in order[start:start + batch_size]])

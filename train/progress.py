@@ -1,9 +1,10 @@
-"""Rich progress bars, one per training stage (silent when disabled)."""
+"""Rich progress bars on stderr, one per training stage (silent when disabled)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
@@ -15,7 +16,7 @@ def stage_progress(label: str, total: int, done: int, enabled: bool) -> Iterator
         return
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[info]}"), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task(label, total=total, completed=done, info="")
 
         def advance(epoch: int, row: dict) -> None:

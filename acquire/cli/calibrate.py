@@ -6,9 +6,10 @@ A thin layer over `labelers.calibration.measure`/`store`; the stored table is wh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "measure seconds per label of labelers on a molecule here, print their ratio and store it"
 EXAMPLES = """examples:
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--list", action="store_true", help="list the stored calibrations (flags stale or foreign ones)")
     what.add_argument("--forget", metavar="SPEC", default=None,
                       help="remove the stored calibrations of SPEC (only on --molecule, if given)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_output_arguments(parser)
 
 
 def _set_threads(threads: int) -> None:
@@ -150,10 +151,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.molecule or not args.labeler:
         raise AcquireError("give --molecule and at least one --labeler (or --list / --forget SPEC)")
     report = calibrate(args.molecule, args.labeler, repeats=args.repeats, stdev=args.stdev, table=args.table,
-                       show_progress=not args.json, min_seconds=args.min_seconds, warmup=args.warmup,
+                       show_progress=show_progress(args), min_seconds=args.min_seconds, warmup=args.warmup,
                        threads=args.threads)
     if args.json:
-        print(json.dumps(report, indent=1))
+        print_json(report)
         return 0
     print(f"calibration on {report['formula']} ({args.molecule}), steady state (warm-up discarded); "
           "CPU-core seconds per label, median of the timed labels")
@@ -187,14 +188,14 @@ def _manage(args: argparse.Namespace) -> int:
         report = {"table": str(path), "forgotten": [{"spec": e.spec, "formula": e.formula, "threads": e.threads,
                                                      "host": e.host} for e in gone]}
         if args.json:
-            print(json.dumps(report))
+            print_json(report)
         else:
             print(f"forgot {len(gone)} calibration(s) of {spec}" + (f" on {formula}" if formula else "")
                   + f" in {path}")
         return 0
     rows = listing(args.table)
     if args.json:
-        print(json.dumps({"table": str(path), "units": "CPU-core seconds per label", "calibrations": rows}))
+        print_json({"table": str(path), "units": "CPU-core seconds per label", "calibrations": rows})
         return 0
     print(f"calibrations in {path} (CPU-core seconds per label, median ± MAD)")
     print(f"{'spec':<40} {'formula':<10} {'thr':>3} {'per label':>10} {'±':>9} {'labels':>6}  measured   host")

@@ -5,11 +5,11 @@ A thin layer over `acquire.compare.runner.run_comparison`; torch and the trainer
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
 HELP = "Compare standard training and ASTEROID at equal labeling cost: table, report.md, metrics.json, plots."
@@ -74,8 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="runs trained at once, each in its own process; results do not depend on it (default 1)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
-    output.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
-    output.add_argument("--quiet", action="store_true", help="no progress output")
+    add_output_arguments(output, "print the summary as JSON instead of a table")
 
 
 def _list(text: str | None, single: str | None, default: str, what: str) -> list[str]:
@@ -160,7 +159,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
-                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=not (args.quiet or args.json),
+                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection)
 
@@ -175,17 +174,22 @@ def _auto_ratio(accurate: str, inaccurate: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    return compare_and_report(settings_from(args), args, "compare")
+
+
+def compare_and_report(settings: Any, args: argparse.Namespace, command: str) -> int:
+    """Run the comparison (log lines on stderr for a terminal) and print its summary: a table, or
+    one JSON document with --json. Shared by `acquire compare` and `acquire demo`."""
     from rich.console import Console
 
     from acquire.compare.runner import run_comparison
 
-    settings = settings_from(args)
     err = Console(stderr=True, highlight=False)
-    log = (lambda line: None) if args.quiet else (lambda line: err.print(f"[bold cyan]compare[/] {line}"))
+    log = (lambda line: err.print(f"[bold cyan]{command}[/] {line}")) if show_progress(args) else (lambda line: None)
     document = run_comparison(settings, Path(args.out), log)
     if args.json:
-        print(json.dumps({"summary": document["summary"], "skipped": document["skipped"],
-                          "units": document["units"], "report": str(Path(args.out) / "report.md")}))
+        print_json({"summary": document["summary"], "skipped": document["skipped"],
+                    "units": document["units"], "report": str(Path(args.out) / "report.md")})
     else:
         print_table(document, Path(args.out))
     return 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
+
 HELP = "the quick comparison on embedded ethanol (standard vs ASTEROID at 250ccsd/40), report in demo-out/"
 EXAMPLES = """examples:
   acquire demo                          # about 15 minutes on 2 cores; rerun to resume
@@ -29,17 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="runs trained at once: standard and ASTEROID side by side (default 2)")
     parser.add_argument("--buy-only", action="store_true", help="only buy the plan into OUT/labels.db (the earlier demo)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the frames bought with --buy-only (default 0)")
+    add_output_arguments(parser, "print the summary (or, with --buy-only, what was bought) as one JSON document")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.buy_only:
         return buy(args)
-    from budget import parse_budget, parse_ratio
-
-    from acquire.cli.compare import print_table
+    from acquire.cli.compare import compare_and_report
     from acquire.compare.plans import CompareSettings
-    from acquire.compare.runner import run_comparison
     from acquire.errors import AcquireError
+    from budget import parse_budget, parse_ratio
 
     for name in ("threads", "jobs"):
         if getattr(args, name) < 1:
@@ -47,39 +48,40 @@ def run(args: argparse.Namespace) -> int:
     settings = CompareSettings(
         accurate=ACCURATE, inaccurate=INACCURATE, budgets=(str(parse_budget(args.budget)),),
         ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, jobs=args.jobs, dataset="ethanol",
+        progress=show_progress(args),
         command=f"acquire demo --out {args.out} --budget {args.budget} --ratio {args.ratio} --preset {args.preset}")
-    from rich.console import Console
-
-    err = Console(stderr=True, highlight=False)
-    document = run_comparison(settings, Path(args.out), lambda line: err.print(f"[bold cyan]demo[/] {line}"))
-    print_table(document, Path(args.out))
-    return 0
+    return compare_and_report(settings, args, "demo")
 
 
 def buy(args: argparse.Namespace) -> int:
     """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
-    from labelers.datasets import KCAL_MOL
-
     from acquire.labeling.engine import label_frames
     from acquire.labeling.pools import select_frames
     from acquire.labeling.store import LabelStore
     from budget import plan
     from labelers import get_labeler
+    from labelers.datasets import KCAL_MOL
 
     accurate, inaccurate = get_labeler(ACCURATE), get_labeler(INACCURATE)
     the_plan = plan(args.budget, args.ratio, accurate_cost_s=accurate.cost(accurate.frames()[0]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = LabelStore(out / "labels.db")
-    print(f"plan {the_plan.budget} at ratio {the_plan.ratio:g}: {the_plan.accurate.count} accurate + "
-          f"{the_plan.inaccurate.count} inaccurate labels (standard baseline: {the_plan.standard.count} accurate)")
-    print(f"{'labeler':<22} {'bought':>7} {'new':>6} {'CPU-h':>8} {'mean |F| kcal/mol/Å':>20}")
+    rows = []
     for labeler, count in ((accurate, the_plan.accurate.count), (inaccurate, the_plan.inaccurate.count)):
         frames = select_frames(labeler.frames(), count, args.seed)
         report = label_frames(store, labeler, frames)
         arrays = store.arrays(labeler.spec)
-        cost_h = store.counts(labeler.spec)[labeler.spec].cost_s / 3600
-        mean_force = abs(arrays.forces).mean() / KCAL_MOL
-        print(f"{labeler.spec:<22} {len(arrays):>7} {report.done:>6} {cost_h:>8.1f} {mean_force:>20.2f}")
+        rows.append({"labeler": labeler.spec, "bought": len(arrays), "new": report.done,
+                     "cpu_h": store.counts(labeler.spec)[labeler.spec].cost_s / 3600,
+                     "mean_abs_force_kcal_mol_A": float(abs(arrays.forces).mean() / KCAL_MOL)})
+    if args.json:
+        print_json({"plan": the_plan.model_dump(mode="json"), "labels": rows, "store": str(store.path)})
+        return 0
+    print(f"plan {the_plan.budget} at ratio {the_plan.ratio:g}: {the_plan.accurate.count} accurate + "
+          f"{the_plan.inaccurate.count} inaccurate labels (standard baseline: {the_plan.standard.count} accurate)")
+    print(f"{'labeler':<22} {'bought':>7} {'new':>6} {'CPU-h':>8} {'mean |F| kcal/mol/Å':>20}")
+    for r in rows:
+        print(f"{r['labeler']:<22} {r['bought']:>7} {r['new']:>6} {r['cpu_h']:>8.1f} {r['mean_abs_force_kcal_mol_A']:>20.2f}")
     print(f"store: {store.path}  (browse: ase db {store.path} -c id,formula,labeler,status,cost_s,energy)")
     return 0

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
+
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 if TYPE_CHECKING:
     from acquire.labeling.engine import RunReport
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_arguments(parser)
     parser.add_argument("--n", type=int, default=None, metavar="N", help="configurations to label (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random selection of N (default 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_output_arguments(parser)
 
 
 def add_engine_arguments(parser, budget: bool = True) -> None:
@@ -41,11 +42,12 @@ def add_engine_arguments(parser, budget: bool = True) -> None:
                         help="local worker processes (default: one per core; cached labels run in-process)")
     parser.add_argument("--threads", type=int, default=1, metavar="T", help="OpenMP/BLAS threads per worker (default 1)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--scheduler-file", default=None, metavar="JSON",
+                        help="Dask scheduler file (dask scheduler --scheduler-file, dask-jobqueue)")
     parser.add_argument("--max-attempts", type=int, default=3, metavar="A", help="tries per label before it is failed (default 3)")
     parser.add_argument("--retry-failed", action="store_true", help="try labels recorded as failed again")
     if budget:
         parser.add_argument("--budget", default=None, metavar="TIME", help="cap on CPU-core time spent in the store (e.g. 2cpu-h)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def budget_seconds(text: str | None) -> float | None:
@@ -71,11 +73,12 @@ def run(args: argparse.Namespace) -> int:
     budget_s = budget_seconds(args.budget)  # validate every input before touching the store
     if args.max_attempts < 1:
         raise EngineError(f"--max-attempts must be at least 1, got {args.max_attempts}")
+    scheduler = scheduler_of(args)
     labeler = get_labeler(args.labeler)
     frames = select_frames(read_pool(args.pool), args.n, args.seed)
     store = LabelStore(args.store)
-    with progress_bar(f"labelling with {labeler.spec}", len(frames), disabled=args.no_progress or args.json) as hook:
-        report = label_frames(store, labeler, frames, workers=args.workers, scheduler=args.scheduler,
+    with progress_bar(f"labelling with {labeler.spec}", len(frames), disabled=not show_progress(args)) as hook:
+        report = label_frames(store, labeler, frames, workers=args.workers, scheduler=scheduler,
                               threads=args.threads, max_attempts=args.max_attempts,
                               retry_failed=args.retry_failed, budget_s=budget_s, progress=hook)
     checked = None
@@ -87,13 +90,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def scheduler_of(args: argparse.Namespace) -> str | None:
+    """The Dask scheduler: an address (--scheduler) or a scheduler file (--scheduler-file), not both."""
+    from acquire.labeling.executors import EngineError
+
+    if args.scheduler and args.scheduler_file:
+        raise EngineError("give --scheduler or --scheduler-file, not both")
+    if args.scheduler_file:
+        from pathlib import Path
+
+        if not Path(args.scheduler_file).is_file():
+            raise EngineError(f"--scheduler-file {args.scheduler_file}: no such file")
+        return f"file:{args.scheduler_file}"
+    return args.scheduler
+
+
 def print_report(report: "RunReport", store: "LabelStore", as_json: bool, cost_check: dict | None = None) -> None:
     """A labeling run's outcome (and, under a budget, its measured cost per label against the
     declared one), as a table or one JSON object."""
     from dataclasses import asdict
 
     if as_json:
-        print(json.dumps({**asdict(report), "store": str(store.path), "cost_check": cost_check}))
+        print_json({**asdict(report), "store": str(store.path), "cost_check": cost_check})
         return
     lines = [
         f"labeler      {report.spec}  ({report.executor})",

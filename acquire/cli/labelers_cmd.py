@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from acquire.cli.output import add_output_arguments, print_json
 
 HELP = "list the labelers available here with their cost per label and where it came from"
 EXAMPLES = """examples:
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SMILES, .xyz/.extxyz file or embedded name the costs are for (default ethanol)")
     parser.add_argument("--labeler", action="append", default=[], metavar="SPEC",
                         help="also list this spec (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    add_output_arguments(parser)
 
 
 def describe(spec: str, atoms) -> dict:
@@ -51,9 +52,9 @@ def describe(spec: str, atoms) -> dict:
     fidelity = labeler.fidelity
     entry.update(spec=labeler.spec, available=True, family=fidelity.family,
                  fidelity=" / ".join(x for x in (fidelity.method, fidelity.basis) if x))
-    cached = getattr(labeler, "data", None)
-    if cached is not None and (len(atoms) != len(cached.numbers) or list(atoms.numbers) != list(cached.numbers)):
-        entry["note"] = f"serves only its own molecule ({len(labeler)} frames)"
+    groups = getattr(labeler, "groups", None)
+    if groups is not None and not any(list(atoms.numbers) == list(g.numbers) for g in groups):
+        entry["note"] = f"serves only its own molecule(s) ({len(labeler)} frames)"
         entry["available"] = False
     try:
         estimate = cost_estimate(labeler, atoms)
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     atoms = load_molecule(args.molecule)
     entries = [describe(spec, atoms) for spec in (*EXAMPLE_SPECS, *args.labeler)]
     if args.json:
-        print(json.dumps({"molecule": args.molecule, "formula": atoms.get_chemical_formula(), "labelers": entries}))
+        print_json({"molecule": args.molecule, "formula": atoms.get_chemical_formula(), "labelers": entries})
         return 0
     print(f"labelers for {args.molecule} ({atoms.get_chemical_formula()}); cost = CPU-core time per label, "
           "with its origin")

@@ -3,7 +3,8 @@
 Each subcommand module defines `HELP` (one line), `EXAMPLES` (text), `add_arguments(parser)` and
 `run(args) -> int`. Modules import heavy libraries (torch, pyscf, openmm) inside `run` only, so
 that `acquire plan` answers instantly. User mistakes (typed errors of the four packages, missing
-files) become one line on stderr and exit code 2.
+files) become one line on stderr and exit code 2. Every subcommand takes `--json` (exactly one JSON
+document on stdout) and `--quiet` (`acquire.cli.output`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "label": "label",
     "status": "status",
     "export": "export",
+    "export-model": "export_model",
     "train": "train_cmd",
     "compare": "compare",
     "md": "md",
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "CCSD(T)-accurate force fields with ASTEROID.",
         epilog="Start with: acquire plan --budget 250ccsd --ratio 40",
     )
+    from acquire import __version__
+
+    parser.add_argument("--version", action="version", version=f"acquire (asteroid-ff) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in _available().items():
         sub = subparsers.add_parser(

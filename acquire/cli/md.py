@@ -6,8 +6,8 @@ and tblite are imported inside `run` only.
 from __future__ import annotations
 
 import argparse
-import json
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
 HELP = "Run Langevin MD with trained models or labelers and report how many runs stay stable."
@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="md-report", metavar="DIR",
                         help="report.md, metrics.json, PNGs, trajectories/ and finished runs/ (default md-report); "
                         "rerunning into the same DIR resumes")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where trained models run: cpu (default), cuda, or auto (cuda when a GPU is visible)")
+    add_output_arguments(parser, "print the summary as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     starts = _starts(args.molecule, args.start, args.runs)
     names = _unique([model_label(m) for m in args.models])
     for model in args.models:
-        _check_source(model)
-    factories = {name: functools.partial(calculator_for, model) for name, model in zip(names, args.models)}
+        _check_source(model, args.device)
+    factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in zip(names, args.models)}
     total = len(names) * len(timesteps) * args.runs
-    with bar("MD runs", total, enabled=not args.json, transient=True) as update:
+    with bar("MD runs", total, enabled=show_progress(args), transient=True) as update:
 
         def advance(result) -> None:
             status = "stable" if result.stable else f"failed ({result.failure.kind})"
@@ -87,18 +89,18 @@ def run(args: argparse.Namespace) -> int:
     paths = write_outputs(result, args.out)
     if args.json:
         data = metrics(result)
-        print(json.dumps({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
-                          "outputs": {k: str(p) for k, p in paths.items()}}))
+        print_json({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
+                    "outputs": {k: str(p) for k, p in paths.items()}})
     else:
         _print_summary(result, paths["report"])
     return 0
 
 
-def _check_source(model: str) -> None:
+def _check_source(model: str, device: str) -> None:
     """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
     from acquire.md.calculators import calculator_for
 
-    calculator_for(model)
+    calculator_for(model, device=device)
 
 
 def _unique(names: list[str]) -> list[str]:

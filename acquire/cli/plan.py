@@ -7,9 +7,9 @@ and torch, pyscf and openmm never.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, print_json
 from acquire.costs import add_full_cost_arguments, add_origins
 from acquire.errors import AcquireError
 
@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     whole.add_argument("--interval", type=int, default=None, metavar="STEPS", help="MD steps per kept configuration (default 40)")
     whole.add_argument("--equilibration", type=int, default=None, metavar="STEPS", help="MD steps discarded first (default 1000)")
     add_full_cost_arguments(whole)
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
         document["optimal"] = optimal_summary(policy, result, args.from_dir)
     if args.json:
-        print(json.dumps(document))
+        print_json(document)
     else:
         print_table(document)
         if full is not None:

@@ -27,8 +27,10 @@ the plan with its sampling, labeling and training estimates and stops. A budget 
 three; inaccurate labels are capped (--max-inaccurate, --max-training) and what the cap frees buys
 accurate labels."""
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
+    from acquire.cli.output import add_output_arguments
     from acquire.cli.sample import add_sampling_arguments
     from acquire.costs import add_full_cost_arguments
     from acquire.labeling.sampling import SamplingSettings
@@ -50,10 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--no-train", action="store_true", help="stop after labeling")
     add_full_cost_arguments(training)
     parser.add_argument("--dry-run", action="store_true", help="print the plan with every estimate and stop")
-    parser.add_argument("--json", action="store_true", help="print run.json instead of a summary")
+    add_output_arguments(parser, "print run.json instead of a summary")
 
 
 def run(args: argparse.Namespace) -> int:
+    from acquire.cli.label import scheduler_of
+    from acquire.cli.output import show_progress
     from acquire.cli.sample import settings_from
     from acquire.costs import caps_from
     from acquire.pipeline import STORE_NAME, EngineOptions, RunSettings, run_pipeline
@@ -66,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
                            sampling=settings_from(args), preset=None if args.no_train else args.preset,
                            training_preset=args.preset, max_inaccurate=max_inaccurate,
                            max_training_s=max_training_s)
-    engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=args.scheduler,
+    engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=scheduler_of(args),
                            max_attempts=args.max_attempts, retry_failed=args.retry_failed)
-    outcome = run_pipeline(settings, engine, progress=not (args.no_progress or args.json),
-                           log=lambda line: print(line, file=sys.stderr), dry_run=args.dry_run)
+    outcome = run_pipeline(settings, engine, progress=show_progress(args),
+                           log=(lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
+                           dry_run=args.dry_run)
     summary, out, the_plan = outcome.summary, settings.out, outcome.plan
     if args.json:
         print(json.dumps(summary))

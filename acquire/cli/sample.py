@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from acquire.cli.output import add_output_arguments, print_json, show_progress
+
 HELP = "sample configurations of a molecule (Langevin MD or normal modes with a cheap labeler) into an extxyz pool"
 EXAMPLES = """examples:
   acquire sample --molecule CCO --n 3000 --out pool.extxyz                 # xtb:gfn2 MD at 500 K
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, required=True, metavar="N", help="frames to write")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
     add_sampling_arguments(parser, d)
+    add_output_arguments(parser)
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
@@ -69,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out)
     get_labeler(settings.calculator)  # a bad spec fails before any work
     atoms = load_molecule(args.molecule)
-    with bar(f"{args.method} {settings.calculator}", None, transient=True) as update:
+    with bar(f"{args.method} {settings.calculator}", None, enabled=show_progress(args), transient=True) as update:
         frames = sample(atoms, args.n, args.method, settings, lambda done, total: update(completed=done, total=total))
     write_frames(frames, args.out)
-    print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
-          f"{settings.temperature_k:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
+    if args.json:
+        print_json({"out": args.out, "frames": len(frames), "formula": atoms.get_chemical_formula(),
+                    "method": args.method, "calculator": settings.calculator,
+                    "temperature_K": settings.temperature_k, "seed": settings.seed})
+    elif not args.quiet:
+        print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
+              f"{settings.temperature_k:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
     return 0

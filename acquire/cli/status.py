@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from acquire.cli.output import add_output_arguments, print_json
+
 HELP = "per labeler: labels done, failed, pending, CPU-hours spent (and the plan, for an acquire run folder)"
 EXAMPLES = """examples:
   acquire status --store labels.db
@@ -13,7 +15,7 @@ EXAMPLES = """examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", required=True, metavar="DB", help="label store (.db)")
     parser.add_argument("--plan", default=None, metavar="JSON", help="plan.json to compare with (default: beside the store)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_arguments(parser)
 
 
 def planned_counts(plan_path) -> dict[str, int]:
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                      "pending": (c.pending + c.running) if c else 0, "running": c.running if c else 0,
                      "cpu_h": (c.cost_s if c else 0.0) / 3600, "planned": planned.get(spec)})
     if args.json:
-        print(json.dumps({"store": str(store.path), "labelers": rows, "cpu_h": sum(r["cpu_h"] for r in rows)}))
+        print_json({"store": str(store.path), "labelers": rows, "cpu_h": sum(r["cpu_h"] for r in rows)})
         return 0
     print(f"{'labeler':<34} {'done':>7} {'failed':>7} {'pending':>8} {'planned':>8} {'CPU-h':>9}")
     for r in rows:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.output import add_output_arguments, show_progress
 from train.config import MODEL_NAMES, PRESETS  # plain dataclasses: no torch
 
 HELP = "Train a force field: standard (accurate only), ASTEROID (accurate + inaccurate) or score matching."
@@ -51,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory (rerun to resume)")
-    parser.add_argument("--json", action="store_true", help="print metrics.json instead of a table")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where to train: cpu (default), cuda, or auto (cuda when a GPU is visible)")
+    add_output_arguments(parser, "print metrics.json instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     import train
     from acquire.sources import load_source
     from acquire.compare.splits import make_split, split_accurate
+    from train.device import resolve_device
 
     config = build_config(args)
+    device = resolve_device(args.device)  # a missing GPU fails before any work
     accurate = load_source(args.accurate)
     extra_src = args.inaccurate if args.method == "asteroid" else args.unlabeled
     if args.method == "asteroid" and not args.inaccurate:
@@ -86,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
                                                 "pool": extra_src, "pool_indices": list(map(int, chosen))}))
     acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
-    if args.method == "standard":
-        result = train.run_standard(acc, val, test, config, out)
-    elif args.method == "asteroid":
-        result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
-    else:
-        unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
-        result = train.run_score_matching(acc, unl, val, test, config, out)
+    with device:  # torch's default device: model and graphs are built there
+        if args.method == "standard":
+            result = train.run_standard(acc, val, test, config, out)
+        elif args.method == "asteroid":
+            result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
+        else:
+            unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
+            result = train.run_score_matching(acc, unl, val, test, config, out)
     if args.json:
         print((out / "metrics.json").read_text().strip())
     else:
@@ -106,7 +111,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
     import train
 
-    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=show_progress(args))
     if args.model is not None and args.model != config.model.name:
         config = replace(config, model=train.default_model(args.model))
     sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}

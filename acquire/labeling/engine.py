@@ -92,12 +92,13 @@ def _run(store: LabelStore, labeler: Labeler, frames: list[Atoms], executor: Exe
     report = RunReport(spec, len(targets), already_done=sum(statuses.get(h) == "done" for h in targets))
     ledger = _Ledger(budget_s, store.spent_s(declared=charge_declared), charge_declared)
     report.executor = executor.name
-    window = max(executor.slots, min(MAX_WINDOW, int(WINDOW_S * executor.slots / max(unit_cost, 1e-9))))
     owner = new_owner()
     in_flight: dict[Future, tuple[Task, float]] = {}
     last_renew = time.time()
     try:
         while True:
+            slots = executor.slots  # a Dask cluster may have grown or shrunk since the last round
+            window = max(slots, min(MAX_WINDOW, int(WINDOW_S * slots / max(unit_cost, 1e-9))))
             room = ledger.affordable(unit_cost, window - len(in_flight)) if len(in_flight) <= window // 2 else 0
             for task in store.claim(spec, room, owner, among=targets, declared_s=unit_cost) if room > 0 else []:
                 ledger.reserve(unit_cost)

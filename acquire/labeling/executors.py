@@ -2,7 +2,7 @@
 
 Every executor offers `submit(spec, atoms) -> concurrent.futures.Future` whose result is a
 `Label` or a `LabelFailure` (a labeler error caught where it happened, with the seconds it cost), and
-`slots` (how many tasks to keep in flight). Workers only compute; they never touch the store.
+`slots` (how many tasks to keep in flight now; Dask's follows the cluster's size). Workers only compute; they never touch the store.
 A worker process that dies makes its futures raise (`BrokenProcessPool`, Dask's `KilledWorker`);
 the engine records those as failed attempts and retries them.
 """
@@ -149,23 +149,41 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """Tasks on a Dask distributed cluster (`dask scheduler` + `dask worker --nthreads 1`)."""
+    """Tasks on a Dask distributed cluster (`dask scheduler` + `dask worker --nthreads 1`).
+
+    `address` is tcp://HOST:PORT or `file:PATH`, a scheduler file (`dask scheduler
+    --scheduler-file`, dask-jobqueue). `slots` follows the cluster's current thread count
+    (re-read at most every `SLOTS_REFRESH_S`), so workers that join mid-run get tasks."""
 
     name = "dask"
+    SLOTS_REFRESH_S = 2.0
 
     def __init__(self, address: str, timeout_s: float = 5.0) -> None:
         try:
             from distributed import Client
         except ImportError as exc:
             raise EngineError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from exc
-        _reachable(address, timeout_s)
+        scheduler_file = address[len("file:"):] if address.startswith("file:") else None
+        if scheduler_file is None:
+            _reachable(address, timeout_s)
         try:
-            self._client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+            if scheduler_file is not None:
+                self._client = Client(scheduler_file=scheduler_file, timeout=f"{timeout_s}s", set_as_default=False)
+            else:
+                self._client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc}".splitlines()[0]) from exc
         self._executor = self._client.get_executor(pure=False)
-        threads = sum(self._client.nthreads().values())
-        self.slots = max(2 * threads, 2)  # one queued behind each running task hides the round trip
+        self._slots, self._read_at = 2, -float("inf")
+
+    @property
+    def slots(self) -> int:
+        """Two tasks per worker thread now in the cluster (one queued behind each running task
+        hides the round trip); at least 2."""
+        if time.monotonic() - self._read_at >= self.SLOTS_REFRESH_S:
+            self._slots = max(2 * sum(self._client.nthreads().values()), 2)
+            self._read_at = time.monotonic()
+        return self._slots
 
     def submit(self, spec: str, atoms: Atoms) -> Future:
         return self._executor.submit(compute, spec, atoms)

@@ -47,13 +47,14 @@ def is_labeler_spec(text: str) -> bool:
     return bool(sep) and backend.strip().lower() in BACKENDS and bool(rest.strip())
 
 
-def calculator_for(model: str, threads: int = 1) -> Calculator:
-    """The ASE calculator for a MODEL argument: a trained model (file or run directory) or a labeler spec."""
+def calculator_for(model: str, threads: int = 1, device: str = "cpu") -> Calculator:
+    """The ASE calculator for a MODEL argument: a trained model (file or run directory, on `device`:
+    cpu, cuda or auto) or a labeler spec."""
     path = Path(model).expanduser()
     if path.exists():
         from train import load_calculator
 
-        return load_calculator(path, threads=threads)
+        return load_calculator(path, threads=threads, device=device)
     if is_labeler_spec(model):
         from labelers import get_labeler
 

@@ -18,7 +18,7 @@ class _Layer(nn.Module):
         self.node = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
     def forward(self, h, edge_index, dist2):
-        j, i = edge_index
+        j, i = edge_index[0], edge_index[1]
         m = self.edge(torch.cat([h[i], h[j], dist2.unsqueeze(-1)], dim=-1))
         agg = torch.zeros_like(h).index_add(0, i, m)
         return h + self.node(torch.cat([h, agg], dim=-1))
@@ -33,7 +33,7 @@ class EGNN(nn.Module):
         self.readout = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 1))
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        j, i = edge_index
+        j, i = edge_index[0], edge_index[1]
         vec = pos[i] - pos[j]
         dist2 = (vec * vec).sum(-1)
         h = self.embed(z).to(pos.dtype)

@@ -15,6 +15,7 @@ import io
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,17 +62,20 @@ class MACENet(nn.Module):
         index = torch.full((max_z + 1,), -1, dtype=torch.long)
         index[list(self.elements)] = torch.arange(len(self.elements))
         self.register_buffer("element_index", index, persistent=False)
+        # mace-torch's constructor arguments, kept so that `train.export` can build the same
+        # network as a stand-alone ScaleShiftMACE
+        self.settings = dict(
+            r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
+            interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+            interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
+            num_interactions=layers, num_elements=len(self.elements),
+            hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
+            atomic_energies=np.zeros(len(self.elements)), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
+            atomic_numbers=list(self.elements), correlation=correlation,
+            gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
+        )
         with _quiet():
-            self.mace = modules.MACE(
-                r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
-                interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-                interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
-                num_interactions=layers, num_elements=len(self.elements),
-                hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
-                atomic_energies=torch.zeros(len(self.elements)).numpy(), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
-                atomic_numbers=list(self.elements), correlation=correlation,
-                gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
-            )
+            self.mace = modules.MACE(**self.settings)
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         index = self.element_index[z]

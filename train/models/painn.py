@@ -15,7 +15,7 @@ class _Message(nn.Module):
         self.filter = nn.Linear(rbf, 3 * hidden)
 
     def forward(self, s, v, edge_index, basis, fcut, unit):
-        j, i = edge_index
+        j, i = edge_index[0], edge_index[1]
         x = self.phi(s)[j] * (self.filter(basis) * fcut.unsqueeze(-1))
         xs, xvv, xvs = torch.split(x, s.shape[-1], dim=-1)
         dv_edge = xvv.unsqueeze(1) * v[j] + xvs.unsqueeze(1) * unit.unsqueeze(-1)

@@ -27,7 +27,7 @@ class SineBasis(nn.Module):
 
 def edge_geometry(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(distances (E,), unit vectors (E, 3) from source j to target i) of directed edges (j, i)."""
-    j, i = edge_index
+    j, i = edge_index[0], edge_index[1]
     vec = pos[i] - pos[j]
     dist = torch.sqrt((vec * vec).sum(-1))
     return dist, vec / dist.unsqueeze(-1)

@@ -65,7 +65,7 @@ class _Interaction(nn.Module):
         self.mix_out = _Mix(hidden)
 
     def forward(self, x, edge_index, basis, fcut):
-        j, i = edge_index
+        j, i = edge_index[0], edge_index[1]
         x = x / (_norm2(x) + 1.0)[:, None, None, :]
         mean, a, s = self.mix_in(*_decompose(x))
         f_i, f_a, f_s = torch.split(self.filter(basis) * fcut.unsqueeze(-1), mean.shape[-1], dim=-1)
@@ -100,7 +100,7 @@ class TensorNet(nn.Module):
         self.readout = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.SiLU(), nn.Linear(hidden, 1))
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        j, i = edge_index
+        j, i = edge_index[0], edge_index[1]
         dist, unit = edge_geometry(pos, edge_index)
         basis = self.basis(dist)
         fcut = cosine_cutoff(dist, self.cutoff)
