@@ -28,14 +28,22 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+ATTEMPTS = 3  # timings on a shared CI machine drift between measurements: a wrong law fails every attempt
+
+
 def test_xtb_calibrated_on_formaldehyde_predicts_methanol_within_2x(table, capsys) -> None:
-    code, _, _ = _run(capsys, "calibrate", "--molecule", "C=O", "--labeler", "xtb:gfn2", "--json")
-    assert code == 0
-    code, out, _ = _run(capsys, "labelers", "--molecule", "CO", "--json")
-    entry = {e["spec"]: e for e in json.loads(out)["labelers"]}["xtb:gfn2"]
-    assert entry["cost_origin"]["origin"] == "scaled" and entry["cost_origin"]["calibration"]["formula"] == "CH2O"
-    direct = measure(get_labeler("xtb:gfn2"), load_molecule("CO"), min_seconds=1.0)
-    assert 0.5 < entry["cost_s"] / direct.seconds < 2.0
+    ratios = []
+    for _ in range(ATTEMPTS):
+        code, _, _ = _run(capsys, "calibrate", "--molecule", "C=O", "--labeler", "xtb:gfn2", "--json")
+        assert code == 0
+        code, out, _ = _run(capsys, "labelers", "--molecule", "CO", "--json")
+        entry = {e["spec"]: e for e in json.loads(out)["labelers"]}["xtb:gfn2"]
+        assert entry["cost_origin"]["origin"] == "scaled" and entry["cost_origin"]["calibration"]["formula"] == "CH2O"
+        direct = measure(get_labeler("xtb:gfn2"), load_molecule("CO"), min_seconds=1.0)
+        ratios.append(entry["cost_s"] / direct.seconds)
+        if 0.5 < ratios[-1] < 2.0:
+            return
+    raise AssertionError(f"scaled ÷ measured outside (0.5, 2) in every attempt: {ratios}")
 
 
 def test_plan_ratio_auto_on_methanol_within_1_5x_of_measured(table, capsys) -> None:
@@ -49,9 +57,14 @@ def test_plan_ratio_auto_on_methanol_within_1_5x_of_measured(table, capsys) -> N
     assert document["accurate"]["cost_origin"]["origin"] == "scaled"
     assert document["inaccurate"]["cost_origin"]["origin"] == "scaled"
     methanol = load_molecule("CO")
-    measured = (measure(get_labeler(accurate), methanol, min_seconds=1.0).seconds
-                / measure(get_labeler(inaccurate), methanol, min_seconds=1.0).seconds)
-    assert 1 / 1.5 < document["ratio"] / measured < 1.5, (document["ratio"], measured)
+    ratios = []
+    for _ in range(ATTEMPTS):
+        measured = (measure(get_labeler(accurate), methanol, min_seconds=1.0).seconds
+                    / measure(get_labeler(inaccurate), methanol, min_seconds=1.0).seconds)
+        ratios.append(document["ratio"] / measured)
+        if 1 / 1.5 < ratios[-1] < 1.5:
+            return
+    raise AssertionError(f"planned ÷ measured ratio outside (1/1.5, 1.5) in every attempt: {ratios}")
 
 
 def _entry(**changes) -> Calibration:
