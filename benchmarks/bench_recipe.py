@@ -55,7 +55,7 @@ def main() -> None:
     args = p.parse_args()
 
     import train
-    from acquire.compare import frames_of
+    from acquire.sources import frames_of
     from acquire.sources import load_source
 
     split = json.loads(Path(args.split).read_text())
