@@ -11,7 +11,7 @@ from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "the quick comparison on embedded ethanol (standard vs ASTEROID at 250ccsd/40), report in demo-out/"
 EXAMPLES = """examples:
-  acquire demo                          # about 15 minutes on 2 cores; rerun to resume
+  acquire demo                          # standard and ASTEROID side by side on 2 cores; rerun to resume
   acquire demo --preset tiny --out /tmp/demo    # seconds: a smoke test of the whole pipeline
   acquire demo --buy-only --budget 850ccsd --ratio 80   # only buy the plan into demo-out/labels.db
 
