@@ -125,7 +125,6 @@ def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
     (["--dataset", "ethanol", "--seeds", "0", "--out", "x"], "--seeds"),
     (["--dataset", "ethanol", "--budget", "10ccsd", "--out", "x"], "too small"),
     (["--dataset", "ethanol", "--budget", "960ccsd", "--out", "x"], "no test frames"),
-    (["--dataset", "ethanol", "--budget", "250ccsd", "--ratio", "80", "--out", "x"], "4000 requested"),
     (["--dataset", "ethanol", "--budget", "12cpu-h", "--out", "x"], "accurate labels"),
     (["--store", "missing.db", "--accurate", "a", "--inaccurate", "b", "--out", "x"], "not found"),
 ])
