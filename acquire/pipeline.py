@@ -134,6 +134,8 @@ def _check_same_run(path: Path, recorded: dict) -> None:
     if not path.is_file():
         return
     previous = json.loads(path.read_text()).get("settings", {})
+    if "temperature" in previous:  # written before the one spelling, temperature_K
+        previous["temperature_K"] = previous.pop("temperature")
     changed = sorted(k for k in recorded if previous.get(k) != recorded[k])
     if changed:
         raise AcquireError(f"{path.parent} holds a run with other settings ({', '.join(changed)}); use another --out")
@@ -197,14 +199,13 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
     from labelers import get_labeler
 
     sampling = settings.sampling
-    sampling.check()  # validate every input before creating anything
     atoms = load_molecule(settings.molecule)
     accurate, inaccurate = get_labeler(settings.accurate), get_labeler(settings.inaccurate)
     the_plan, plan_doc = make_plan(settings, atoms, accurate, inaccurate, get_labeler(sampling.calculator))
     n_accurate = the_plan.accurate.count + the_plan.validation.count
     n_inaccurate = the_plan.inaccurate.count
     recorded = {"molecule": settings.molecule, "accurate": accurate.spec, "inaccurate": inaccurate.spec,
-                "method": settings.method, "calculator": sampling.calculator, "temperature": sampling.temperature_k,
+                "method": settings.method, "calculator": sampling.calculator, "temperature_K": sampling.temperature_K,
                 "seed": sampling.seed, "timestep": sampling.timestep_fs, "equilibration": sampling.equilibration,
                 "interval": sampling.interval, "budget": settings.budget, "ratio": settings.ratio,
                 "inaccurate_share": settings.inaccurate_share, "validation": settings.validation,

@@ -64,9 +64,9 @@ def test_a_wrong_force_shape_is_not_reported_as_non_finite() -> None:
 
 def test_trace_points_error_names_trace_points() -> None:
     with pytest.raises(MDError, match="trace points"):
-        MDSettings(trace_points=1).validated()
+        MDSettings(trace_points=1)
     with pytest.raises(MDError, match="steps"):
-        MDSettings(steps=0).validated()
+        MDSettings(steps=0)
 
 
 def test_label_rows_record_the_acquire_version(tmp_path) -> None:

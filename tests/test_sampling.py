@@ -36,8 +36,8 @@ def test_langevin_frames_are_seeded_recorded_and_intact() -> None:
 
 def test_normal_mode_frames_spread_with_temperature() -> None:
     methanol = load_molecule("CO")
-    cold = normal_mode_frames(methanol, 40, SamplingSettings(temperature_k=100))
-    hot = normal_mode_frames(methanol, 40, SamplingSettings(temperature_k=900))
+    cold = normal_mode_frames(methanol, 40, SamplingSettings(temperature_K=100))
+    hot = normal_mode_frames(methanol, 40, SamplingSettings(temperature_K=900))
 
     def spread(frames) -> float:
         return float(np.std([f.positions - frames[0].positions for f in frames]))
@@ -48,7 +48,7 @@ def test_normal_mode_frames_spread_with_temperature() -> None:
 
 def test_bad_settings() -> None:
     with pytest.raises(SamplingError):
-        langevin_frames(load_molecule("O"), 2, SamplingSettings(temperature_k=-5))
+        langevin_frames(load_molecule("O"), 2, SamplingSettings(temperature_K=-5))
     with pytest.raises(SamplingError):
         normal_mode_frames(load_molecule("O"), 0, SamplingSettings())
 

@@ -141,5 +141,5 @@ def test_build_model_is_one_name_to_network_table() -> None:
     assert set(NETWORKS) == set(MODEL_NAMES) == set(ARCHITECTURE_VERSIONS)
     for name, cls in (("painn", PaiNN), ("egnn", EGNN), ("tensornet", TensorNet)):
         assert isinstance(build_model(ModelConfig(name=name, hidden=8, layers=1, rbf=4)).net, cls)
-    with pytest.raises(ConfigError, match="unknown model 'nope'"):
-        build_model(ModelConfig(name="nope"))
+    with pytest.raises(ConfigError, match="name: Input should be 'painn'"):
+        ModelConfig.from_dict({"name": "nope"})

@@ -266,7 +266,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
 
 def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, test: Frames | None,
                        config: TrainConfig, out_dir: str | Path) -> RunResult:
-    """Score matching on unlabelled configurations (beta = 1/kT at config.temperature), then
+    """Score matching on unlabelled configurations (beta = 1/kT at config.temperature_K), then
     fine-tuning on the accurate set (skipped when config.finetune is False)."""
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
         _check(frames, what)
@@ -277,7 +277,7 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
     pool = run.graphs(unlabeled.unlabelled())
     model = run.fresh("score")
     _align(model, accurate, train, fresh=True)
-    beta = beta_of(config.temperature)
+    beta = beta_of(config.temperature_K)
     loss = lambda m, b: score_matching_loss(m, b, beta, config.projections)  # noqa: E731
     judge = lambda m, graphs: evaluate(m, graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)["force_mae"]  # noqa: E731
     run.stage("score_matching", model, pool, val, config.pretrain, loss, judge)  # epoch chosen on validation forces
@@ -285,5 +285,5 @@ def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, 
     if config.finetune:
         run.stage("finetune", model, train, val, config.finetune_stage)
     extra = {"counts": _counts(accurate=accurate, unlabeled=unlabeled, validation=validation, test=test),
-             "temperature_K": config.temperature, "projections": config.projections}
+             "temperature_K": config.temperature_K, "projections": config.projections}
     return run.finish("score-matching", model, val, run.graphs(test) if test is not None else None, extra)

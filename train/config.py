@@ -1,29 +1,38 @@
 """Training configuration: model, per-stage optimisation settings and the `quick`/`paper` presets.
 
-Everything is plain dataclasses of numbers and strings, so a config serialises to JSON and into
-checkpoints (`asdict`). `preset(name, **overrides)` returns a `TrainConfig`; overrides may name any
-top-level field, and stage fields through `with_stage(config, 'finetune', lr=...)`.
+Every config is a frozen pydantic dataclass of numbers and strings: types and closed sets
+(`Literal`) are checked when one is made, ranges in `__post_init__` (ConfigError), and a config
+serialises to JSON and into checkpoints (`asdict`). `preset(name, **overrides)` returns a
+`TrainConfig`; `with_overrides(config, {...})` merges a (partial) config mapping such as a YAML
+file or a run's `config.json`; `with_stage(config, 'pretrain', lr=...)` changes one stage.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import asdict, field, replace
+from typing import Any, Literal, get_args
 
-from train.errors import ConfigError
+from pydantic import ConfigDict, ValidationError
+from pydantic.dataclasses import dataclass
+
+from train.errors import ConfigError, describe
+
+ModelName = Literal["painn", "tensornet", "egnn", "mace"]
+Schedule = Literal["cosine", "plateau", "constant"]
+Loss = Literal["mse", "mae", "huber"]
+DType = Literal["float32", "float64"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+STRICT = ConfigDict(extra="forbid")  # an unknown field is an error, not silently dropped
 
 
-MODEL_NAMES = ("painn", "tensornet", "egnn", "mace")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class ModelConfig:
     """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å).
     MACE only: `max_ell` (spherical harmonics), `correlation` (body order - 1), `elements` (the
     atomic numbers it one-hot encodes) and `neighbours` (its message normalisation, the mean number
     of neighbours within the cutoff); left empty / 0, a run sets them from its data."""
 
-    name: str = "painn"
+    name: ModelName = "painn"
     hidden: int = 128
     layers: int = 3
     rbf: int = 20
@@ -36,11 +45,14 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "ModelConfig":
-        """From `asdict` output, JSON or a checkpoint (lists back to tuples; old files lack `elements`)."""
-        return ModelConfig(**{**data, "elements": tuple(int(z) for z in data.get("elements", ()))})
+        """From `asdict` output, JSON or a checkpoint (old files lack `elements`)."""
+        try:
+            return ModelConfig(**data)
+        except ValidationError as error:
+            raise ConfigError(f"invalid model config: {describe(error)}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class StageConfig:
     """Optimisation of one training stage (Adam or AMSGrad, linear warm-up, cosine or plateau
     decay). A stage is bounded by epochs only, never by wall time, so that a seed gives the same
@@ -51,7 +63,7 @@ class StageConfig:
     lr: float = 1e-3
     min_lr: float = 1e-6
     warmup_epochs: int = 2
-    schedule: str = "cosine"  # "cosine" | "plateau" | "constant"
+    schedule: Schedule = "cosine"
     plateau_patience: int = 20
     plateau_factor: float = 0.5
     patience: int = 0  # early stopping on validation loss, in epochs; 0 = off
@@ -61,21 +73,21 @@ class StageConfig:
     clip_grad: float = 0.0  # clip the gradient norm to this value (0 = off)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class TrainConfig:
     """A whole run: model, loss, the stages of standard/ASTEROID/score-matching training."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     rho: float = 1e-3  # energy weight in rho * L_E + L_F (losses in normalised units)
     energy_per_atom: bool = False  # L_E on the energy error per atom (mace-torch's convention)
-    loss: str = "mse"  # "mse" | "mae" | "huber"
-    dtype: str = "float32"
+    loss: Loss = "mse"
+    dtype: DType = "float32"
     seed: int = 0
     threads: int = 1
     gammas: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # kcal/mol/Å
     bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
-    temperature: float = 500.0  # K, for score matching (beta = 1 / kT)
+    temperature_K: float = 500.0  # for score matching (beta = 1 / kT)
     projections: int = 1  # random projections of the sliced score-matching trace estimator
     standard: StageConfig = field(default_factory=StageConfig)
     bias: StageConfig = field(default_factory=StageConfig)  # stage (a): model on accurate data
@@ -87,20 +99,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.model.name in MODEL_NAMES, f"model {self.model.name!r} (known: {', '.join(MODEL_NAMES)})"),
             (self.model.hidden > 0 and self.model.layers > 0 and self.model.rbf > 0, "model sizes (must be > 0)"),
             (self.model.cutoff > 0, f"cutoff {self.model.cutoff} Å (must be > 0)"),
-            (self.loss in ("mse", "mae", "huber"), f"loss {self.loss!r} (known: mse, mae, huber)"),
-            (self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} (known: float32, float64)"),
             (self.rho >= 0, f"rho {self.rho} (must be >= 0)"),
             (len(self.gammas) > 0 and all(g > 0 for g in self.gammas), f"gammas {self.gammas} (need one or more, > 0)"),
             (self.threads >= 1 and self.projections >= 1, "threads and projections (must be >= 1)"),
-            (self.temperature > 0, f"temperature {self.temperature} K (must be > 0)"),
+            (self.temperature_K > 0, f"temperature {self.temperature_K} K (must be > 0)"),
         ]
         for stage in _STAGES:
             s = getattr(self, stage)
             checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0, f"{stage}: epochs, batch_size, lr (must be > 0)"))
-            checks.append((s.schedule in ("cosine", "plateau", "constant"), f"{stage}: schedule {s.schedule!r}"))
         for ok, what in checks:
             if not ok:
                 raise ConfigError(f"invalid training config: {what}")
@@ -124,23 +132,40 @@ class TrainConfig:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "TrainConfig":
-        data = dict(data)
-        data["model"] = ModelConfig.from_dict(data.get("model", {}))
-        for name in _STAGES:
-            stage = dict(data.get(name, {}))
-            if stage.pop("max_seconds", 0.0):  # written before stages were bounded by epochs only
-                raise ConfigError(f"{name}: a stage bounded by wall time (max_seconds) cannot be reproduced")
-            data[name] = StageConfig(**stage)
-        if "gammas" in data:
-            data["gammas"] = tuple(float(g) for g in data["gammas"])
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown config fields: {', '.join(sorted(unknown))}")
-        return TrainConfig(**data)
+        """From `to_dict` output: a run's `config.json` or a checkpoint, also one written by an older
+        version (fields added since take their defaults; `temperature` is now `temperature_K`)."""
+        return with_overrides(TrainConfig(), data)
 
 
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
+
+
+def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    """`config` with the fields of a (partial) config mapping changed: top-level fields, and the
+    model's and each stage's fields by name, e.g. `{"rho": 0.02, "pretrain": {"epochs": 40}}`.
+    Unknown fields, wrong types and out-of-range values raise ConfigError (one line)."""
+    changes = dict(changes)
+    if "temperature" in changes:  # the spelling before temperature_K
+        changes["temperature_K"] = changes.pop("temperature")
+    for name in _STAGES:
+        if isinstance(changes.get(name), dict) and changes[name].get("max_seconds"):  # written before epoch bounds
+            raise ConfigError(f"{name}: a stage bounded by wall time (max_seconds) cannot be reproduced")
+    nested = {}
+    for name in ("model", *_STAGES):
+        if isinstance(changes.get(name), dict):
+            section = {k: v for k, v in changes.pop(name).items() if k != "max_seconds"}
+            nested[name] = _replaced(getattr(config, name), section, f"{name}.")
+    return _replaced(config, {**changes, **nested}, "")
+
+
+def _replaced(config: Any, changes: dict[str, Any], where: str) -> Any:
+    """`replace(config, **changes)` with errors as one-line ConfigErrors naming the field."""
+    try:
+        return replace(config, **changes)
+    except ValidationError as error:
+        raise ConfigError(f"invalid training config: {where}{describe(error)}") from None
+    except TypeError as error:
+        raise ConfigError(f"invalid training config: {where}{error}") from None
 
 
 def with_stage(config: TrainConfig, stage: str, **changes: Any) -> TrainConfig:
@@ -218,9 +243,4 @@ def preset(name: str = "quick", **overrides: Any) -> TrainConfig:
     """The named preset ('quick', 'paper', 'tiny') with top-level fields overridden."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    try:
-        return replace(PRESETS[name](), **overrides)
-    except TypeError as error:
-        raise ConfigError(f"bad config override: {error}") from None
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    return with_overrides(PRESETS[name](), overrides)

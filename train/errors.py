@@ -1,4 +1,10 @@
 """Typed errors of the trainer. Imports nothing heavy: the CLI imports this module without torch."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class TrainError(Exception):
@@ -15,3 +21,8 @@ class ConfigError(TrainError):
 
 class CheckpointError(TrainError):
     """A checkpoint or run directory cannot be read, or belongs to a different configuration."""
+
+
+def describe(error: ValidationError) -> str:
+    """A pydantic validation error on one line: 'standard.epochs: Input should be a valid integer; ...'."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())

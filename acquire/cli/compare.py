@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.config_file import add_config_argument
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
@@ -21,6 +22,9 @@ EXAMPLES = """examples:
   acquire compare --dataset ethanol --inaccurate xtb:gfn2 --ratio auto --budget 250ccsd --seeds 3 --out xtb/
   acquire compare --dataset ethanol --inaccurate openmm:gaff-2.11 --pool pool.extxyz --ratio 1000 --out gaff/
   acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --selection diverse --out diverse/
+  acquire compare --config sweep.yaml --out sweep2/   # budgets: [100ccsd, 250ccsd], seeds: 3, preset: paper,
+                                                      # training: {pretrain: {epochs: 40}}
+  acquire compare --config old/metrics.json --out again/   # replay a comparison's recorded settings
   acquire compare --store labels.db --accurate 'pyscf:ccsd(t)/cc-pvdz' --inaccurate pyscf:pbe/def2-svp \\
                   --budget 100ccsd --ratio 54 --ablations --out mine/
 With a computing --inaccurate labeler the pool (--pool FILE, or the data set's DFT geometries) is
@@ -72,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
     methods.add_argument("--jobs", type=int, default=1, metavar="N",
                          help="runs trained at once, each in its own process; results do not depend on it (default 1)")
+    add_config_argument(methods)
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="DIR", help="output folder (rerun to resume)")
     add_output_arguments(output, "print the summary as JSON instead of a table")
@@ -89,10 +94,11 @@ def _list(text: str | None, single: str | None, default: str, what: str) -> list
 
 
 def command_line(args: argparse.Namespace) -> str:
-    """The command line that reproduces these options."""
+    """The command line that reproduces these options (training-config fields from a --config
+    file are recorded in the settings' `training`, replayed with `--config metrics.json`)."""
     words = ["acquire", "compare"]
     for name, value in vars(args).items():
-        if name.startswith("_") or name == "command" or value in (None, False):
+        if name.startswith("_") or name in ("command", "config", "training") or value in (None, False):
             continue
         words.append("--" + name.replace("_", "-"))
         if value is not True:
@@ -161,7 +167,7 @@ def settings_from(args: argparse.Namespace) -> Any:
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
-                           selection=args.selection)
+                           selection=args.selection, training=args.training or None)
 
 
 def _auto_ratio(accurate: str, inaccurate: str) -> float:

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"acquire (asteroid-ff) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.set_defaults(_commands={})
     for name, module in _available().items():
         sub = subparsers.add_parser(
             name,
@@ -63,17 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
+        parser.get_default("_commands")[name] = sub
     return parser
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Exception types that mean a user mistake or an expected failure, not a bug."""
+    from pydantic import ValidationError
+
     from acquire.errors import AcquireError
     from budget.errors import BudgetError
     from labelers.errors import LabelerError
 
     types: list[type[BaseException]] = [
-        AcquireError, BudgetError, LabelerError, FileNotFoundError, PermissionError,
+        AcquireError, BudgetError, LabelerError, ValidationError, FileNotFoundError, PermissionError,
         IsADirectoryError, NotADirectoryError,
     ]
     train_errors = sys.modules.get("train.errors")  # only raised if train was imported
@@ -83,23 +87,38 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from acquire.cli.config_file import apply_config, config_path
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "_run", None) is None:
-        parser.print_help()
-        return 2
+    command = next((word for word in argv if not word.startswith("-")), "")
     try:
+        commands = parser.get_default("_commands")
+        if command in commands and (path := config_path(argv)) is not None:
+            apply_config(commands[command], path)  # the file's values become the options' defaults
+        args = parser.parse_args(argv)
+        if getattr(args, "_run", None) is None:
+            parser.print_help()
+            return 2
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("acquire: interrupted; everything already stored is kept", file=sys.stderr)
         return 130
     except user_error_types() as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
-            message = f"{message}: {exc.filename}"
-        print(f"acquire {args.command}: error: {message}", file=sys.stderr)
+        print(f"acquire {command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
+
+def _one_line(exc: BaseException) -> str:
+    """A user error's message on one line."""
+    if hasattr(exc, "errors") and hasattr(exc, "title"):  # pydantic: settings of the wrong type
+        from train.errors import describe
+
+        return f"invalid {exc.title} settings: {describe(exc)}"
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
+        message = f"{message}: {exc.filename}"
+    return message
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     settings = MDSettings(
         temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,
         bond_tolerance_A=args.bond_tolerance, min_pair_distance_A=args.min_distance, save_every=args.save_every,
-    ).validated()
+    )
     timesteps = parse_timesteps(args.timesteps) if args.timesteps else [args.timestep]
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
     if workers < 1:

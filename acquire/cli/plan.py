@@ -114,7 +114,6 @@ def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: 
     settings = replace(settings, calculator=args.calculator or settings.calculator,
                        interval=settings.interval if args.interval is None else args.interval,
                        equilibration=settings.equilibration if args.equilibration is None else args.equilibration)
-    settings.check()
     sampled = md17_molecule(accurate) is None and not accurate.strip().lower().startswith("cached:")
     max_inaccurate, max_training_s = caps_from(args)
     return plan_everything(budget, None if auto else args.ratio, policy, accurate_est, inaccurate_est, atoms,

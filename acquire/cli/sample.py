@@ -30,7 +30,7 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
     """Sampling options shared by `acquire sample` and `acquire run`."""
     parser.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
     parser.add_argument("--calculator", default=d.calculator, metavar="SPEC", help=f"potential (default {d.calculator})")
-    parser.add_argument("--temperature", type=float, default=d.temperature_k, metavar="K", help=f"temperature, K (default {d.temperature_k:g})")
+    parser.add_argument("--temperature", type=float, default=d.temperature_K, metavar="K", help=f"temperature, K (default {d.temperature_K:g})")
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     parser.add_argument("--timestep", type=float, default=d.timestep_fs, metavar="FS", help=f"MD time step, fs (default {d.timestep_fs:g})")
     parser.add_argument("--equilibration", type=int, default=d.equilibration, metavar="STEPS", help=f"MD steps discarded first (default {d.equilibration})")
@@ -40,9 +40,8 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
 def settings_from(args: argparse.Namespace):
     from acquire.labeling.sampling import SamplingSettings
 
-    settings = SamplingSettings(calculator=args.calculator, temperature_k=args.temperature, seed=args.seed,
+    settings = SamplingSettings(calculator=args.calculator, temperature_K=args.temperature, seed=args.seed,
                                 timestep_fs=args.timestep, equilibration=args.equilibration, interval=args.interval)
-    settings.check()
     return settings
 
 
@@ -78,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"out": args.out, "frames": len(frames), "formula": atoms.get_chemical_formula(),
                     "method": args.method, "calculator": settings.calculator,
-                    "temperature_K": settings.temperature_k, "seed": settings.seed})
+                    "temperature_K": settings.temperature_K, "seed": settings.seed})
     elif not args.quiet:
         print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
-              f"{settings.temperature_k:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
+              f"{settings.temperature_K:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
     return 0

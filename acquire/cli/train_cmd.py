@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from acquire.cli.config_file import add_config_argument
 from acquire.cli.output import add_output_arguments, show_progress
 from train.config import MODEL_NAMES, PRESETS  # plain dataclasses: no torch
 
@@ -23,6 +24,9 @@ EXAMPLES = """examples:
                 --method asteroid --out model/
   acquire train --accurate 'md17:ethanol/ccsd(t)' --unlabeled md17:ethanol/dft --method score-matching \\
                 --temperature 500 --out runs/sm
+  acquire train --config runs/standard/config.json --accurate 'md17:ethanol/ccsd(t)' --method standard --out again/
+  acquire train --config recipe.yaml --out runs/mine   # recipe.yaml: accurate: ..., preset: paper,
+                                                       # training: {rho: 0.02, pretrain: {epochs: 40}}
 SRC is a cached spec (md17:ethanol/ccsd(t), cached:FILE) or STORE.db:LABELER-SPEC.
 Metrics are test/validation MAE: energy kcal/mol, force kcal/mol/Å (mean over atoms and components).
 """
@@ -54,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory (rerun to resume)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                         help="where to train: cpu (default), cuda, or auto (cuda when a GPU is visible)")
+    add_config_argument(parser)
     add_output_arguments(parser, "print metrics.json instead of a table")
 
 
@@ -106,12 +111,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    """The TrainConfig the options ask for (preset plus overrides)."""
+    """The TrainConfig the options ask for: the preset, then a --config file's training fields,
+    then the options given."""
     from dataclasses import replace
 
     import train
+    from train.config import with_overrides
 
-    config = train.preset(args.preset, seed=args.seed, threads=args.threads, progress=show_progress(args))
+    config = train.preset(args.preset, progress=show_progress(args))
+    runtime = {"seed": args.seed, "threads": args.threads, "progress": show_progress(args)}
+    config = with_overrides(config, {**args.training, **runtime})
     if args.model is not None and args.model != config.model.name:
         config = replace(config, model=train.default_model(args.model))
     sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}
@@ -122,8 +131,10 @@ def build_config(args: argparse.Namespace) -> Any:
             config = replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
         except ValueError:
             raise train.TrainError(f"--gammas must be comma-separated numbers, got {args.gammas!r}") from None
-    config = replace(config, bias_weights=not args.no_bias_weights, finetune=not args.no_finetune)
-    for name, value in (("temperature", args.temperature), ("projections", args.projections)):
+    if args.no_bias_weights or args.no_finetune:
+        config = replace(config, bias_weights=config.bias_weights and not args.no_bias_weights,
+                         finetune=config.finetune and not args.no_finetune)
+    for name, value in (("temperature_K", args.temperature), ("projections", args.projections)):
         if value is not None:
             config = replace(config, **{name: value})
     if args.epochs_scale != 1.0:

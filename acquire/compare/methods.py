@@ -140,10 +140,12 @@ def label(name: str) -> str:
 
 
 def train_config(settings: CompareSettings, method: str, seed: int) -> TrainConfig:
-    """The preset with the comparison's seed, threads, gammas and the method's switches."""
+    """The preset with the comparison's training fields, seed, threads, gammas and the method's switches."""
     import train
+    from train.config import with_overrides
 
-    config = train.preset(settings.preset, seed=seed, threads=settings.threads, progress=settings.progress)
+    config = with_overrides(train.preset(settings.preset), {**(settings.training or {}), "seed": seed,
+                                                           "threads": settings.threads, "progress": settings.progress})
     if settings.gammas is not None:
         config = replace(config, gammas=tuple(settings.gammas))
     return replace(config, **METHODS[method].switches)

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 from acquire.errors import AcquireError
 from labelers.files import atomic_write_text
 from acquire.sources import SourceArrays
+from train.config import STRICT
 
 if TYPE_CHECKING:
     from budget import Plan
@@ -28,9 +31,10 @@ class CompareError(AcquireError):
     """A comparison cannot be set up or resumed as asked."""
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=STRICT)
 class CompareSettings:
-    """What to compare: label sources, budgets, ratios, seeds, methods and training preset."""
+    """What to compare: label sources, budgets, ratios, seeds, methods, training preset and the
+    training-config fields changed on it (`training`, as in `train.config.with_overrides`)."""
 
     accurate: str
     inaccurate: str
@@ -52,6 +56,13 @@ class CompareSettings:
     pool: str | None = None  # geometries labelled by a computing `inaccurate` labeler into OUT/labels.db
     label_workers: int | None = None  # labeling processes for `pool` (None: one per core)
     selection: Selection = "random"  # which training frames the accurate budget buys first
+    training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
+
+    def __post_init__(self) -> None:
+        if self.training:  # a bad field fails now, before anything is written (ConfigError)
+            from train.config import preset, with_overrides
+
+            with_overrides(preset(self.preset), self.training)
 
 
 @dataclass

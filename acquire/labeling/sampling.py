@@ -11,10 +11,12 @@ Both are seeded; every frame's `info` records how it was made (method, calculato
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from pydantic.dataclasses import dataclass
+
 from acquire.errors import AcquireError
+from train.config import STRICT
 
 if TYPE_CHECKING:  # numpy and ASE are imported where used: the CLI reads the defaults below at start-up
     import numpy as np
@@ -28,21 +30,21 @@ class SamplingError(AcquireError):
     """Sampling could not make configurations (bad settings, a potential that blew up)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class SamplingSettings:
-    """How frames are made; recorded in every frame."""
+    """How frames are made; recorded in every frame. Checked when made (SamplingError)."""
 
     calculator: str = "xtb:gfn2"
-    temperature_k: float = 500.0
+    temperature_K: float = 500.0
     seed: int = 0
     timestep_fs: float = 0.5
     friction_per_fs: float = 0.01
     equilibration: int = 1000
     interval: int = 40
 
-    def check(self) -> None:
-        if not self.temperature_k > 0:
-            raise SamplingError(f"--temperature must be > 0 K, got {self.temperature_k}")
+    def __post_init__(self) -> None:
+        if not self.temperature_K > 0:
+            raise SamplingError(f"--temperature must be > 0 K, got {self.temperature_K}")
         if not self.timestep_fs > 0 or self.equilibration < 0 or self.interval < 1 or not self.friction_per_fs >= 0:
             raise SamplingError("--timestep must be > 0 fs, --equilibration >= 0 steps, --interval >= 1 step")
 
@@ -64,14 +66,13 @@ def _frame(atoms: Atoms, base: Atoms, **info: object) -> Atoms:
 
 
 def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: Progress | None = None) -> list[Atoms]:
-    """`n` decorrelated frames of Langevin MD at `settings.temperature_k` (module docstring)."""
+    """`n` decorrelated frames of Langevin MD at `settings.temperature_K` (module docstring)."""
     import numpy as np
     from ase import Atoms, units
     from ase.constraints import FixCom
     from ase.md import velocitydistribution as velocities
     from ase.md.langevin import Langevin
 
-    settings.check()
     if n < 1:
         raise SamplingError(f"--n must be at least 1, got {n}")
     system = Atoms(numbers=atoms.numbers, positions=atoms.positions, info=dict(atoms.info))
@@ -79,10 +80,10 @@ def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: 
     system.set_constraint(FixCom())
     rng = np.random.default_rng(settings.seed)
     thermalize = getattr(velocities, "thermalize_momenta", None) or velocities.MaxwellBoltzmannDistribution  # ASE >= 3.29
-    thermalize(system, temperature_K=settings.temperature_k, rng=rng)
+    thermalize(system, temperature_K=settings.temperature_K, rng=rng)
     velocities.Stationary(system)
     velocities.ZeroRotation(system)
-    dynamics = Langevin(system, timestep=settings.timestep_fs * units.fs, temperature_K=settings.temperature_k,
+    dynamics = Langevin(system, timestep=settings.timestep_fs * units.fs, temperature_K=settings.temperature_K,
                         friction=settings.friction_per_fs / units.fs, rng=rng, fixcm=False)
     total = settings.equilibration + n * settings.interval
     frames: list[Atoms] = []
@@ -93,9 +94,9 @@ def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: 
         sampled = step - settings.equilibration
         if sampled > 0 and sampled % settings.interval == 0:
             frames.append(_frame(system, atoms, method="langevin", calculator=settings.calculator,
-                                 temperature_K=settings.temperature_k, step=step,
+                                 temperature_K=settings.temperature_K, step=step,
                                  time_fs=step * settings.timestep_fs, seed=settings.seed,
-                                 source=f"langevin {settings.calculator} {settings.temperature_k:g}K seed {settings.seed} step {step}"))
+                                 source=f"langevin {settings.calculator} {settings.temperature_K:g}K seed {settings.seed} step {step}"))
         if progress is not None and (step % 50 == 0 or step == total):
             progress(step, total)
     return frames
@@ -131,11 +132,10 @@ def normal_modes(atoms: Atoms, calculator: str, delta: float = 5e-3, fmax: float
 
 
 def normal_mode_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: Progress | None = None) -> list[Atoms]:
-    """`n` harmonic normal-mode samples at `settings.temperature_k` (module docstring)."""
+    """`n` harmonic normal-mode samples at `settings.temperature_K` (module docstring)."""
     import numpy as np
     from ase import Atoms, units
 
-    settings.check()
     if n < 1:
         raise SamplingError(f"--n must be at least 1, got {n}")
     relaxed, eigenvalues, vectors = normal_modes(atoms, settings.calculator)
@@ -143,7 +143,7 @@ def normal_mode_frames(atoms: Atoms, n: int, settings: SamplingSettings, progres
     keep[: len(eigenvalues) - _vibrations(relaxed)] = False  # the 6 (linear: 5) lowest are rigid-body motion
     if not keep.any():
         raise SamplingError(f"{settings.calculator} gives no vibrational modes for this molecule")
-    kt = units.kB * settings.temperature_k
+    kt = units.kB * settings.temperature_K
     sigma = np.sqrt(kt / eigenvalues[keep])  # Å·sqrt(amu) per mode
     inverse_sqrt_mass = np.repeat(1.0 / np.sqrt(relaxed.get_masses()), 3)
     rng = np.random.default_rng(settings.seed)
@@ -153,8 +153,8 @@ def normal_mode_frames(atoms: Atoms, n: int, settings: SamplingSettings, progres
         displacement = (vectors[:, keep] @ q * inverse_sqrt_mass).reshape(-1, 3)
         moved = Atoms(numbers=relaxed.numbers, positions=relaxed.positions + displacement)
         frames.append(_frame(moved, atoms, method="normal-modes", calculator=settings.calculator,
-                             temperature_K=settings.temperature_k, seed=settings.seed, sample=i,
-                             source=f"normal-modes {settings.calculator} {settings.temperature_k:g}K seed {settings.seed} #{i}"))
+                             temperature_K=settings.temperature_K, seed=settings.seed, sample=i,
+                             source=f"normal-modes {settings.calculator} {settings.temperature_K:g}K seed {settings.seed} #{i}"))
         if progress is not None and ((i + 1) % 100 == 0 or i + 1 == n):
             progress(i + 1, n)
     return frames

@@ -18,7 +18,7 @@ import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Literal, Mapping, Protocol, Sequence
 
@@ -26,8 +26,10 @@ import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.data import covalent_radii
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
+from train.config import STRICT
 
 CalculatorFactory = Callable[[], Calculator]
 
@@ -36,9 +38,9 @@ class MDError(AcquireError):
     """MD settings or a start geometry that cannot be run."""
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=STRICT)
 class MDSettings:
-    """Langevin MD and stability-check settings (K, fs, 1/fs, Å)."""
+    """Langevin MD and stability-check settings (K, fs, 1/fs, Å); checked when made (MDError)."""
 
     temperature_K: float = 500.0
     timestep_fs: float = 0.5
@@ -50,8 +52,7 @@ class MDSettings:
     save_every: int = 100  # trajectory frame every N steps, plus the failing one (0: no trajectory)
     trace_points: int = 400  # distance-trace samples kept per run (for plots)
 
-    def validated(self) -> "MDSettings":
-        """Self, or an MDError saying which setting is out of range."""
+    def __post_init__(self) -> None:
         for name, value, strict in (
             ("temperature (K)", self.temperature_K, True), ("time step (fs)", self.timestep_fs, True),
             ("friction (1/fs)", self.friction_per_fs, False), ("bond tolerance (Å)", self.bond_tolerance_A, True),
@@ -63,7 +64,6 @@ class MDSettings:
             raise MDError(f"steps must be >= 1 and save-every >= 0, got steps={self.steps}, save_every={self.save_every}")
         if self.trace_points < 2:
             raise MDError(f"trace points must be >= 2 (a trace needs a start and an end), got {self.trace_points}")
-        return self
 
 
 FailureKind = Literal["bond", "pair", "nonfinite", "calculator"]
@@ -151,7 +151,6 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
 
     from labelers.errors import LabelerError, NonFiniteLabelError
 
-    settings = settings.validated()
     began = time.perf_counter()
     atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
     geometry = Geometry(atoms, settings)
@@ -304,7 +303,7 @@ class ResultStore(Protocol):
 
 def settings_at(settings: MDSettings, timestep_fs: float) -> MDSettings:
     """`settings` with another time step."""
-    return MDSettings(**{**asdict(settings), "timestep_fs": timestep_fs})
+    return replace(settings, timestep_fs=timestep_fs)
 
 
 def _run_job(job: Job, settings: MDSettings) -> MDRun:
@@ -395,7 +394,6 @@ def run_stability(
     `out_dir`, trajectories go under `out_dir/trajectories/`; with a `store` (`acquire.md.store.RunStore`)
     every finished run is stored, so that calling again with the same arguments resumes.
     """
-    settings = settings.validated()
     timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
     for dt in timesteps:
         if not (math.isfinite(dt) and dt > 0):
