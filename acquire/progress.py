@@ -10,16 +10,16 @@ Update = Callable[..., None]  # update(completed=, advance=, total=, description
 
 @contextmanager
 def bar(title: str, total: int | None, enabled: bool = True, transient: bool = False) -> Iterator[Update]:
-    """A bar with a count, a free-text `note` and the elapsed time; yields `update(**fields)` (rich's
+    """A bar with a count, a free-text `note`, the elapsed time and an ETA; yields `update(**fields)` (rich's
     `Progress.update` fields plus `note`), a no-op when not `enabled`."""
     if not enabled:
         yield lambda **fields: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[note]}"), TimeElapsedColumn())
+               TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=transient) as progress:
         task = progress.add_task(title, total=total, note="")
 

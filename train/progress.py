@@ -5,17 +5,17 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 @contextmanager
 def stage_progress(label: str, total: int, done: int, enabled: bool) -> Iterator[Callable[[int, dict], None]]:
-    """Yield `advance(epoch, row)`; shows epochs done and the latest validation force MAE."""
+    """Yield `advance(epoch, row)`; shows epochs done, the latest validation force MAE and an ETA."""
     if not enabled:
         yield lambda epoch, row: None
         return
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+               TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task(label, total=total, completed=done, info="")
 
