@@ -1,0 +1,99 @@
+"""Training throughput by batch size and by how many runs share the machine: configurations per
+second of the project's full training step (collate, energies and forces by autograd, the energy +
+force loss, backward, AMSGrad step) for a preset's model on embedded ethanol.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_batch.py --preset quick --batches 10,32,100 --concurrent 1,2
+
+With `--concurrent 2` two processes measure at once (what `acquire compare --jobs 2` does); the
+figure is per process. Best of `--repeats` timings of `--seconds` each; one torch thread per process.
+Prints one JSON document (with the load average before the run).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def throughput(preset: str, batch: int, seconds: float, repeats: int) -> float:
+    """Best configurations per second of training steps at `batch`."""
+    import numpy as np
+    import torch
+
+    from labelers.datasets import load_md17
+    from train.config import preset as make_preset
+    from train.graph import collate, to_data_list
+    from train.losses import weighted_loss
+    from train.models import build_model
+    from train.frames import Frames
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    config = make_preset(preset)
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = Frames(data.positions[:batch], data.numbers, data.energies[:batch], data.forces[:batch], name="bench")
+    model_config = config.model
+    if model_config.name == "mace":
+        from dataclasses import replace
+
+        model_config = replace(model_config, elements=(1, 6, 8), neighbours=8.0)
+    model = build_model(model_config)
+    model.set_scale(float(np.sqrt(np.mean(frames.forces**2))))
+    graphs = to_data_list(frames, model_config.cutoff, torch.float32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+    model.train()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = weighted_loss(model, collate(graphs), config.rho, config.loss)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    best = 0.0
+    for _ in range(repeats):
+        steps, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            step()
+            steps += 1
+        best = max(best, steps * batch / (time.perf_counter() - began))
+    return best
+
+
+def _worker(args: tuple[str, int, float, int]) -> float:
+    return throughput(*args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--batches", default="10,32,100")
+    parser.add_argument("--concurrent", default="1,2", help="processes measuring at once")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    result = {"preset": args.preset, "load_average": os.getloadavg(), "threads": 1, "rows": []}
+    context = multiprocessing.get_context("spawn")
+    for concurrent in (int(c) for c in args.concurrent.split(",")):
+        for batch in (int(b) for b in args.batches.split(",")):
+            with context.Pool(concurrent) as pool:
+                rates = pool.map(_worker, [(args.preset, batch, args.seconds, args.repeats)] * concurrent)
+            row = {"batch": batch, "concurrent": concurrent, "configs_per_s_each": [round(r, 1) for r in rates],
+                   "configs_per_s_total": round(sum(rates), 1)}
+            result["rows"].append(row)
+            print(json.dumps(row), file=sys.stderr)
+    import torch
+
+    result["torch"] = torch.__version__
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
