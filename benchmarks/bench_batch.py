@@ -1,6 +1,6 @@
 """Training throughput by batch size and by how many runs share the machine: configurations per
 second of the project's full training step (collate, energies and forces by autograd, the energy +
-force loss, backward, AMSGrad step) for a preset's model on embedded ethanol.
+force loss, backward, AMSGrad step) for a preset's model (or `--model NAME` at its default size) on embedded ethanol.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_batch.py --preset quick --batches 10,32,100 --concurrent 1,2
 
@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def throughput(preset: str, batch: int, seconds: float, repeats: int) -> float:
+def throughput(preset: str, architecture: str | None, batch: int, seconds: float, repeats: int) -> float:
     """Best configurations per second of training steps at `batch`."""
     import numpy as np
     import torch
 
     from labelers.datasets import load_md17
-    from train.config import preset as make_preset
+    from train.config import default_model, preset as make_preset
     from train.graph import collate, to_data_list
     from train.losses import weighted_loss
     from train.models import build_model
@@ -38,7 +38,7 @@ def throughput(preset: str, batch: int, seconds: float, repeats: int) -> float:
     config = make_preset(preset)
     data = load_md17("ethanol", "ccsd(t)")
     frames = Frames(data.positions[:batch], data.numbers, data.energies[:batch], data.forces[:batch], name="bench")
-    model_config = config.model
+    model_config = config.model if architecture is None else default_model(architecture)
     if model_config.name == "mace":
         from dataclasses import replace
 
@@ -67,24 +67,25 @@ def throughput(preset: str, batch: int, seconds: float, repeats: int) -> float:
     return best
 
 
-def _worker(args: tuple[str, int, float, int]) -> float:
+def _worker(args: tuple[str, str | None, int, float, int]) -> float:
     return throughput(*args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick")
+    parser.add_argument("--model", default=None, help="another architecture at its default size (train.default_model)")
     parser.add_argument("--batches", default="10,32,100")
     parser.add_argument("--concurrent", default="1,2", help="processes measuring at once")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    result = {"preset": args.preset, "load_average": os.getloadavg(), "threads": 1, "rows": []}
+    result = {"preset": args.preset, "model": args.model, "load_average": os.getloadavg(), "threads": 1, "rows": []}
     context = multiprocessing.get_context("spawn")
     for concurrent in (int(c) for c in args.concurrent.split(",")):
         for batch in (int(b) for b in args.batches.split(",")):
             with context.Pool(concurrent) as pool:
-                rates = pool.map(_worker, [(args.preset, batch, args.seconds, args.repeats)] * concurrent)
+                rates = pool.map(_worker, [(args.preset, args.model, batch, args.seconds, args.repeats)] * concurrent)
             row = {"batch": batch, "concurrent": concurrent, "configs_per_s_each": [round(r, 1) for r in rates],
                    "configs_per_s_total": round(sum(rates), 1)}
             result["rows"].append(row)
