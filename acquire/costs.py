@@ -72,13 +72,14 @@ def ratio_check(checks: list[dict[str, Any] | None], planned_ratio: float) -> di
 
 
 # Training throughput, configurations per second per epoch on one thread for ethanol (9 atoms),
-# benchmarks/results/train_experiments.md: PaiNN 64x3 213-250 (load ~5; 424-490 at load ~0.5),
-# EGNN 128x5 258, TensorNet-style 64x2 81, MACE 32x(0e+1o) l<=2 correlation 3 157 (load 1-2); MACE
-# with l<=3 (the paper preset) runs at roughly half the l<=2 rate per configuration. The loaded
-# figures are used (this project's machine is shared); seconds scale with the atoms. Every stage is
-# bounded by epochs, so a stage costs epochs × frames × seconds per configuration.
-TRAINING_CONFIGS_PER_S = {"painn": 213.0, "egnn": 258.0, "tensornet": 81.0, "mace": 157.0}
-MACE_L3_SLOWDOWN = 2.0  # MACE l<=3 against l<=2, per configuration
+# benchmarks/results/train_experiments.md. PaiNN 64x3 and MACE from the idle machine of
+# 2026-11-28: PaiNN 130 (batch 10) to 169 (batch 32) in `bench_batch.py`, 136-196 in whole stages;
+# MACE 32x(0e+1o) l<=3 correlation 3 22.7 (`bench_mace_step.py`), l<=2 about 15 % faster (24.8 vs
+# 21.6 in one run under load). EGNN 128x5 258 and TensorNet-style 64x2 81 are from an earlier,
+# faster machine (PaiNN 424 there). Seconds scale with the atoms. Every stage is bounded by
+# epochs, so a stage costs epochs × frames × seconds per configuration.
+TRAINING_CONFIGS_PER_S = {"painn": 150.0, "egnn": 258.0, "tensornet": 81.0, "mace": 26.0}
+MACE_L3_SLOWDOWN = 1.15  # MACE l<=3 against l<=2, per configuration
 TRAINING_REFERENCE_ATOMS = 9
 RELAX_STEPS = 100  # BFGS steps assumed for the normal-mode sampler's relaxation
 

@@ -20,8 +20,8 @@ Declared costs (CPU-core seconds per label, ethanol), documented estimates:
 - `md17:ethanol/ccsd(t)` (CCSD(T)/cc-pVTZ, Psi4): 40 × the DFT figure = 2400 s. The factor 40 is
   the accurate/inaccurate cost ratio of the ASTEROID paper's ethanol protocol (Bukharin et al.,
   ICML 2023: budget 250 with ratio 40 -> 200 CCSD(T) + 2000 DFT). It is a budget convention, not a
-  measurement: scaling our measured CCSD(T)/cc-pVDZ label (339 s, 72 basis functions) by N^5-N^7
-  to cc-pVTZ (174 functions) would give 30 000-160 000 s on one core; sGDML ran Psi4 with many
+  measurement: scaling our measured CCSD(T)/cc-pVDZ label (718 s, 72 basis functions) by N^5-N^7
+  to cc-pVTZ (174 functions) would give 60 000-350 000 s on one core; sGDML ran Psi4 with many
   cores per label. `acquire calibrate` measures real costs for real labelers.
 """
 from __future__ import annotations

@@ -26,9 +26,11 @@ from labelers.errors import LabelFailedError, ResourceError
 # PBE/def2-SVP on CH4O, C2H6O, C3H8O (N = 48, 72, 96), same benchmark; CCSD(T)/cc-pVDZ energy
 # only on the same three (the earlier STO-3G/6-31G energy anchors, 2-3x below these, were dropped).
 # These were measured under a load average of 5-10 on 2 cores (CPU time; shared cores still slow a
-# label down), so on an idle machine they may be up to ~2x high; `acquire calibrate` measures yours.
+# label down). CCSD(T)/cc-pVDZ with forces on CH4O and C2H6O (N = 48, 72): 67.3 s and 718 s on the
+# idle machine of 2026-11-28 (benchmarks/results/costs.md, run 4; the earlier ethanol anchor, 339 s
+# from docs/costs.md, was 2.1x low there). Machines differ by 2-3x: `acquire calibrate` measures yours.
 DECLARED_LAWS: dict[str, ScalingLaw] = {
-    "ccsd(t)+forces": ScalingLaw(7.0, ((12, 0.58), (14, 0.60), (21, 2.0), (39, 33.0), (72, 339.0))),
+    "ccsd(t)+forces": ScalingLaw(7.0, ((12, 0.58), (14, 0.60), (21, 2.0), (39, 33.0), (48, 67.3), (72, 718.0))),
     "ccsd(t)": ScalingLaw(7.0, ((48, 3.16), (72, 26.3), (96, 146.0))),
     "ccsd+forces": ScalingLaw(6.0, ((72, 13.3),)),
     "ccsd": ScalingLaw(6.0, ((72, 7.0),)),
