@@ -90,10 +90,10 @@ def test_plan_cpu_budget_counts_sum_within_the_budget(tmp_path) -> None:
     assert document["accurate"]["count"] >= 1 and 0 < document["inaccurate"]["count"] <= 4000
 
 
-def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_at_half_speed() -> None:
+def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_slower() -> None:
     from ase.build import molecule
 
-    from acquire.costs import TRAINING_CONFIGS_PER_S, overheads, training_s_per_config
+    from acquire.costs import MACE_L3_SLOWDOWN, TRAINING_CONFIGS_PER_S, overheads, training_s_per_config
     from train.config import preset, with_model
 
     ethanol = molecule("CH3CH2OH")
@@ -106,4 +106,5 @@ def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_at_half_speed(
     assert extra.training_s(100, 1000) == pytest.approx(per_config * (
         (quick.standard.epochs + quick.bias.epochs + quick.finetune_stage.epochs) * 100 + quick.pretrain.epochs * 1000))
     l2 = training_s_per_config(with_model(paper, max_ell=2).model, 9)
-    assert paper.model.max_ell == 3 and training_s_per_config(paper.model, 9) == pytest.approx(2 * l2)
+    assert paper.model.max_ell == 3 and MACE_L3_SLOWDOWN > 1
+    assert training_s_per_config(paper.model, 9) == pytest.approx(MACE_L3_SLOWDOWN * l2)
