@@ -23,14 +23,13 @@ _RUNTIME = ("progress", "command", "methods", "seed_list")  # recorded in a comp
 _RENAMED = {"label_workers": "workers"}  # comparison setting -> option
 
 
-def add_config_argument(parser: argparse.ArgumentParser, training: bool = True) -> None:
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
     """`--config FILE` (read by `acquire.cli.main` before parsing) and the `training` dest."""
     parser.add_argument("--config", metavar="FILE", default=None,
-                        help="options from a JSON or YAML file (keys: long option names"
-                        + (", and training: training-config fields; or a run's run.json, config.json or metrics.json" if training else "")
-                        + "); options on the command line win")
-    if training:
-        parser.set_defaults(**{TRAINING: {}})  # {}: no overrides; None: the command takes none
+                        help="options from a JSON or YAML file (keys: long option names, and training: "
+                        "training-config fields; or a run's run.json, config.json or metrics.json); "
+                        "options on the command line win")
+    parser.set_defaults(**{TRAINING: {}})  # {}: no overrides; a parser without it takes none
 
 
 def config_path(argv: list[str]) -> str | None:
