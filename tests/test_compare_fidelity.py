@@ -97,7 +97,7 @@ def params(selection: str) -> dict:
             "n_train": 200, "n_inaccurate": 100, "pool": None, "selection": selection}
 
 
-@pytest.mark.parametrize("selection", ["random", "diverse"])
+@pytest.mark.parametrize("selection", ["random", "diverse", "uncertain"])
 def test_selection_is_deterministic_and_never_takes_validation_or_test_frames(tmp_path: Path, selection: str) -> None:
     accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
     first = seed_split(tmp_path / "a", 0, accurate, inaccurate, params(selection))
@@ -130,3 +130,49 @@ def test_diverse_order_spreads_the_first_frames_wider_than_random() -> None:
         return float(gaps[np.triu_indices(20, 1)].min())
 
     assert closest_pair(diverse) > 1.3 * closest_pair(random)  # measured 0.129 vs 0.082 (seed 0)
+
+
+def test_a_test_cap_leaves_non_random_selections_every_non_test_frame(tmp_path: Path) -> None:
+    accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
+    capped = {**params("diverse"), "test_cap": 300}
+    diverse = seed_split(tmp_path / "d", 0, accurate, inaccurate, capped)
+    random = seed_split(tmp_path / "r", 0, accurate, inaccurate, {**capped, "selection": "random"})
+    assert random.test == diverse.test and random.validation == diverse.validation  # same frames to score on
+    assert len(random.train_order) == 200 and set(random.train_order) < set(diverse.train_order)
+    assert len(diverse.train_order) > 600  # 1000 frames - 50 validation - 300 test (duplicates of test excepted)
+    assert not set(diverse.train_order) & (set(diverse.validation) | set(diverse.test))
+    assert (match_frames(accurate.positions[diverse.train_order], accurate.positions[diverse.test]) < 0).all()
+
+
+def test_committee_disagreement_is_the_mean_per_atom_force_spread() -> None:
+    from acquire.compare.committee import disagreement
+    from train.evaluate import KCAL_MOL
+
+    same = np.ones((3, 2, 4, 3))
+    assert np.allclose(disagreement(same), 0)
+    spread = same.copy()
+    spread[0, 1, :, 0], spread[1, 1, :, 0] = 1 + KCAL_MOL, 1 - KCAL_MOL  # one component, std sqrt(2/3) kcal/mol/Å
+    assert np.allclose(disagreement(spread), [0, np.sqrt(2 / 3)])
+
+
+def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp_path: Path) -> None:
+    from acquire.compare.committee import rank_by_committee
+    from train import preset
+
+    accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
+    unc = {**params("uncertain"), "test_cap": 300}
+    config = preset("tiny")
+    ranked = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        split = seed_split(out, 0, accurate, inaccurate, unc)
+        assert not split.ordered and not SeedSplit.load(out / "splits" / "seed0.json").ordered
+        ranked.append(rank_by_committee(split, accurate, inaccurate, 100, config, out, lambda line: None))
+    first, again = ranked
+    assert first.train_order == again.train_order and first.ordered
+    assert sorted(first.train_order) == sorted(split.train_order) and first.train_order != split.train_order
+    assert not set(first.train_order) & (set(first.validation) | set(first.test))
+    stored = seed_split(tmp_path / "a", 0, accurate, inaccurate, unc)  # a rerun reads the ranked order back
+    assert stored.ordered and stored.train_order == first.train_order
+    info = stored.selection_info
+    assert info["members"] == 3 and info["candidates"] == len(first.train_order)
+    assert info["disagreement_kcal_mol_A"]["max"] > info["disagreement_kcal_mol_A"]["min"] > 0

@@ -21,7 +21,8 @@ EXAMPLES = """examples:
   acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --gammas 0.1,0.5,1,2 --out gamma/
   acquire compare --dataset ethanol --inaccurate xtb:gfn2 --ratio auto --budget 250ccsd --seeds 3 --out xtb/
   acquire compare --dataset ethanol --inaccurate openmm:gaff-2.11 --pool pool.extxyz --ratio 1000 --out gaff/
-  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --selection diverse --out diverse/
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --selection diverse --test 500 --out diverse/
+  acquire compare --dataset ethanol --budget 250ccsd --ratio 40 --selection uncertain --test 500 --out uncertain/
   acquire compare --config sweep.yaml --out sweep2/   # budgets: [100ccsd, 250ccsd], seeds: 3, preset: paper,
                                                       # training: {pretrain: {epochs: 40}}
   acquire compare --config old/metrics.json --out again/   # replay a comparison's recorded settings
@@ -37,6 +38,8 @@ Rerun the same command to resume: finished runs and labels are kept. Errors are 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from acquire.compare.plans import SELECTIONS
+
     source = parser.add_argument_group("labels")
     source.add_argument("--dataset", choices=("ethanol",), default=None,
                         help="embedded data set: MD17 ethanol CCSD(T) (accurate) and DFT (inaccurate)")
@@ -63,9 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
     budget.add_argument("--test", type=int, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
     methods = parser.add_argument_group("methods and training")
-    methods.add_argument("--selection", choices=("random", "diverse"), default="random",
-                         help="which training frames the accurate budget buys first: random, or diverse "
-                         "(farthest-point sampling on inverse interatomic distances) (default random)")
+    methods.add_argument("--selection", choices=SELECTIONS, default="random",
+                         help="which training frames the accurate budget buys first: random; diverse "
+                         "(farthest-point sampling on inverse interatomic distances); uncertain (where a "
+                         "committee of 3 models trained on the cheap labels disagrees most). diverse and "
+                         "uncertain choose among every non-test frame: give --test N to leave them room "
+                         "(default random)")
     methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
     methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     methods.add_argument("--ablations", action="store_true",

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 FORMAT = "asteroid-ff/compare/1"
 DATASETS = {"ethanol": ("md17:ethanol/ccsd(t)", "md17:ethanol/dft")}
 Preset = Literal["quick", "paper", "tiny"]
-Selection = Literal["random", "diverse"]
-SELECTIONS: tuple[str, ...] = ("random", "diverse")
+Selection = Literal["random", "diverse", "uncertain"]
+SELECTIONS: tuple[str, ...] = ("random", "diverse", "uncertain")
 RunStatus = Literal["pending", "trained", "resumed-finished", "shared", "skipped"]
 
 
@@ -114,6 +114,8 @@ class SeedSplit:
     test: list[int]
     pool_order: list[int]
     params: dict[str, Any]
+    ordered: bool = True  # False until `uncertain` has ranked train_order (it needs the pool's labels)
+    selection_info: dict[str, Any] = field(default_factory=dict)  # what the selection cost and saw
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,8 +137,9 @@ class SeedSplit:
 
 def training_order(candidates: list[int], positions: np.ndarray, selection: str, seed: int) -> list[int]:
     """The order in which the accurate budget buys the training candidates (prefixes are training sets):
-    `random` a seeded shuffle; `diverse` farthest-point sampling on inverse-distance descriptors."""
-    if selection == "random":
+    `random` a seeded shuffle; `diverse` farthest-point sampling on inverse-distance descriptors;
+    `uncertain` the seeded shuffle until `acquire.compare.committee` ranks it (it needs the pool's labels)."""
+    if selection in ("random", "uncertain"):
         return [int(i) for i in np.random.default_rng([seed, 2]).permutation(candidates)]
     if selection == "diverse":
         from acquire.compare.selection import farthest_points
@@ -186,12 +189,26 @@ def seed_split(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceA
             "give a new --out, or the same sources, --pool, --selection, --validation and --test with budgets no larger")
     split = make_split(accurate.positions, inaccurate.positions, params["n_train"], params["validation"],
                        params["n_inaccurate"], seed)
-    train_order = training_order(split.train, accurate.positions, params.get("selection", "random"), seed)
     pool_order = np.random.default_rng([seed, 3]).permutation(split.inaccurate).tolist()
     test = split.test
     if params["test_cap"] is not None and params["test_cap"] < len(test):
         test = sorted(np.random.default_rng([seed, 4]).choice(test, params["test_cap"], replace=False).tolist())
+    selection = params.get("selection", "random")
+    candidates = split.train if selection == "random" else split.train + _beyond_test(split.test, test, accurate)
+    train_order = training_order(candidates, accurate.positions, selection, seed)
     result = SeedSplit(seed, [int(i) for i in train_order], split.validation, [int(i) for i in test],
-                       [int(i) for i in pool_order], params)
+                       [int(i) for i in pool_order], params, ordered=selection != "uncertain")
     result.save(path)
     return result
+
+
+def _beyond_test(rest: list[int], test: list[int], accurate: SourceArrays) -> list[int]:
+    """The frames a --test cap leaves out of the test set and no test frame duplicates: more
+    candidates for a non-random selection (random keeps its planned training frames)."""
+    from labelers.datasets import match_frames
+
+    spare = sorted(set(rest) - set(test))
+    if not spare or not test:
+        return spare
+    twins = match_frames(np.asarray(accurate.positions)[spare], np.asarray(accurate.positions)[test]) >= 0
+    return [i for i, twin in zip(spare, twins) if not twin]

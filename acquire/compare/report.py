@@ -112,7 +112,9 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "pool": pool or {},
         "accurate_label_cost": label_cost,
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
-                               "n_test": len(s.test)} for seed, s in splits.items()},
+                               "n_test": len(s.test), "n_candidates": len(s.train_order),
+                               "selection": s.params.get("selection", "random"), **s.selection_info}
+                   for seed, s in splits.items()},
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
                  for r in runs if r.status != "skipped"],
         "summary": summarise(runs),
@@ -162,6 +164,16 @@ def archive_previous(out: Path, document: dict[str, Any]) -> None:
     for name in ("metrics.json", "report.md"):
         if (out / name).exists():
             (out / name).replace(out / "history" / f"{stamp}-{name}")
+
+
+def _committee(split: dict[str, Any]) -> str:
+    """What the uncertain selection's committee did, for a split's line in report.md."""
+    if "members" not in split:
+        return ""
+    spread = split["disagreement_kcal_mol_A"]
+    return (f" (committee of {split['members']} trained on {split['member_frames']} pool frames, "
+            f"{split['member_epochs']} epochs each, {split['cpu_s'] / 60:.1f} CPU-min; force spread "
+            f"{spread['max']:.3f} to {spread['min']:.3f} kcal/mol/Å)")
 
 
 def fmt(mean: float | None, std: float | None = None, digits: int = 3) -> str:
@@ -297,7 +309,8 @@ def markdown(document: dict[str, Any]) -> str:
               "the inaccurate pool. All budgets, ratios and methods of a seed share its validation and test "
               "frames; training sets are prefixes of the seed's training order. Each run's directory holds "
               "its model (`model.pt`), `metrics.json`, `log.csv`, `split.json` and `predictions.npz`.", ""]
-    lines += [f"- seed {seed}: {s['n_validation']} validation, {s['n_test']} test frames"
+    lines += [f"- seed {seed}: {s['n_validation']} validation, {s['n_test']} test frames; training frames bought "
+              f"from {s.get('n_candidates', '?')} candidates in {s.get('selection', 'random')} order" + _committee(s)
               for seed, s in document["splits"].items()]
     lines += ["", "## Settings and versions", "", "```json",
               json.dumps({"settings": settings, "config": document["config"], "versions": document["versions"]},
