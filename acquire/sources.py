@@ -67,6 +67,50 @@ def load_source(src: str) -> SourceArrays:
                         np.asarray(data.energies), np.asarray(data.forces))
 
 
+def load_molecules(src: str) -> list[SourceArrays]:
+    """The labelled arrays a SRC string names, one per molecule: a store or a cached labeler may hold
+    several (for pretraining across molecules); any other SRC is one."""
+    store_path, spec = split_source(src.strip())
+    if store_path is not None:
+        from acquire.labeling.store import open_store
+
+        if not store_path.exists():
+            raise SourceError(f"label store not found: {store_path}")
+        return [SourceArrays(src, a.positions, a.numbers, a.energies, a.forces)
+                for a in open_store(store_path, create=False).arrays_by_molecule(spec)]
+    from labelers.registry import get_labeler
+
+    groups = getattr(get_labeler(spec), "groups", None)
+    if groups is None or len(groups) < 2:
+        return [load_source(src)]
+    return [SourceArrays(src, np.asarray(g.positions), np.asarray(g.numbers), np.asarray(g.energies),
+                         np.asarray(g.forces)) for g in groups]
+
+
+def formula_of(data: SourceArrays) -> str:
+    """The chemical formula of a source's molecule, e.g. 'C2H6O'."""
+    from ase.symbols import Symbols
+
+    numbers = np.asarray(data.numbers)
+    return Symbols(numbers[0] if numbers.ndim == 2 else numbers).get_chemical_formula()
+
+
+def extra_frames(sources: list[str], accurate: SourceArrays, test: list[int]) -> list[Frames]:
+    """Cheap labels of further molecules for ASTEROID's pretraining (`--extra-inaccurate`): every
+    molecule of every SRC as one Frames; frames that are a test geometry of `accurate` are dropped."""
+    from labelers.datasets import match_frames
+
+    parts = []
+    for src in sources:
+        for data in load_molecules(src):
+            keep = np.arange(len(data.positions))
+            if np.shape(data.positions)[1:] == np.shape(accurate.positions)[1:] and len(test):
+                keep = keep[match_frames(np.asarray(data.positions), np.asarray(accurate.positions)[test]) < 0]
+            if len(keep):
+                parts.append(frames_of(data, keep.tolist(), f"{src} {formula_of(data)}"))
+    return parts
+
+
 def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Frames:
     """Rows `index` of `data` as `train.Frames` (unlabelled: positions only)."""
     import train

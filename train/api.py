@@ -27,7 +27,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -176,13 +176,49 @@ def _check(frames: Frames | None, what: str, labelled: bool = True) -> None:
         raise DataError(f"{what}: energies and forces are required")
 
 
-def _align(model: Potential, frames: Frames, graphs: list, fresh: bool) -> None:
-    """Fit per-element reference energies (and, for a fresh model, the scale) on `frames`."""
+def _align(model: Potential, frames: Frames | Sequence[Frames], graphs: list, fresh: bool) -> None:
+    """Fit per-element reference energies (and, for a fresh model, the scale) on `frames`: one set
+    of frames, or several molecules' frames of one fidelity (fitted jointly, so the references
+    separate the elements)."""
+    parts = pool_parts(frames)
     if fresh:
-        model.set_scale(float(np.sqrt(np.mean(frames.forces**2))) or 1.0)
-    energies, _ = predict(model, graphs)
+        forces = parts[0].forces if len(parts) == 1 else np.concatenate([p.forces.reshape(-1) for p in parts])
+        model.set_scale(float(np.sqrt(np.mean(forces**2))) or 1.0)
+    starts = np.cumsum([0, *(len(p) for p in parts)])
+    energies = np.concatenate([predict(model, graphs[a:b])[0] for a, b in zip(starts[:-1], starts[1:])])  # k per part
     residual = energies - model.reference(*_ref_args(graphs)).cpu().numpy()
-    model.fit_reference(composition_matrix(frames, model.ref.shape[0] - 1), frames.energies - residual)
+    composition = np.vstack([composition_matrix(p, model.ref.shape[0] - 1) for p in parts])
+    model.fit_reference(composition, np.concatenate([p.energies for p in parts]) - residual)
+
+
+def pool_parts(frames: Frames | Sequence[Frames]) -> list[Frames]:
+    """An inaccurate pool as a list of Frames, one per molecule (a single Frames is one part)."""
+    return [frames] if isinstance(frames, Frames) else list(frames)
+
+
+def same_molecule(a: Frames, b: Frames) -> bool:
+    """Whether two sets of frames hold the same molecule (the same atoms, in any order)."""
+    return a.positions.shape[1] == b.positions.shape[1] and np.array_equal(
+        np.sort(a.atom_numbers[0]), np.sort(b.atom_numbers[0]))
+
+
+def formula(frames: Frames) -> str:
+    """The chemical formula of the first frame's atoms, e.g. 'C2H6O'."""
+    from ase.symbols import Symbols
+
+    return Symbols(frames.atom_numbers[0]).get_chemical_formula()
+
+
+def _check_elements(config: TrainConfig, frames: Sequence[Frames | None]) -> None:
+    """Every element of the data must be one the model can encode (max_z; a MACE model's elements)."""
+    present = sorted({int(z) for f in frames if f is not None for z in np.unique(f.atom_numbers)})
+    model = config.model
+    if present and present[-1] > model.max_z:
+        raise DataError(f"the data hold element Z={present[-1]}, beyond the model's max_z {model.max_z}")
+    missing = sorted(set(present) - set(model.elements)) if model.name == "mace" and model.elements else []
+    if missing:
+        raise DataError(f"the MACE model encodes elements {list(model.elements)} but the data also hold {missing}; "
+                        "leave model.elements empty to take every element of the data")
 
 
 def _ref_args(graphs: list):
@@ -211,43 +247,67 @@ def run_standard(accurate: Frames, validation: Frames, test: Frames | None, conf
                       {"counts": _counts(accurate=accurate, validation=validation, test=test)})
 
 
-def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test: Frames | None,
+def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], validation: Frames, test: Frames | None,
                  config: TrainConfig, out_dir: str | Path) -> RunResult:
     """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection.
+
+    `inaccurate` is one Frames, or several (one per molecule, one fidelity: pretraining across
+    molecules, the paper's Table 5). The bias model, trained on the accurate molecule, weights the
+    inaccurate frames of that molecule; frames of other molecules have no bias estimate and get
+    the mean weight (1).
 
     Ablations through the config: `bias_weights=False` (uniform weights: plain pretrain then
     fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
     re-fitted on the accurate set, no fine-tuning).
     """
-    for frames, what in ((accurate, "accurate"), (inaccurate, "inaccurate"), (validation, "validation"), (test, "test")):
+    parts = pool_parts(inaccurate)
+    single = isinstance(inaccurate, Frames)
+    if not parts:
+        raise DataError("inaccurate: no frames given")
+    for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test"),
+                         *((p, "inaccurate" if single else f"inaccurate[{k}]") for k, p in enumerate(parts))):
         _check(frames, what)
+    _check_elements(config, [accurate, validation, test, *parts])
+    target = np.concatenate([np.full(len(p), same_molecule(p, accurate)) for p in parts])
+    if config.bias_weights and not target.any():
+        raise DataError(f"inaccurate: no frames of the accurate molecule {formula(accurate)}; the bias model "
+                        "needs some (or train without bias weights)")
     run = _Run(config, out_dir)
-    run.claim("asteroid", accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)
+    named = {"inaccurate" if k == 0 else f"inaccurate_{k}": p for k, p in enumerate(parts)}
+    run.claim("asteroid", accurate=accurate, **named, validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
-    pool = run.graphs(inaccurate)
-    extra: dict = {"counts": _counts(accurate=accurate, inaccurate=inaccurate, validation=validation, test=test)}
+    part_graphs = [run.graphs(p) for p in parts]
+    pool = [g for graphs in part_graphs for g in graphs]
+    extra: dict = {"counts": {**_counts(accurate=accurate, validation=validation, test=test),
+                              "inaccurate": len(pool)}}
+    if not single:
+        extra["inaccurate_molecules"] = [{"formula": formula(p), "frames": len(p), "bias_weighted": bool(same_molecule(p, accurate))}
+                                         for p in parts]
     if config.bias_weights:
         bias_model = run.fresh("bias")
         _align(bias_model, accurate, train, fresh=True)
         run.stage("bias", bias_model, train, val, config.bias)
-        bias = bias_of(bias_model, pool, inaccurate.forces, config.eval_batch_size)
+        bias = np.concatenate([bias_of(bias_model, graphs, p.forces, config.eval_batch_size) if same_molecule(p, accurate)
+                               else np.full(len(p), np.nan) for p, graphs in zip(parts, part_graphs)])
         gammas = list(config.gammas)
-        extra["bias"] = {"mean": bias.mean(), "std": bias.std(), "min": bias.min(), "max": bias.max()}
+        known = bias[target]
+        extra["bias"] = {"mean": known.mean(), "std": known.std(), "min": known.min(), "max": known.max()}
     else:
-        bias, gammas = np.zeros(len(inaccurate)), [math.inf]
-    weights = {g: bias_weights(bias, g) for g in gammas}
+        bias, gammas = np.zeros(len(pool)), [math.inf]
+    weights = {g: _weights(bias, target, g) for g in gammas}
     if config.bias_weights:
         np.save(run.out_dir / "bias.npy", bias)
-        plot_bias(bias, weights, run.out_dir / "bias.png")
+        plot_bias(bias[target], {g: w[target] for g, w in weights.items()}, run.out_dir / "bias.png")
+    caller = np.concatenate([np.ones(len(p)) if p.weights is None else p.weights for p in parts])
     search, best = [], None
     for gamma in gammas:
         tag = "uniform" if math.isinf(gamma) else f"g{gamma:g}"
-        combined = weights[gamma] * (1.0 if inaccurate.weights is None else inaccurate.weights)
+        combined = weights[gamma] * caller
         combined = combined * (len(combined) / max(combined.sum(), 1e-300))  # caller's weights x bias weights, mean 1
         for data, w in zip(pool, combined):
             data.weight = torch.tensor([w], dtype=run.dtype)
         model = run.fresh("pretrain")
-        _align(model, inaccurate, pool, fresh=True)
+        _align(model, parts, pool, fresh=True)
         run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
         _align(model, accurate, train, fresh=False)
         if config.finetune:
@@ -262,6 +322,13 @@ def run_asteroid(accurate: Frames, inaccurate: Frames, validation: Frames, test:
                   "finetune": config.finetune})
     test_graphs = run.graphs(test) if test is not None else None
     return run.finish("asteroid", model, val, test_graphs, extra)
+
+
+def _weights(bias: np.ndarray, target: np.ndarray, gamma: float) -> np.ndarray:
+    """Bias weights (mean 1) of the frames with a bias estimate (`target`); the others get 1."""
+    weights = np.ones(len(bias))
+    weights[target] = bias_weights(bias[target], gamma)
+    return weights
 
 
 def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, test: Frames | None,

@@ -72,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "committee of 3 models trained on the cheap labels disagrees most). diverse and "
                          "uncertain choose among every non-test frame: give --test N to leave them room "
                          "(default random)")
+    methods.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
+                         help="cheap labels of further molecules that ASTEROID (and its ablations) also pretrain on "
+                         "(the paper's Table 5; repeatable; a store may hold several molecules; one fidelity with "
+                         "--inaccurate); not charged to the budget: the report lists them")
     methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
     methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     methods.add_argument("--ablations", action="store_true",
@@ -167,13 +171,18 @@ def settings_from(args: argparse.Namespace) -> Any:
         raise AcquireError(f"--validation must be at least 1 (models are selected on it), got {args.validation}")
     if args.test is not None and args.test < 1:
         raise AcquireError(f"--test must be at least 1, got {args.test}")
+    from acquire.sources import load_molecules
+
+    for src in args.extra_inaccurate:
+        load_molecules(src)  # a missing store or spec fails now, before any training
     command = command_line(args)
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
-                           selection=args.selection, training=args.training or None)
+                           selection=args.selection, training=args.training or None,
+                           extra_inaccurate=tuple(args.extra_inaccurate))
 
 
 def _auto_ratio(accurate: str, inaccurate: str) -> float:

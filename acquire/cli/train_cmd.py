@@ -36,6 +36,10 @@ METHODS = ("asteroid", "standard", "score-matching")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accurate", required=True, metavar="SRC", help="accurate labels (split into train/validation/test)")
     parser.add_argument("--inaccurate", metavar="SRC", help="inaccurate labels (ASTEROID)")
+    parser.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
+                        help="ASTEROID: cheap labels of further molecules, pretrained on together with --inaccurate "
+                        "(the paper's Table 5; repeatable; a store may hold several molecules; the same fidelity "
+                        "as --inaccurate, since one set of element reference energies is fitted across them)")
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's: painn for quick, mace for paper)")
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import train
-    from acquire.sources import load_source
+    from acquire.sources import extra_frames, load_source
     from acquire.compare.splits import make_split, split_accurate
     from train.device import resolve_device
 
@@ -78,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         raise train.TrainError("--method asteroid needs --inaccurate SRC")
     if args.method == "score-matching" and not args.unlabeled:
         raise train.TrainError("--method score-matching needs --unlabeled SRC")
+    if args.extra_inaccurate and args.method != "asteroid":
+        raise train.TrainError("--extra-inaccurate goes with --method asteroid (its pretraining)")
     pool = load_source(extra_src) if extra_src else None
     if pool is not None:
         count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
@@ -93,13 +99,16 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
-                                                "pool": extra_src, "pool_indices": list(map(int, chosen))}))
+                                                "pool": extra_src, "pool_indices": list(map(int, chosen)),
+                                                "extra_inaccurate": args.extra_inaccurate}))
     acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
+    extra = extra_frames(args.extra_inaccurate, accurate, split.test if pool is not None else te)
     with device:  # torch's default device: model and graphs are built there
         if args.method == "standard":
             result = train.run_standard(acc, val, test, config, out)
         elif args.method == "asteroid":
-            result = train.run_asteroid(acc, frames(pool, np.asarray(chosen, dtype=int), "inaccurate"), val, test, config, out)
+            own = frames(pool, np.asarray(chosen, dtype=int), "inaccurate")
+            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out)
         else:
             unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
             result = train.run_score_matching(acc, unl, val, test, config, out)

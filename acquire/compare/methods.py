@@ -55,10 +55,12 @@ def _standard(inputs: RunInputs) -> Potential:
 
 def _asteroid(inputs: RunInputs) -> Potential:
     import train
+    from acquire.sources import extra_frames
 
     acc, val, test = _frames(inputs)
     pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "inaccurate")
-    return train.run_asteroid(acc, pool, val, test, inputs.config, inputs.run_dir).model
+    extra = extra_frames(inputs.indices.get("extra_inaccurate", []), inputs.accurate, inputs.indices["test"])
+    return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir).model
 
 
 def _no_finetune(inputs: RunInputs) -> Potential:
@@ -126,6 +128,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("score-matching", "score matching (unlabelled) + fine-tune", "accurate+unlabelled", "unlabeled",
            _score_matching),
 )}
+
+
+PRETRAINING: tuple[str, ...] = ("asteroid", "no-bias-weights", "no-finetune")  # take --extra-inaccurate
 
 
 def selected(settings: CompareSettings) -> list[str]:

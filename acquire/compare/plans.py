@@ -57,6 +57,7 @@ class CompareSettings:
     label_workers: int | None = None  # labeling processes for `pool` (None: one per core)
     selection: Selection = "random"  # which training frames the accurate budget buys first
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
+    extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
 
     def __post_init__(self) -> None:
         if self.training:  # a bad field fails now, before anything is written (ConfigError)

@@ -166,6 +166,19 @@ def archive_previous(out: Path, document: dict[str, Any]) -> None:
             (out / name).replace(out / "history" / f"{stamp}-{name}")
 
 
+def _extra_lines(document: dict[str, Any]) -> list[str]:
+    """What ASTEROID pretrained on besides the plan's inaccurate labels (--extra-inaccurate)."""
+    extra = document["settings"].get("extra_inaccurate") or []
+    if not extra:
+        return []
+    molecules = next((r["inaccurate_molecules"] for r in document["runs"] if r.get("inaccurate_molecules")), [])
+    listed = ", ".join(f"{m['formula']} {m['frames']}" + (" (bias-weighted)" if m["bias_weighted"] else "")
+                       for m in molecules[1:])
+    return ["", f"ASTEROID and its ablations also pretrained on the cheap labels of {', '.join(extra)}"
+            + (f" (frames per molecule: {listed})" if listed else "")
+            + ". They are not charged to the budget: the plans above count only the target molecule's labels."]
+
+
 def _committee(split: dict[str, Any]) -> str:
     """What the uncertain selection's committee did, for a split's line in report.md."""
     if "members" not in split:
@@ -303,6 +316,7 @@ def markdown(document: dict[str, Any]) -> str:
             lines.append(f"  The pool holds only {over['pool_frames']} usable frames: {over['unspent_inaccurate']} "
                          f"planned inaccurate labels ({over['leftover_accurate_labels']:.2f} accurate-label units) "
                          "were not bought and are left over, not spent.")
+    lines += _extra_lines(document)
     lines += ["", "## Splits", "",
               "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "
               "the seed, duplicate geometries kept on one side, every geometry of the test split removed from "

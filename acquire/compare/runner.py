@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from acquire.compare.methods import METHODS, RunInputs, selected, train_config
+from acquire.compare.methods import METHODS, PRETRAINING, RunInputs, selected, train_config
 from acquire.compare.plans import (CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, pool_room,
                                    seed_split)
 from acquire.progress import clock
@@ -125,10 +125,14 @@ def check_settings(run_dir: Path, config: TrainConfig) -> None:
 
 
 def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
-    """The frames a run trains, validates and tests on (stored as its split.json)."""
-    return {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
-            "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
-            "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
+    """The frames a run trains, validates and tests on (stored as its split.json); ASTEROID's
+    pretraining also takes every frame of `settings.extra_inaccurate` (other molecules)."""
+    indices = {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
+               "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
+               "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
+    if settings.extra_inaccurate and run.method in PRETRAINING:
+        indices["extra_inaccurate"] = list(settings.extra_inaccurate)
+    return indices
 
 
 def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[str, Any] | None = None) -> bool:
@@ -168,7 +172,7 @@ def read_run(run: RunSpec, out: Path) -> None:
     """Fill `run.result` from the run directory's metrics.json."""
     metrics = json.loads((out / run.dir / "metrics.json").read_text())
     keep = ("validation", "test", "gamma", "gamma_search", "bias", "seconds", "stage_seconds", "counts",
-            "skipped_because", "delta")
+            "skipped_because", "delta", "inaccurate_molecules")
     run.result = {k: metrics[k] for k in keep if k in metrics}
     run.result["threads"] = metrics.get("config", {}).get("threads", 1)
     run.result["versions"] = metrics.get("versions", {})

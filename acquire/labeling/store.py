@@ -359,13 +359,27 @@ class LabelStore:
 
     def arrays(self, spec: str) -> LabelArrays:
         """Done labels of `spec` as arrays for training (one molecule; raises StoreError otherwise)."""
+        molecules = self.arrays_by_molecule(spec)
+        if len(molecules) > 1:
+            raise StoreError(f"{self.path}: labels of {spec} hold {len(molecules)} molecules; a training source "
+                             "holds one (several molecules pretrain together through --extra-inaccurate)")
+        return molecules[0]
+
+    def arrays_by_molecule(self, spec: str) -> list[LabelArrays]:
+        """Done labels of `spec` as arrays, one per molecule (atoms in the same order), in row order of
+        each molecule's first label."""
         frames = self.done_atoms(spec) or self.done_atoms(_canonical(spec))
         if not frames:
             known = ", ".join(self.specs()) or "none"
             raise StoreError(f"{self.path} has no done labels for {spec!r}; labelers in it: {known}")
+        groups: dict[tuple[int, ...], list[Atoms]] = {}
+        for atoms in frames:
+            groups.setdefault(tuple(int(z) for z in atoms.numbers), []).append(atoms)
+        return [self._arrays(spec, group) for group in groups.values()]
+
+    @staticmethod
+    def _arrays(spec: str, frames: list[Atoms]) -> LabelArrays:
         numbers = frames[0].numbers
-        if any(len(a) != len(numbers) or not np.array_equal(a.numbers, numbers) for a in frames):
-            raise StoreError(f"{self.path}: labels of {spec} hold more than one molecule; export them instead")
         return LabelArrays(
             spec=spec,
             positions=np.array([a.positions for a in frames]),
