@@ -13,7 +13,7 @@ from ase.io import write
 
 from acquire.cli.main import main
 from acquire.compare.plans import CompareError, SeedSplit, seed_split, training_order
-from acquire.compare.selection import farthest_points, inverse_distances
+from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.labeling.store import LabelStore
 from acquire.sources import load_source
 from labelers import get_labeler
@@ -145,7 +145,7 @@ def test_a_test_cap_leaves_non_random_selections_every_non_test_frame(tmp_path: 
 
 
 def test_committee_disagreement_is_the_mean_per_atom_force_spread() -> None:
-    from acquire.compare.committee import disagreement
+    from acquire.selection.committee import disagreement
     from train.evaluate import KCAL_MOL
 
     same = np.ones((3, 2, 4, 3))
@@ -156,7 +156,7 @@ def test_committee_disagreement_is_the_mean_per_atom_force_spread() -> None:
 
 
 def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp_path: Path) -> None:
-    from acquire.compare.committee import rank_by_committee
+    from acquire.compare.plans import rank_by_committee
     from train import preset
 
     accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")

@@ -3,9 +3,9 @@ stored split of the frames (training order, validation, test, inaccurate pool or
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from train.config import STRICT
 
 if TYPE_CHECKING:
     from budget import Plan
+    from train.config import TrainConfig
 
 FORMAT = "asteroid-ff/compare/1"
 DATASETS = {"ethanol": ("md17:ethanol/ccsd(t)", "md17:ethanol/dft")}
@@ -139,11 +140,11 @@ class SeedSplit:
 def training_order(candidates: list[int], positions: np.ndarray, selection: str, seed: int) -> list[int]:
     """The order in which the accurate budget buys the training candidates (prefixes are training sets):
     `random` a seeded shuffle; `diverse` farthest-point sampling on inverse-distance descriptors;
-    `uncertain` the seeded shuffle until `acquire.compare.committee` ranks it (it needs the pool's labels)."""
+    `uncertain` the seeded shuffle until `rank_by_committee` ranks it (it needs the pool's labels)."""
     if selection in ("random", "uncertain"):
         return [int(i) for i in np.random.default_rng([seed, 2]).permutation(candidates)]
     if selection == "diverse":
-        from acquire.compare.selection import farthest_points
+        from acquire.selection.diverse import farthest_points
 
         return farthest_points(candidates, positions, seed)
     raise CompareError(f"unknown selection {selection!r}; choose one of {', '.join(SELECTIONS)}")
@@ -213,3 +214,22 @@ def _beyond_test(rest: list[int], test: list[int], accurate: SourceArrays) -> li
         return spare
     twins = match_frames(np.asarray(accurate.positions)[spare], np.asarray(accurate.positions)[test]) >= 0
     return [i for i, twin in zip(spare, twins) if not twin]
+
+
+def rank_by_committee(split: SeedSplit, accurate: SourceArrays, pool: SourceArrays, pool_size: int,
+                      config: TrainConfig, out: Path, log: Callable[[str], None]) -> SeedSplit:
+    """`split` with its training candidates in `uncertain` order (`acquire.selection.committee`,
+    trained on the first `pool_size` frames of its pool order; members in `out/selection/seed<k>/`),
+    stored in `out/splits/`."""
+    from acquire.selection.committee import committee_spread, most_uncertain_first
+    from acquire.sources import frames_of
+
+    if split.ordered:
+        return split
+    candidates = frames_of(accurate, split.train_order, "candidates", labelled=False)
+    spread, info = committee_spread(candidates, pool, split.pool_order[:pool_size], config, split.seed,
+                                    out / "selection" / f"seed{split.seed}", lambda line: log(f"seed {split.seed}: {line}"))
+    order = most_uncertain_first(spread, split.train_order)
+    ranked = replace(split, train_order=[split.train_order[i] for i in order], ordered=True, selection_info=info)
+    ranked.save(out / "splits" / f"seed{split.seed}.json")
+    return ranked

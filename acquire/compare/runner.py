@@ -205,7 +205,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
         inaccurate = label_pool(out, settings.inaccurate, pool_frames(settings.pool), inaccurate, splits,
                                 max(r.n_inaccurate for r in runs), settings.label_workers, settings.progress, log)
     if settings.selection == "uncertain":  # ranks the training candidates with the pool's labels
-        from acquire.compare.committee import rank_by_committee
+        from acquire.compare.plans import rank_by_committee
 
         splits = {seed: rank_by_committee(split, accurate, inaccurate, max(r.n_inaccurate for r in runs),
                                           train_config(settings, "standard", seed), out, log)
