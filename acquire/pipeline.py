@@ -21,12 +21,15 @@ if TYPE_CHECKING:
     from ase import Atoms
 
     from acquire.labeling.engine import RunReport
+    from acquire.labeling.store import LabelStore
+    from acquire.sources import SourceArrays
     from budget import Plan
     from labelers.base import Labeler
 
 STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "plan.json", "run.json"
 SamplingMethod = Literal["md", "normal-modes"]
 Preset = Literal["quick", "paper", "tiny"]
+Selection = Literal["random", "diverse", "uncertain"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class RunSettings:
     training_preset: Preset = "quick"  # the preset training is priced with (`preset`, or its choice under --no-train)
     max_inaccurate: int | None = DEFAULT_MAX_INACCURATE  # None: no cap
     max_training_s: float | None = None  # CPU-core seconds
+    selection: Selection = "random"  # which sampled configurations get the accurate labels (acquire.selection)
 
 
 @dataclass
@@ -157,13 +161,15 @@ def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling:
 
 
 def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validation: int, preset: Preset,
-                 seed: int, threads: int, progress: bool) -> dict:
+                 seed: int, threads: int, progress: bool, validation_hashes: set[str] | None = None) -> dict:
     """Train ASTEROID on what the run bought (accurate + inaccurate labels in the store) and, beside it,
-    standard training on the same accurate labels, both selected on the validation labels; models
-    and metrics under `out/models/`. Resumable: finished stages are reused."""
+    standard training on the same accurate labels, both selected on the validation labels (those of
+    `validation_hashes`, else a seeded draw of `n_validation`); models and metrics under
+    `out/models/`. Resumable: finished stages are reused."""
     import numpy as np
 
     import train
+    from acquire.labeling.store import LabelStore
     from acquire.sources import frames_of, load_source
 
     store = out / STORE_NAME
@@ -171,9 +177,15 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
     if len(accurate) < n_validation + 1:
         raise AcquireError(f"{len(accurate)} accurate labels are done, too few for {n_validation} validation "
                            "labels and training; rerun to finish labeling or lower --validation")
-    order = np.random.default_rng(seed).permutation(len(accurate))
-    validation = frames_of(accurate, sorted(order[:n_validation]), "validation")
-    accurate_train = frames_of(accurate, sorted(order[n_validation:]), "accurate")
+    if validation_hashes is None:
+        order = np.random.default_rng(seed).permutation(len(accurate))
+        val_rows, train_rows = sorted(order[:n_validation]), sorted(order[n_validation:])
+    else:
+        hashes = LabelStore(store).arrays(accurate_spec).config_hashes
+        val_rows = [i for i, h in enumerate(hashes) if h in validation_hashes]
+        train_rows = [i for i, h in enumerate(hashes) if h not in validation_hashes]
+    validation = frames_of(accurate, val_rows, "validation")
+    accurate_train = frames_of(accurate, train_rows, "accurate")
     config = train.preset(preset, seed=seed, threads=threads, progress=progress)
     asteroid = train.run_asteroid(accurate_train, frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"),
                                   validation, None, config, out / "models" / "asteroid")
@@ -185,17 +197,28 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
                                               "model": str(out / "models" / "standard")}}
 
 
+def cheap_labels(store: LabelStore, spec: str, frames: list[Atoms]) -> SourceArrays:
+    """The done labels of `spec` in `store` for those of `frames` that have one, in their order."""
+    from acquire.labeling.store import config_hash
+    from acquire.sources import SourceArrays
+
+    done = store.arrays(spec)
+    row = {h: k for k, h in enumerate(done.config_hashes)}
+    rows = [row[h] for h in (config_hash(a) for a in frames) if h in row]
+    return SourceArrays(spec, done.positions[rows], done.numbers, done.energies[rows], done.forces[rows])
+
+
 def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(), progress: bool = True,
                  log: Callable[[str], None] = lambda line: None, dry_run: bool = False) -> RunOutcome:
     """Plan, sample, label both fidelities and train, in `settings.out`; writes plan.json and run.json.
     `dry_run`: plan (and log every estimate) only; nothing is written."""
-    import numpy as np
 
     from acquire.costs import cost_lines
     from acquire.labeling.engine import label_frames
-    from acquire.labeling.store import LabelStore
+    from acquire.labeling.store import LabelStore, config_hash
     from acquire.molecules import load_molecule
     from acquire.progress import progress_bar
+    from acquire.selection.sampled_pool import choose
     from labelers import get_labeler
 
     sampling = settings.sampling
@@ -210,6 +233,8 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
                 "interval": sampling.interval, "budget": settings.budget, "ratio": settings.ratio,
                 "inaccurate_share": settings.inaccurate_share, "validation": settings.validation,
                 "charge_validation": settings.charge_validation}
+    if settings.selection != "random":  # recorded only when chosen: folders from before still resume
+        recorded["selection"] = settings.selection
     ledger_s = the_plan.budget_cpu_s + (0.0 if settings.charge_validation else the_plan.validation.cost_cpu_s)
     document = {"settings": recorded, "plan": plan_doc, "ledger_cpu_s": ledger_s,
                 "targets": [{"role": "accurate (train + validation)", "spec": accurate.spec, "target": n_accurate},
@@ -235,13 +260,13 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
     began = time.monotonic()
     frames = _pool(out, atoms, n_accurate + n_inaccurate, settings.method, sampling)
     sampling_s = time.monotonic() - began
-    order = np.random.default_rng(sampling.seed).permutation(len(frames))
-    parts = ((accurate, [frames[i] for i in order[:n_accurate]]), (inaccurate, [frames[i] for i in order[n_accurate:]]))
     store = LabelStore(out / STORE_NAME)
-    reports = []
-    for labeler, part in parts:
+    reports: list[RunReport] = []
+
+    def buy(labeler: Labeler, rows: list[int]) -> None:
+        part = [frames[i] for i in rows]
         if not part:
-            continue
+            return
         unit_cost = plan_doc["accurate" if labeler is accurate else "inaccurate"]["label_cost_s"]
         log(announcement("labeling", f"{len(part)} configurations with {labeler.spec}", len(part) * unit_cost))
         with progress_bar(f"{labeler.spec}", len(part), disabled=not progress) as hook:
@@ -249,12 +274,28 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
                                         threads=engine.threads, max_attempts=engine.max_attempts,
                                         retry_failed=engine.retry_failed, budget_s=ledger_s,
                                         progress=hook, charge_declared=True, declared_s=unit_cost))
+
+    def buy_cheap(rows: list[int]) -> SourceArrays:
+        buy(inaccurate, rows)
+        return cheap_labels(store, inaccurate.spec, [frames[i] for i in rows])
+
+    committee = None
+    if settings.selection == "uncertain":  # the committee trains with the run's preset
+        import train
+
+        committee = train.preset(settings.training_preset, seed=sampling.seed, threads=engine.threads, progress=progress)
+    choice = choose(out, frames, the_plan.validation.count, the_plan.accurate.count, settings.selection,
+                    sampling.seed, buy_cheap, committee, log)
+    for labeler, rows in ((accurate, choice.accurate), (inaccurate, choice.inaccurate)):
+        if not (labeler is inaccurate and settings.selection == "uncertain"):  # bought before the choice
+            buy(labeler, rows)
     metrics = training_s = None
     if settings.preset is not None:
         log(announcement("training", f"preset {settings.preset}", plan_doc["costs"]["training"]["cpu_s"]))
         began = time.monotonic()
+        validation = None if settings.selection == "random" else {config_hash(frames[i]) for i in choice.validation}
         metrics = train_models(out, accurate.spec, inaccurate.spec, the_plan.validation.count, settings.preset,
-                               sampling.seed, engine.threads, progress)
+                               sampling.seed, engine.threads, progress, validation)
         training_s = (time.monotonic() - began) * engine.threads
     checks = cost_checks(reports, the_plan, (accurate.spec, inaccurate.spec))
     checks["estimates"] = estimate_checks(plan_doc["costs"], {

@@ -48,3 +48,27 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     assert np.allclose(frames[0].arrays["REF_forces"], frames[0].get_forces())
     missing = acquire("export", "--store", "r/labels.db", "--labeler", "xtb:gfn1", "--out", "x.extxyz", cwd=tmp_path)
     assert missing.returncode == 2 and "no done labels" in missing.stderr
+
+
+@pytest.mark.parametrize("selection", ["diverse", "uncertain"])
+def test_run_selection_chooses_the_accurate_frames_once_and_keeps_validation_random(tmp_path, selection: str) -> None:
+    args = [*RUN, "--selection", selection]
+    first = acquire(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    done = {r["spec"]: r["done"] for r in summary["labeling"]}
+    assert done == {"pyscf:hf/sto-3g": 5, "xtb:gfn2": 10}
+    choice = json.loads((tmp_path / "r" / "selection.json").read_text())
+    assert choice["selection"] == selection and len(choice["validation"]) == 2 and len(choice["train"]) == 3
+    rows = list(range(15))
+    random_order = [int(i) for i in np.random.default_rng(0).permutation(15)]
+    assert choice["validation"] == random_order[:2]  # the seeded random draw, whatever the selection
+    assert not set(choice["train"]) & set(choice["validation"])
+    if selection == "diverse":  # every non-validation frame gets exactly one label
+        assert sorted(choice["train"] + choice["inaccurate"] + choice["validation"]) == rows
+    else:  # cheap labels on the random split's frames; the committee ranked every non-validation frame
+        assert choice["inaccurate"] == random_order[5:] and choice["info"]["candidates"] == 13
+    assert summary["training"]["asteroid"]["validation"]["force_mae"] > 0
+    again = json.loads(acquire(*args, cwd=tmp_path).stdout)
+    assert sum(r["done"] for r in again["labeling"]) == 0
+    assert json.loads((tmp_path / "r" / "selection.json").read_text()) == choice

@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation labels (default 50)")
     parser.add_argument("--charge-validation", action="store_true", help="pay the validation labels from the budget")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; reused on rerun)")
+    parser.add_argument("--selection", choices=("random", "diverse", "uncertain"), default="random",
+                        help="which sampled configurations get the accurate labels (validation is always random): "
+                        "random; diverse (farthest-point sampling on inverse interatomic distances); uncertain "
+                        "(the cheap labels are bought first and a committee of 3 models trained on them picks "
+                        "where it disagrees most) (default random)")
     add_sampling_arguments(parser, SamplingSettings())
     engine = parser.add_argument_group("labeling engine")
     add_engine_arguments(engine, budget=False)
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                            charge_validation=args.charge_validation, method=args.method,
                            sampling=settings_from(args), preset=None if args.no_train else args.preset,
                            training_preset=args.preset, max_inaccurate=max_inaccurate,
-                           max_training_s=max_training_s)
+                           max_training_s=max_training_s, selection=args.selection)
     engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=scheduler_of(args),
                            max_attempts=args.max_attempts, retry_failed=args.retry_failed)
     outcome = run_pipeline(settings, engine, progress=show_progress(args),
