@@ -12,6 +12,7 @@ import pytest
 from acquire.cli.main import main
 from acquire.compare.plans import CompareSettings
 from acquire.compare.runner import run_comparison
+from acquire.sources import load_source
 from labelers.datasets import load_md17, match_frames
 from conftest import acquire
 
@@ -211,3 +212,22 @@ def test_the_methods_table_decides_what_each_run_trains_on() -> None:
     assert not train_config(everything, "no-finetune", 0).finetune and train_config(everything, "asteroid", 0).finetune
     assert not train_config(everything, "no-bias-weights", 0).bias_weights
     assert label("asteroid") == "ASTEROID" and label("unknown") == "unknown"
+
+
+def test_a_test_source_is_the_whole_test_set_and_its_twins_never_train(tmp_path: Path) -> None:
+    assert acquire("label", "md17:ethanol/ccsd(t)", "--labeler", "md17:ethanol/ccsd(t)", "--n", "30", "--store",
+                   "held_out.db", cwd=tmp_path).returncode == 0
+    result = acquire("compare", "--dataset", "ethanol", "--test-source", "held_out.db:md17:ethanol/ccsd(t)",
+                     "--budget", "60ccsd", "--ratio", "2", "--validation", "5", "--preset", "tiny", "--out", "c",
+                     "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    split = json.loads((tmp_path / "c/splits/seed0.json").read_text())
+    assert split["test"] == list(range(1000, 1030)) and split["params"]["own_rows"] == 1000
+    positions = load_md17("ethanol", "ccsd(t)").positions
+    used = split["train_order"] + split["validation"]
+    assert max(used) < 1000 and len(used) == 65
+    test_positions = load_source(str(tmp_path / "held_out.db") + ":md17:ethanol/ccsd(t)").positions
+    assert (match_frames(positions[used], test_positions) < 0).all()  # no twin of a test frame trains
+    metrics = json.loads((tmp_path / "c/metrics.json").read_text())
+    assert metrics["splits"]["0"]["n_test"] == 30
+    assert "held out: not split from the accurate labels" in (tmp_path / "c/report.md").read_text()

@@ -65,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spend this on inaccurate labels (20%% or 50ccsd) instead of the paper policy (50ccsd)")
     budget.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
     budget.add_argument("--test", type=int, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
+    budget.add_argument("--test-source", default=None, metavar="SRC",
+                        help="held-out accurate labels to test on (e.g. an independent MD trajectory in a store): "
+                        "all its frames are test frames (--test caps them) and the accurate labels are split into "
+                        "training and validation only (default: test on the accurate labels left over)")
     methods = parser.add_argument_group("methods and training")
     methods.add_argument("--selection", choices=SELECTIONS, default="random",
                          help="which training frames the accurate budget buys first: random; diverse "
@@ -182,7 +186,7 @@ def settings_from(args: argparse.Namespace) -> Any:
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,
-                           extra_inaccurate=tuple(args.extra_inaccurate))
+                           extra_inaccurate=tuple(args.extra_inaccurate), test_source=args.test_source)
 
 
 def _auto_ratio(accurate: str, inaccurate: str) -> float:

@@ -57,6 +57,7 @@ class CompareSettings:
     pool: str | None = None  # geometries labelled by a computing `inaccurate` labeler into OUT/labels.db
     label_workers: int | None = None  # labeling processes for `pool` (None: one per core)
     selection: Selection = "random"  # which training frames the accurate budget buys first
+    test_source: str | None = None  # held-out accurate labels (e.g. an independent trajectory) for testing
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
     extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
 
@@ -130,7 +131,7 @@ class SeedSplit:
     def fits(self, params: dict[str, Any]) -> bool:
         """Whether this stored split serves a comparison needing `params`."""
         same = ("accurate", "inaccurate", "validation", "test_cap")
-        defaults = {"pool": None, "selection": "random"}  # splits stored before these existed
+        defaults = {"pool": None, "selection": "random", "test_source": None}  # splits stored before these existed
         return (all(self.params.get(k) == params[k] for k in same)
                 and all(self.params.get(k, v) == params.get(k, v) for k, v in defaults.items())
                 and self.params["n_train"] >= params["n_train"]
@@ -160,7 +161,9 @@ def pool_room(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceAr
         stored = SeedSplit.load(path)
         if stored.fits({**params, "n_inaccurate": 0}):
             return _room(inaccurate.positions, accurate.positions, _test_of(stored, accurate))
-    test = split_accurate(accurate.positions, params["n_train"], params["validation"], seed)[2]
+    own = params.get("own_rows")
+    test = (list(range(own, len(accurate.positions))) if own is not None
+            else split_accurate(accurate.positions, params["n_train"], params["validation"], seed)[2])
     return _room(inaccurate.positions, accurate.positions, test)
 
 
@@ -190,13 +193,14 @@ def seed_split(out: Path, seed: int, accurate: SourceArrays, inaccurate: SourceA
             f"{out} holds a comparison with other splits ({path.name}: {stored.params}); "
             "give a new --out, or the same sources, --pool, --selection, --validation and --test with budgets no larger")
     split = make_split(accurate.positions, inaccurate.positions, params["n_train"], params["validation"],
-                       params["n_inaccurate"], seed)
+                       params["n_inaccurate"], seed, params.get("own_rows"))
     pool_order = np.random.default_rng([seed, 3]).permutation(split.inaccurate).tolist()
     test = split.test
     if params["test_cap"] is not None and params["test_cap"] < len(test):
         test = sorted(np.random.default_rng([seed, 4]).choice(test, params["test_cap"], replace=False).tolist())
     selection = params.get("selection", "random")
-    candidates = split.train if selection == "random" else split.train + _beyond_test(split.test, test, accurate)
+    candidates = split.train if selection == "random" else (
+        split.train + split.spare + _beyond_test(split.test, test, accurate))
     train_order = training_order(candidates, accurate.positions, selection, seed)
     result = SeedSplit(seed, [int(i) for i in train_order], split.validation, [int(i) for i in test],
                        [int(i) for i in pool_order], params, ordered=selection != "uncertain")

@@ -323,6 +323,9 @@ def markdown(document: dict[str, Any]) -> str:
               "the inaccurate pool. All budgets, ratios and methods of a seed share its validation and test "
               "frames; training sets are prefixes of the seed's training order. Each run's directory holds "
               "its model (`model.pt`), `metrics.json`, `log.csv`, `split.json` and `predictions.npz`.", ""]
+    if settings.get("test_source"):
+        lines += [f"Test frames: those of `{settings['test_source']}` (held out: not split from the accurate labels; "
+                  "accurate frames that repeat one of them are neither trained nor validated on).", ""]
     lines += [f"- seed {seed}: {s['n_validation']} validation, {s['n_test']} test frames; training frames bought "
               f"from {s.get('n_candidates', '?')} candidates in {s.get('selection', 'random')} order" + _committee(s)
               for seed, s in document["splits"].items()]

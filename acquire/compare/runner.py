@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     from train.models import Potential
 
 
-def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
-    """The accurate and inaccurate labelled arrays of the comparison (same molecule); with a `pool`,
-    the inaccurate arrays are its geometries, labels NaN until `label_pool` computes them."""
+def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays, int | None]:
+    """The accurate and inaccurate labelled arrays of the comparison (same molecule), and with a
+    `test_source` the number of the accurate source's own rows (the test source's frames follow
+    them); with a `pool`, the inaccurate arrays are its geometries, labels NaN until `label_pool`
+    computes them."""
     from acquire.compare.pool import pool_frames, unlabelled_pool
 
     accurate = load_source(settings.accurate)
@@ -47,10 +49,20 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays]:
         inaccurate = unlabelled_pool(settings.inaccurate, pool_frames(settings.pool))
     else:
         inaccurate = load_source(settings.inaccurate)
-    if accurate.positions.shape[1:] != inaccurate.positions.shape[1:] or not np.array_equal(
-            np.asarray(accurate.numbers).reshape(-1), np.asarray(inaccurate.numbers).reshape(-1)):
-        raise CompareError(f"{settings.accurate} and {settings.inaccurate} are not the same molecule (atoms differ)")
-    return accurate, inaccurate
+    _same_molecule(accurate, inaccurate, settings)
+    if settings.test_source is None:
+        return accurate, inaccurate, None
+    test = load_source(settings.test_source)
+    _same_molecule(accurate, test, settings)
+    joined = SourceArrays(accurate.name, np.concatenate([accurate.positions, test.positions]), accurate.numbers,
+                          np.concatenate([accurate.energies, test.energies]), np.concatenate([accurate.forces, test.forces]))
+    return joined, inaccurate, len(accurate.positions)
+
+
+def _same_molecule(accurate: SourceArrays, other: SourceArrays, settings: CompareSettings) -> None:
+    if accurate.positions.shape[1:] != other.positions.shape[1:] or not np.array_equal(
+            np.asarray(accurate.numbers).reshape(-1), np.asarray(other.numbers).reshape(-1)):
+        raise CompareError(f"{settings.accurate} and {other.name} are not the same molecule (atoms differ)")
 
 
 def accurate_label_cost(src: str, data: SourceArrays) -> CostEstimate | None:
@@ -188,13 +200,15 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    accurate, inaccurate = load_data(settings)
+    accurate, inaccurate, own_rows = load_data(settings)
     cost = accurate_label_cost(settings.accurate, accurate)
     plans = make_plans(settings, None if cost is None else cost.seconds)
     runs = plan_runs(settings, plans)
     params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
               "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs), "pool": settings.pool,
               "selection": settings.selection}
+    if settings.test_source is not None:  # recorded only when given: splits stored before still fit
+        params.update(test_source=settings.test_source, own_rows=own_rows)
     room = min(pool_room(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds))
     limited = limit_to_pool(runs, plans, room, log)
     params["n_inaccurate"] = max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)

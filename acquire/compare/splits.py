@@ -8,7 +8,7 @@ geometry that is in the test split before the planned number of inaccurate frame
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ class Split:
     validation: list[int]
     test: list[int]
     inaccurate: list[int]
+    spare: list[int] = field(default_factory=list)  # accurate frames in none of the three (with a test source)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self)))
@@ -39,14 +40,17 @@ class Split:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def split_accurate(positions: np.ndarray, n_train: int, n_validation: int, seed: int) -> tuple[list[int], list[int], list[int]]:
-    """Shuffle geometry groups of frames (n, k, 3) with `seed`; fill train, then validation; the rest is test."""
+def split_accurate(positions: np.ndarray, n_train: int, n_validation: int, seed: int,
+                   need_test: bool = True) -> tuple[list[int], list[int], list[int]]:
+    """Shuffle geometry groups of frames (n, k, 3) with `seed`; fill train, then validation; the rest
+    is test (which may be empty when `need_test` is False: the test frames come from elsewhere)."""
     if n_train < 1 or n_validation < 0:
         raise SplitError(f"need at least 1 training frame and >= 0 validation frames, got {n_train}, {n_validation}")
     groups = geometry_groups(positions)
-    if n_train + n_validation >= len(positions):
+    if n_train + n_validation > len(positions) or (need_test and n_train + n_validation == len(positions)):
         raise SplitError(
             f"{n_train} training + {n_validation} validation frames leave no test frames of {len(positions)}; "
+            if need_test else f"{n_train} training + {n_validation} validation frames do not fit in {len(positions)}; "
             "use a smaller budget or more accurate data"
         )
     order = np.random.default_rng(seed).permutation(len(groups))
@@ -68,13 +72,27 @@ def make_split(
     n_validation: int,
     n_inaccurate: int,
     seed: int,
+    own: int | None = None,
 ) -> Split:
-    """The accurate split plus `n_inaccurate` pool frames drawn with `seed`, none of them a test geometry."""
-    train, validation, test = split_accurate(accurate_positions, n_train, n_validation, seed)
+    """The accurate split plus `n_inaccurate` pool frames drawn with `seed`, none of them a test geometry.
+    With `own`, the rows from `own` on are a separate test set (a held-out trajectory): every one
+    is a test frame, the first `own` rows (minus twins of a test frame) are split into training and
+    validation, and what is left of them is `spare`."""
+    spare: list[int] = []
+    if own is None:
+        train, validation, test = split_accurate(accurate_positions, n_train, n_validation, seed)
+    else:
+        positions = np.asarray(accurate_positions)
+        test = list(range(own, len(positions)))
+        rows = np.flatnonzero(match_frames(positions[:own], positions[own:]) < 0)
+        train, validation, rest = (rows[part].tolist() for part in
+                                   split_accurate(positions[rows], n_train, n_validation, seed, need_test=False))
+        spare = sorted(rest)
     in_test = match_frames(np.asarray(inaccurate_positions), np.asarray(accurate_positions)[test]) >= 0
     allowed = np.flatnonzero(~in_test)
     if n_inaccurate > len(allowed):
         raise SplitError(f"the inaccurate pool has {len(allowed)} frames outside the test split, {n_inaccurate} requested")
     rng = np.random.default_rng([seed, 1])
     chosen = sorted(rng.choice(allowed, size=n_inaccurate, replace=False).tolist())
-    return Split(seed=seed, train=sorted(train), validation=sorted(validation), test=sorted(test), inaccurate=chosen)
+    return Split(seed=seed, train=sorted(train), validation=sorted(validation), test=sorted(test), inaccurate=chosen,
+                 spare=spare)
