@@ -102,10 +102,12 @@ def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculato
     config = train_preset(preset)
     per_config = training_s_per_config(config.model, len(atoms))
     gammas = len(config.gammas)
-    stages = (TrainingStage(name="standard", frames="accurate", epochs=config.standard.epochs),
-              TrainingStage(name="bias", frames="accurate", epochs=config.bias.epochs),
-              TrainingStage(name="pretrain", frames="inaccurate", epochs=config.pretrain.epochs, repeats=gammas),
-              TrainingStage(name="finetune", frames="accurate", epochs=config.finetune_stage.epochs, repeats=gammas))
+    stages = tuple(TrainingStage(name=name, frames=frames, epochs=stage.epochs, repeats=repeats,
+                                 min_configs=stage.min_steps * stage.batch_size)
+                   for name, frames, stage, repeats in (("standard", "accurate", config.standard, 1),
+                                                        ("bias", "accurate", config.bias, 1),
+                                                        ("pretrain", "inaccurate", config.pretrain, gammas),
+                                                        ("finetune", "accurate", config.finetune_stage, gammas)))
     training_note = (f"preset {preset}: {config.model.name}, {per_config * 1e3:.3g} ms per configuration per epoch "
                      f"(recorded throughput), epochs standard {config.standard.epochs} + bias {config.bias.epochs} + "
                      f"{gammas} x (pretrain {config.pretrain.epochs} + finetune {config.finetune_stage.epochs})")

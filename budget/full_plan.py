@@ -33,6 +33,11 @@ class TrainingStage(BaseModel):
     frames: Literal["accurate", "inaccurate"]
     epochs: int
     repeats: int = 1
+    min_configs: int = 0  # the stage's minimum steps x batch size: small sets train for more epochs
+
+    def configs(self, frames: int) -> int:
+        """Configurations the stage trains on (one repeat) over `frames` frames."""
+        return max(self.epochs * frames, self.min_configs) if frames else 0
 
 
 class Overheads(BaseModel):
@@ -51,8 +56,9 @@ class Overheads(BaseModel):
         return self.sampling_fixed_s + configs * self.sampling_s_per_config if configs else 0.0
 
     def training_s(self, n_accurate: int, n_inaccurate: int) -> float:
-        """Epochs × frames × seconds per configuration, summed over the stages and their repeats."""
-        return sum(stage.repeats * stage.epochs * (n_accurate if stage.frames == "accurate" else n_inaccurate)
+        """Epochs × frames (at least a stage's minimum steps × batch) × seconds per configuration,
+        summed over the stages and their repeats."""
+        return sum(stage.repeats * stage.configs(n_accurate if stage.frames == "accurate" else n_inaccurate)
                    for stage in self.training_stages) * self.training_s_per_config_epoch
 
 

@@ -31,6 +31,11 @@ def test_training_cost_is_epochs_times_frames_per_stage_and_repeat() -> None:
     assert extra.sampling_s(0) == 0 and extra.sampling_s(10) == pytest.approx(10.0)
 
 
+def test_a_minimum_of_steps_prices_a_small_set_at_the_minimum() -> None:
+    stage = TrainingStage(name="pretrain", frames="inaccurate", epochs=60, min_configs=120_000)
+    assert stage.configs(500) == 120_000 and stage.configs(4000) == 240_000 and stage.configs(0) == 0
+
+
 def test_cpu_budget_covers_sampling_labeling_and_training() -> None:
     full = full_plan("2cpu-h", None, "paper", 60.0, 0.6, _overheads(), validation=0,
                      max_inaccurate=None)

@@ -117,6 +117,22 @@ def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
     np.testing.assert_allclose(atoms.get_forces(), again.energy_forces(batch)[1].detach().numpy()[:9], atol=1e-5)
 
 
+def test_min_steps_gives_a_small_training_set_more_epochs(tmp_path) -> None:
+    from dataclasses import replace
+
+    from train import preset, run_standard
+    from train.config import StageConfig
+
+    assert StageConfig(epochs=2, batch_size=8, min_steps=10).epochs_for(20) == 4  # 3 steps per epoch
+    assert StageConfig(epochs=2, batch_size=8, min_steps=10).epochs_for(200) == 2
+    frames = _frames(16)
+    config = preset("tiny")
+    config = replace(config, standard=replace(config.standard, epochs=1, batch_size=4, min_steps=6))
+    run_standard(frames.subset(np.arange(8)), frames.subset(np.arange(8, 12)), None, config, tmp_path)
+    rows = (tmp_path / "log.csv").read_text().strip().splitlines()[1:]
+    assert [row.split(",")[1] for row in rows] == ["1", "2", "3"]  # 2 steps per epoch: 3 epochs reach 6 steps
+
+
 def test_building_a_mace_model_prints_nothing() -> None:
     """mace-torch prints on import; stdout carries `--json` output, so the wrapper must silence it."""
     import subprocess

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -118,7 +118,10 @@ class _Run:
 
     def stage(self, name: str, model: Potential, train: list, val: list | None, stage: StageConfig,
               loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> Potential:
-        """Train `model` for stage `name`, or load the stage's finished weights if present."""
+        """Train `model` for stage `name` (for `stage.epochs_for(len(train))` epochs), or load the
+        stage's finished weights if present."""
+        if stage.min_steps:
+            stage = replace(stage, epochs=stage.epochs_for(len(train)))
         done = self.out_dir / "stages" / f"{name}.pt"
         if done.exists():
             saved = torch.load(done, weights_only=True)

@@ -9,6 +9,7 @@ file or a run's `config.json`; `with_stage(config, 'pretrain', lr=...)` changes 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, field, replace
 from typing import Any, Literal, get_args
 
@@ -71,6 +72,13 @@ class StageConfig:
     weight_decay: float = 0.0
     amsgrad: bool = False  # Adam's AMSGrad variant (mace-torch's default recipe)
     clip_grad: float = 0.0  # clip the gradient norm to this value (0 = off)
+    min_steps: int = 0  # at least this many optimiser steps: a small training set gets more epochs (0 = off)
+
+    def epochs_for(self, frames: int) -> int:
+        """The epochs this stage runs on `frames` training configurations: `epochs`, or more when
+        they make fewer than `min_steps` optimiser steps."""
+        steps_per_epoch = max(math.ceil(frames / self.batch_size), 1)
+        return max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -108,7 +116,8 @@ class TrainConfig:
         ]
         for stage in _STAGES:
             s = getattr(self, stage)
-            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0, f"{stage}: epochs, batch_size, lr (must be > 0)"))
+            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0 and s.min_steps >= 0,
+                           f"{stage}: epochs, batch_size, lr (must be > 0), min_steps (>= 0)"))
         for ok, what in checks:
             if not ok:
                 raise ConfigError(f"invalid training config: {what}")
