@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 from acquire.errors import AcquireError
 from acquire.labeling.sampling import SamplingSettings
+from acquire.selection import Selection
 from budget.full_plan import DEFAULT_MAX_INACCURATE
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 STORE_NAME, POOL_NAME, PLAN_NAME, SUMMARY_NAME = "labels.db", "pool.extxyz", "plan.json", "run.json"
 SamplingMethod = Literal["md", "normal-modes"]
 Preset = Literal["quick", "paper", "tiny"]
-Selection = Literal["random", "diverse", "uncertain"]
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ Rerun the same command to resume: finished runs and labels are kept. Errors are 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from acquire.compare.plans import SELECTIONS
+    from acquire.selection import SELECTIONS
 
     source = parser.add_argument_group("labels")
     source.add_argument("--dataset", choices=("ethanol",), default=None,

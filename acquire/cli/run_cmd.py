@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.sample import add_sampling_arguments
     from acquire.costs import add_full_cost_arguments
     from acquire.labeling.sampling import SamplingSettings
+    from acquire.selection import SELECTIONS
 
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
     parser.add_argument("--budget", required=True, metavar="BUDGET", help="e.g. 250ccsd (accurate labels) or 12cpu-h")
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation labels (default 50)")
     parser.add_argument("--charge-validation", action="store_true", help="pay the validation labels from the budget")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; reused on rerun)")
-    parser.add_argument("--selection", choices=("random", "diverse", "uncertain"), default="random",
+    parser.add_argument("--selection", choices=SELECTIONS, default="random",
                         help="which sampled configurations get the accurate labels (validation is always random): "
                         "random; diverse (farthest-point sampling on inverse interatomic distances); uncertain "
                         "(the cheap labels are bought first and a committee of 3 models trained on them picks "

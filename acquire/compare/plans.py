@@ -12,6 +12,7 @@ import numpy as np
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
+from acquire.selection import SELECTIONS, Selection
 from labelers.files import atomic_write_text
 from acquire.sources import SourceArrays
 from train.config import STRICT
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 FORMAT = "asteroid-ff/compare/1"
 DATASETS = {"ethanol": ("md17:ethanol/ccsd(t)", "md17:ethanol/dft")}
 Preset = Literal["quick", "paper", "tiny"]
-Selection = Literal["random", "diverse", "uncertain"]
-SELECTIONS: tuple[str, ...] = ("random", "diverse", "uncertain")
 RunStatus = Literal["pending", "trained", "resumed-finished", "shared", "skipped"]
 
 
