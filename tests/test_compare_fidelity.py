@@ -176,3 +176,13 @@ def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp
     info = stored.selection_info
     assert info["members"] == 3 and info["candidates"] == len(first.train_order)
     assert info["disagreement_kcal_mol_A"]["max"] > info["disagreement_kcal_mol_A"]["min"] > 0
+
+
+def test_a_committee_needs_two_cheap_labels_and_says_so() -> None:
+    from acquire.errors import AcquireError
+    from acquire.selection.committee import member_frames
+
+    train, val = member_frames(list(range(10)), seed=0, member=0)
+    assert len(train) == 8 and len(val) == 2 and not set(train) & set(val)
+    with pytest.raises(AcquireError, match="at least 2 cheap labels"):
+        member_frames([7], seed=0, member=0)

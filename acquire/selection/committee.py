@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from acquire.errors import AcquireError
 from acquire.sources import SourceArrays, frames_of, predict_frames
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def member_frames(pool_index: list[int], seed: int, member: int) -> tuple[list[i
     n_val = max(1, min(MEMBER_VALIDATION, len(pool_index) // 5))
     n_train = min(MEMBER_FRAMES, len(pool_index) - n_val)
     if n_train < 1:
-        raise ValueError(f"uncertain selection needs at least 2 labelled pool frames, got {len(pool_index)}")
+        raise AcquireError(f"--selection uncertain needs at least 2 cheap labels to train its committee on, "
+                           f"got {len(pool_index)}")
     drawn = np.random.default_rng([seed, 6, member]).permutation(pool_index)[:n_train + n_val]
     return [int(i) for i in drawn[:n_train]], [int(i) for i in drawn[n_train:]]
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from acquire.errors import AcquireError
+
 if TYPE_CHECKING:
     from ase import Atoms
 
@@ -80,6 +82,6 @@ def choose(out: Path, frames: list[Atoms], n_validation: int, n_train: int, sele
         order = most_uncertain_first(spread, candidates)
         choice = PoolChoice("uncertain", base.validation, [candidates[i] for i in order[:n_train]], base.inaccurate, info)
     else:
-        raise ValueError(f"unknown selection {selection!r}")
+        raise AcquireError(f"unknown selection {selection!r}; choose one of random, diverse, uncertain")
     path.write_text(json.dumps(asdict(choice)))
     return choice
