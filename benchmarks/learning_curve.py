@@ -58,6 +58,7 @@ def plot(asteroid: dict[int, list[float]], standard: list[float], path: Path) ->
     ax.axhline(np.mean(standard), color="gray", linestyle="--", label="standard (250 accurate)")
     ax.set_xscale("log")
     ax.set_xticks(counts, [str(n) for n in counts])
+    ax.minorticks_off()
     ax.set_xlabel("inaccurate (DFT) labels")
     ax.set_ylabel("test force MAE (kcal/mol/Å)")
     ax.legend(fontsize=8)
