@@ -20,7 +20,9 @@ from budget.parse import Budget, parse_budget
 from budget.planner import Plan, plan, resolve_ratio
 from budget.policies import Policy, get_policy
 
-DEFAULT_MAX_INACCURATE = 4000  # conservative: the paper's largest inaccurate set (ethanol, ratio 80)
+# The end of the measured ethanol learning curve (250-4000 DFT labels at 200 CCSD(T), quick preset: the
+# error still falls ~28 % per doubling at 4000; benchmarks/results/learning_curve_ethanol.md).
+DEFAULT_MAX_INACCURATE = 4000
 
 
 class TrainingStage(BaseModel):
