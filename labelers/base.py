@@ -1,7 +1,8 @@
 """The labeler contract: what every backend is and returns.
 
 Units at this boundary (docs/architecture.md, "Conventions"): positions Å, energy eV, forces eV/Å, cost in CPU-core
-seconds (wall seconds × threads used). Backends convert their native units once, on the way out.
+seconds (the CPU time of every thread used, `time.process_time`: waiting for a busy core does not count).
+Backends convert their native units once, on the way out.
 """
 from __future__ import annotations
 

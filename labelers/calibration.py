@@ -243,7 +243,7 @@ def measure(labeler: Labeler, atoms: Atoms, min_repeats: int = 3, min_seconds: f
 
 
 def _timed(labeler: Labeler, atoms: Atoms, on_label: Callable[[float], None] | None) -> tuple[float, float]:
-    """(CPU seconds of this process, the label's own wall x threads seconds) for one label."""
+    """(CPU seconds of this process, the label's own CPU seconds) for one label."""
     start = time.process_time()
     label = labeler.label(atoms)
     cpu = time.process_time() - start
