@@ -48,17 +48,18 @@ def test_xtb_calibrated_on_formaldehyde_predicts_methanol_within_2x(table, capsy
 
 def test_plan_ratio_auto_on_methanol_within_1_5x_of_measured(table, capsys) -> None:
     accurate, inaccurate = "pyscf:ccsd(t)/sto-3g", "xtb:gfn2"
-    code, _, _ = _run(capsys, "calibrate", "--molecule", "C=O", "--labeler", accurate, "--labeler", inaccurate, "--json")
-    assert code == 0
-    code, out, _ = _run(capsys, "plan", "--budget", "40ccsd", "--ratio", "auto", "--molecule", "CO",
-                        "--accurate", accurate, "--inaccurate", inaccurate, "--inaccurate-share", "25%", "--json")
-    assert code == 0
-    document = json.loads(out)
-    assert document["accurate"]["cost_origin"]["origin"] == "scaled"
-    assert document["inaccurate"]["cost_origin"]["origin"] == "scaled"
     methanol = load_molecule("CO")
     ratios = []
-    for _ in range(ATTEMPTS):
+    for _ in range(ATTEMPTS):  # calibration and measurement both time sub-second labels: either can be off
+        code, _, _ = _run(capsys, "calibrate", "--molecule", "C=O", "--labeler", accurate, "--labeler", inaccurate,
+                          "--json")
+        assert code == 0
+        code, out, _ = _run(capsys, "plan", "--budget", "40ccsd", "--ratio", "auto", "--molecule", "CO",
+                            "--accurate", accurate, "--inaccurate", inaccurate, "--inaccurate-share", "25%", "--json")
+        assert code == 0
+        document = json.loads(out)
+        assert document["accurate"]["cost_origin"]["origin"] == "scaled"
+        assert document["inaccurate"]["cost_origin"]["origin"] == "scaled"
         measured = (measure(get_labeler(accurate), methanol, min_seconds=1.0).seconds
                     / measure(get_labeler(inaccurate), methanol, min_seconds=1.0).seconds)
         ratios.append(document["ratio"] / measured)
