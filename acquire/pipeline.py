@@ -199,12 +199,10 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
 
 def cheap_labels(store: LabelStore, spec: str, frames: list[Atoms]) -> SourceArrays:
     """The done labels of `spec` in `store` for those of `frames` that have one, in their order."""
-    from acquire.labeling.store import config_hash
     from acquire.sources import SourceArrays
 
     done = store.arrays(spec)
-    row = {h: k for k, h in enumerate(done.config_hashes)}
-    rows = [row[h] for h in (config_hash(a) for a in frames) if h in row]
+    rows = [k for k in done.rows_of(frames) if k is not None]
     return SourceArrays(spec, done.positions[rows], done.numbers, done.energies[rows], done.forces[rows])
 
 

@@ -77,7 +77,7 @@ def label_pool(out: Path, spec: str, frames: list[Atoms], pool: SourceArrays, sp
                count: int, workers: int | None, progress: bool, log: Callable[[str], None]) -> SourceArrays:
     """Label the first `count` frames of every seed's pool order into `out/labels.db`; `pool` with them filled."""
     from acquire.labeling.engine import label_frames
-    from acquire.labeling.store import LabelStore, config_hash
+    from acquire.labeling.store import LabelStore
     from acquire.progress import progress_bar
     from labelers.registry import get_labeler
 
@@ -91,11 +91,9 @@ def label_pool(out: Path, spec: str, frames: list[Atoms], pool: SourceArrays, sp
     log(f"pool labels ({labeler.spec}, {out / STORE}): {len(wanted)} needed, {report.already_done} already in the "
         f"store, {report.done} labelled now ({report.cost_s:.1f} CPU-core s), {report.failed} failed")
     done = store.arrays(labeler.spec)
-    row = {h: k for k, h in enumerate(done.config_hashes)}
     energies, forces = pool.energies.copy(), pool.forces.copy()
     missing = 0
-    for i in wanted:
-        k = row.get(config_hash(frames[i]))
+    for i, k in zip(wanted, done.rows_of([frames[i] for i in wanted])):
         if k is None:
             missing += 1
             continue

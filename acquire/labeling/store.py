@@ -136,6 +136,11 @@ class LabelArrays:
     def __len__(self) -> int:
         return len(self.energies)
 
+    def rows_of(self, frames: Sequence[Atoms]) -> list[int | None]:
+        """The row of each frame's label (matched by `config_hash`), None where it has none."""
+        row = {h: k for k, h in enumerate(self.config_hashes)}
+        return [row.get(config_hash(a)) for a in frames]
+
 
 class LabelStore:
     """An ASE SQLite database of labels, safe for concurrent coordinators (module docstring)."""
