@@ -213,15 +213,16 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     limited = limit_to_pool(runs, plans, room, log)
     params["n_inaccurate"] = max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)
     splits = {seed: seed_split(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds)}
+    labelled = max(r.n_inaccurate for r in runs)  # each seed's pool-order prefix that carries labels
     if settings.pool is not None:
         from acquire.compare.pool import label_pool, pool_frames
 
         inaccurate = label_pool(out, settings.inaccurate, pool_frames(settings.pool), inaccurate, splits,
-                                max(r.n_inaccurate for r in runs), settings.label_workers, settings.progress, log)
+                                labelled, settings.label_workers, settings.progress, log)
     if settings.selection == "uncertain":  # ranks the training candidates with the pool's labels
         from acquire.compare.plans import rank_by_committee
 
-        splits = {seed: rank_by_committee(split, accurate, inaccurate, max(r.n_inaccurate for r in runs),
+        splits = {seed: rank_by_committee(split, accurate, inaccurate, labelled,
                                           train_config(settings, "standard", seed), out, log)
                   for seed, split in splits.items()}
     first: dict[tuple, RunSpec] = {}
