@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ase import Atoms
 
@@ -25,39 +25,63 @@ DECLARED, CALIBRATED, SCALED = "declared", "calibrated", "scaled"
 @dataclass(frozen=True)
 class ScalingLaw:
     """seconds(size) through `anchors` ((size, seconds), measured); outside them the formal
-    `exponent` above and `min(exponent, small_exponent)` below."""
+    `exponent` above and `min(exponent, small_exponent)` below.
+
+    Correlated methods also depend on how many orbitals are correlated, not only on the basis size:
+    with `occupied_exponent` k and the correlated occupied orbitals of each anchor's molecule
+    (`anchor_occupied`, (size, orbitals)), a label with `occupied` orbitals costs the law at its
+    size times (occupied / the anchors' occupied at that size)^k (CCSD(T): k = 3, its (T) step is
+    o^3 v^4), so fewer electrons per basis function or frozen core orbitals cost less."""
 
     exponent: float
     anchors: tuple[tuple[float, float], ...]
     small_exponent: float = SMALL_SIZE_EXPONENT
+    occupied_exponent: float = 0.0
+    anchor_occupied: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.anchors:
             raise ValueError("a scaling law needs at least one measured (size, seconds) anchor")
-        merged: dict[float, list[float]] = {}
-        for size, seconds in self.anchors:
-            merged.setdefault(float(size), []).append(float(seconds))
-        points = tuple(sorted((s, sum(v) / len(v)) for s, v in merged.items()))
-        object.__setattr__(self, "anchors", points)
+        object.__setattr__(self, "anchors", _merged(self.anchors))
+        object.__setattr__(self, "anchor_occupied", _merged(self.anchor_occupied))
 
-    def seconds(self, size: float) -> float:
-        """CPU-core seconds at `size`."""
-        points = self.anchors
-        if size <= points[0][0]:
-            n0, s0 = points[0]
-            return s0 * (size / n0) ** min(self.exponent, self.small_exponent)
-        if size >= points[-1][0]:
-            n1, s1 = points[-1]
-            return s1 * (size / n1) ** self.exponent
-        for (n0, s0), (n1, s1) in zip(points, points[1:]):
-            if n0 <= size <= n1:
-                slope = math.log(s1 / s0) / math.log(n1 / n0)
-                return s0 * (size / n0) ** slope
-        raise AssertionError("unreachable: size inside the anchors' range")
+    def seconds(self, size: float, occupied: float | None = None) -> float:
+        """CPU-core seconds at `size`, for `occupied` correlated occupied orbitals if given."""
+        base = _log_log(self.anchors, size, self.exponent, min(self.exponent, self.small_exponent))
+        if occupied is None or not self.occupied_exponent or not self.anchor_occupied:
+            return base
+        reference = _log_log(self.anchor_occupied, size, 1.0, 1.0)  # o grows with the molecule
+        return base * (max(occupied, 0.5) / reference) ** self.occupied_exponent
 
     def describe(self) -> str:
         anchors = ", ".join(f"{s:g}: {t:.3g} s" for s, t in self.anchors)
-        return f"power law through ({anchors}), N^{self.exponent:g} beyond"
+        text = f"power law through ({anchors}), N^{self.exponent:g} beyond"
+        if self.occupied_exponent and self.anchor_occupied:
+            text += f"; x (correlated occupied orbitals / the anchors')^{self.occupied_exponent:g}"
+        return text
+
+
+def _merged(points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    """Points sorted by size, repeated sizes averaged."""
+    merged: dict[float, list[float]] = {}
+    for size, value in points:
+        merged.setdefault(float(size), []).append(float(value))
+    return tuple(sorted((s, sum(v) / len(v)) for s, v in merged.items()))
+
+
+def _log_log(points: tuple[tuple[float, float], ...], size: float, above: float, below: float) -> float:
+    """Log-log interpolation through `points`; power laws `above`/`below` outside them."""
+    if size <= points[0][0]:
+        n0, s0 = points[0]
+        return s0 * (size / n0) ** below
+    if size >= points[-1][0]:
+        n1, s1 = points[-1]
+        return s1 * (size / n1) ** above
+    for (n0, s0), (n1, s1) in zip(points, points[1:]):
+        if n0 <= size <= n1:
+            slope = math.log(s1 / s0) / math.log(n1 / n0)
+            return s0 * (size / n0) ** slope
+    raise AssertionError("unreachable: size inside the points' range")
 
 
 @dataclass(frozen=True)
@@ -108,18 +132,26 @@ def _nearest(entries: list[Calibration], size: float) -> Calibration:
 
 
 def estimate(spec: str, formula: str, size: float, law: ScalingLaw, threads: int = 1,
-             packages: tuple[str, ...] = ()) -> CostEstimate:
-    """Cost of one label of `spec` on a molecule of `formula` (natural size `size`): a calibration
-    of this molecule if stored, else one of another molecule scaled by `law`, else `law` itself."""
-    declared = law.seconds(size)
+             packages: tuple[str, ...] = (), occupied: float | None = None,
+             occupied_of: Callable[[str], float | None] | None = None) -> CostEstimate:
+    """Cost of one label of `spec` on a molecule of `formula` (natural size `size`, `occupied`
+    correlated orbitals for a law that uses them): a calibration of this molecule if stored, else
+    one of another molecule scaled by `law` (`occupied_of(formula)` gives that molecule's
+    orbitals), else `law` itself."""
+    declared = law.seconds(size, occupied)
+    extra = {} if occupied is None else {"occupied": occupied}
     entries = calibration.entries_for(spec, threads)
     if not entries:
-        return CostEstimate(declared, DECLARED, spec, formula, size, declared, law=law.describe())
+        return CostEstimate(declared, DECLARED, spec, formula, size, declared, law=law.describe(), extra=extra)
     same = [e for e in entries if e.formula == formula]
     source = _nearest(same or entries, size)
-    seconds = source.seconds if same else source.seconds * declared / law.seconds(source.size)
+    if same:
+        seconds = source.seconds
+    else:
+        source_occupied = occupied_of(source.formula) if occupied_of is not None else None
+        seconds = source.seconds * declared / law.seconds(source.size, source_occupied)
     return CostEstimate(seconds, CALIBRATED if same else SCALED, spec, formula, size, declared, source,
-                        tuple(source.flags(packages)), law=law.describe())
+                        tuple(source.flags(packages)), law=law.describe(), extra=extra)
 
 
 class LawCosted:
@@ -136,10 +168,15 @@ class LawCosted:
     def cost_size(self, atoms: Atoms) -> float:
         return float(len(atoms))
 
+    def cost_occupied(self, atoms: Atoms) -> float | None:
+        """Correlated occupied orbitals of a label of `atoms`, for laws that use them (else None)."""
+        return None
+
     def cost_estimate(self, atoms: Atoms) -> CostEstimate:
         """Cost of one label of `atoms` with its origin."""
         return estimate(self.spec, atoms.get_chemical_formula(), self.cost_size(atoms), self.cost_law(),
-                        self.threads, self.cost_packages)
+                        self.threads, self.cost_packages, occupied=self.cost_occupied(atoms),
+                        occupied_of=lambda formula: self.cost_occupied(Atoms(formula)))
 
     def cost(self, atoms: Atoms) -> float:
         """CPU-core seconds for one label: calibrated, scaled from a calibration, or declared."""

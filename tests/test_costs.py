@@ -140,3 +140,24 @@ def test_cost_check_flags_a_plan_off_by_more_than_1_5x() -> None:
     assert check("xtb:gfn2", 0, 0.0, 1.0) is None and check("xtb:gfn2", 5, 1.0, None) is None
     ratio = ratio_check([slow, fast], planned_ratio=100.0)
     assert ratio["measured"] == pytest.approx(3.0 / 0.001) and ratio["off"]
+
+
+def test_correlated_laws_count_the_correlated_electrons(table) -> None:
+    """Ethylene has methanol's 48 cc-pVDZ functions but 8 occupied orbitals to its 9, 6 with the
+    carbon 1s frozen: the (T) step's o^3 makes those labels cheaper, not the same price."""
+    ethylene, methanol = load_molecule("C=C"), load_molecule("CO")
+    full = get_labeler("pyscf:ccsd(t)/cc-pvdz").cost_estimate(ethylene)
+    frozen = get_labeler("pyscf:ccsd(t)/cc-pvdz;frozen=core").cost_estimate(ethylene)
+    reference = get_labeler("pyscf:ccsd(t)/cc-pvdz").cost_estimate(methanol)
+    assert full.size == reference.size == 48 and full.origin == "declared"
+    assert full.seconds / reference.seconds == pytest.approx((8 / 9) ** 3)
+    assert frozen.seconds / full.seconds == pytest.approx((6 / 8) ** 3) and frozen.extra["occupied"] == 6
+    dft = get_labeler("pyscf:pbe/def2-svp")
+    assert dft.cost(ethylene) == dft.cost(methanol)  # no correlated orbitals: the basis size alone
+
+
+def test_a_calibration_carried_to_another_molecule_counts_both_molecules_orbitals(table) -> None:
+    spec = "pyscf:ccsd(t)/cc-pvdz;frozen=core"
+    store(_entry(spec=spec, formula="C2H4", size=48.0, seconds=13.5, versions={}, host=""), table)
+    methanol = get_labeler(spec).cost_estimate(load_molecule("CO"))
+    assert methanol.origin == "scaled" and methanol.seconds == pytest.approx(13.5 * (7 / 6) ** 3)

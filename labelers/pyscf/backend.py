@@ -20,7 +20,8 @@ from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf.resources import (
-    DECLARED_LAWS, basis_size, check_memory, default_memory_mb, memory_mb, pyscf_atoms,
+    DECLARED_LAWS, OCCUPIED_EXPONENTS, basis_size, check_memory, correlated_occupied, default_memory_mb, memory_mb,
+    pyscf_atoms,
 )
 from labelers.pyscf.scf import converge, mean_field
 from labelers.pyscf.spec import PyscfSpec, parse
@@ -45,6 +46,14 @@ class PyscfLabeler(LawCosted):
     def cost_size(self, atoms: Atoms) -> float:
         """Natural size of the cost law: number of basis functions."""
         return float(basis_size(atoms, self.parsed.basis))
+
+    def cost_occupied(self, atoms: Atoms) -> float | None:
+        """Correlated occupied orbitals (frozen ones excluded) for the correlated methods' laws."""
+        if self.parsed.method not in OCCUPIED_EXPONENTS:
+            return None
+        opts = self.parsed.options
+        charge, spin = charge_and_spin(atoms, opts.get("charge"), opts.get("spin"))
+        return float(correlated_occupied(atoms, charge, spin, opts["frozen"]))
 
     def memory_mb(self, atoms: Atoms) -> float:
         """Estimated peak memory of one label of `atoms`, MB."""

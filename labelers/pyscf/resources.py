@@ -29,18 +29,47 @@ from labelers.errors import LabelFailedError, ResourceError
 # label down). CCSD(T)/cc-pVDZ with forces on CH4O and C2H6O (N = 48, 72): 67.3 s and 718 s on the
 # idle machine of 2026-11-28 (benchmarks/results/costs.md, run 4; the earlier ethanol anchor, 339 s
 # from docs/costs.md, was 2.1x low there). Machines differ by 2-3x: `acquire calibrate` measures yours.
+# Correlated methods: cost x (correlated occupied orbitals / the anchor molecule's)^k at the same
+# basis size, k from the leading term: (T) o^3 v^4, CCSD o^2 v^4, MP2 o N^4 (its integral
+# transformation). The anchors' molecules (all electrons correlated): CH2O, CH4O, C2H6O at STO-3G
+# (N = 12, 14, 21; 8, 9, 13 occupied), C2H6O at 6-31G (39; 13), CH4O, C2H6O, C3H8O at cc-pVDZ
+# (48, 72, 96; 9, 13, 17). Checked on C2H4 (16 electrons in methanol's 48 cc-pVDZ functions), all
+# electrons and frozen core (benchmarks/results/costs.md, run 6).
+OCCUPIED_EXPONENTS = {"ccsd(t)": 3.0, "ccsd": 2.0, "mp2": 1.0}
+_ETHANOL_DZ = ((72, 13),)
+
+
+def _correlated(exponent: float, anchors: tuple[tuple[float, float], ...], method: str,
+                occupied: tuple[tuple[float, float], ...]) -> ScalingLaw:
+    return ScalingLaw(exponent, anchors, occupied_exponent=OCCUPIED_EXPONENTS[method], anchor_occupied=occupied)
+
+
 DECLARED_LAWS: dict[str, ScalingLaw] = {
-    "ccsd(t)+forces": ScalingLaw(7.0, ((12, 0.58), (14, 0.60), (21, 2.0), (39, 33.0), (48, 67.3), (72, 718.0))),
-    "ccsd(t)": ScalingLaw(7.0, ((48, 3.16), (72, 26.3), (96, 146.0))),
-    "ccsd+forces": ScalingLaw(6.0, ((72, 13.3),)),
-    "ccsd": ScalingLaw(6.0, ((72, 7.0),)),
-    "mp2+forces": ScalingLaw(5.0, ((72, 4.7),)),
-    "mp2": ScalingLaw(5.0, ((72, 0.58),)),
+    "ccsd(t)+forces": _correlated(7.0, ((12, 0.58), (14, 0.60), (21, 2.0), (39, 33.0), (48, 67.3), (72, 718.0)),
+                                  "ccsd(t)", ((12, 8), (14, 9), (21, 13), (39, 13), (48, 9), (72, 13))),
+    "ccsd(t)": _correlated(7.0, ((48, 3.16), (72, 26.3), (96, 146.0)), "ccsd(t)", ((48, 9), (72, 13), (96, 17))),
+    "ccsd+forces": _correlated(6.0, ((72, 13.3),), "ccsd", _ETHANOL_DZ),
+    "ccsd": _correlated(6.0, ((72, 7.0),), "ccsd", _ETHANOL_DZ),
+    "mp2+forces": _correlated(5.0, ((72, 4.7),), "mp2", _ETHANOL_DZ),
+    "mp2": _correlated(5.0, ((72, 0.58),), "mp2", _ETHANOL_DZ),
     "hf+forces": ScalingLaw(4.0, ((72, 2.1),)),
     "hf": ScalingLaw(4.0, ((72, 0.48),)),
     "dft+forces": ScalingLaw(3.0, ((48, 4.48), (72, 13.1), (96, 26.9))),
     "dft": ScalingLaw(3.0, ((72, 2.9),)),
 }
+
+
+def correlated_occupied(atoms: Atoms, charge: int, spin: int, frozen: str | int) -> int:
+    """Occupied (alpha) orbitals a correlated method correlates: all of them less the frozen ones
+    (`core`: PySCF's chemical core per element, ignoring ECPs; an integer: that many)."""
+    from pyscf.data.elements import chemcore_atm
+
+    occupied = (int(atoms.numbers.sum()) - charge + spin) // 2
+    if frozen == "core":
+        occupied -= sum(chemcore_atm[int(z)] for z in atoms.numbers)
+    elif frozen not in ("none", 0):
+        occupied -= int(frozen)
+    return max(occupied, 1)
 
 
 def pyscf_atoms(atoms: Atoms) -> list[tuple[str, tuple[float, float, float]]]:
