@@ -5,7 +5,8 @@ force loss, backward, AMSGrad step) for a preset's model (or `--model NAME` at i
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_batch.py --preset quick --batches 10,32,100 --concurrent 1,2
 
 With `--concurrent 2` two processes measure at once (what `acquire compare --jobs 2` does); the
-figure is per process. Best of `--repeats` timings of `--seconds` each; one torch thread per process.
+figure is per process. `--allocators default,keep` measures each batch with glibc's default malloc
+and with freed memory kept (`train.allocator`, what every training stage sets), alternating processes. Best of `--repeats` timings of `--seconds` each; one torch thread per process.
 Prints one JSON document (with the load average before the run).
 """
 from __future__ import annotations
@@ -21,10 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def throughput(preset: str, architecture: str | None, batch: int, seconds: float, repeats: int) -> float:
+def throughput(preset: str, architecture: str | None, batch: int, seconds: float, repeats: int,
+               allocator: str = "keep") -> float:
     """Best configurations per second of training steps at `batch`."""
     import numpy as np
     import torch
+
+    from train.allocator import keep_freed_memory
+
+    if allocator == "keep":
+        keep_freed_memory()
 
     from labelers.datasets import load_md17
     from train.config import default_model, preset as make_preset
@@ -67,7 +74,7 @@ def throughput(preset: str, architecture: str | None, batch: int, seconds: float
     return best
 
 
-def _worker(args: tuple[str, str | None, int, float, int]) -> float:
+def _worker(args: tuple[str, str | None, int, float, int, str]) -> float:
     return throughput(*args)
 
 
@@ -79,17 +86,20 @@ def main() -> None:
     parser.add_argument("--concurrent", default="1,2", help="processes measuring at once")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--allocators", default="keep", help="default (glibc's), keep (train.allocator), or both")
     args = parser.parse_args()
     result = {"preset": args.preset, "model": args.model, "load_average": os.getloadavg(), "threads": 1, "rows": []}
     context = multiprocessing.get_context("spawn")
     for concurrent in (int(c) for c in args.concurrent.split(",")):
         for batch in (int(b) for b in args.batches.split(",")):
-            with context.Pool(concurrent) as pool:
-                rates = pool.map(_worker, [(args.preset, args.model, batch, args.seconds, args.repeats)] * concurrent)
-            row = {"batch": batch, "concurrent": concurrent, "configs_per_s_each": [round(r, 1) for r in rates],
-                   "configs_per_s_total": round(sum(rates), 1)}
-            result["rows"].append(row)
-            print(json.dumps(row), file=sys.stderr)
+            for allocator in args.allocators.split(","):
+                with context.Pool(concurrent) as pool:
+                    work = (args.preset, args.model, batch, args.seconds, args.repeats, allocator)
+                    rates = pool.map(_worker, [work] * concurrent)
+                row = {"batch": batch, "concurrent": concurrent, "allocator": allocator,
+                       "configs_per_s_each": [round(r, 1) for r in rates], "configs_per_s_total": round(sum(rates), 1)}
+                result["rows"].append(row)
+                print(json.dumps(row), file=sys.stderr)
     import torch
 
     result["torch"] = torch.__version__

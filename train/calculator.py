@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
+from train.allocator import keep_freed_memory
 from train.checkpoint import load_model
 from train.device import resolve_device
 from train.errors import DataError
@@ -69,4 +70,5 @@ def load_calculator(path: str | Path, threads: int | None = None, device: str = 
     ('cpu', 'cuda', or 'auto': cuda when a GPU is visible)."""
     if threads is not None:
         torch.set_num_threads(threads)
+    keep_freed_memory()
     return PotentialCalculator(load_model(path).to(resolve_device(device)))
