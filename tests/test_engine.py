@@ -1,4 +1,4 @@
-"""Labels at scale with real labelers: kill -9 and rerun, a killed worker retried, Dask equals the
+"""Labels at scale with real labelers: kill -9 and rerun, SIGTERM, a killed worker retried, Dask equals the
 local pool, concurrent runs never duplicate, the budget ledger stops spending, bad engines exit 2."""
 from __future__ import annotations
 
@@ -77,6 +77,25 @@ def test_kill_9_then_rerun_keeps_every_label_and_completes(tmp_path, pool) -> No
     for row in done:
         if row.config_hash in before:
             assert (row.energy, row.id) == before[row.config_hash]  # untouched
+
+
+def test_sigterm_stops_like_ctrl_c_and_a_rerun_completes(tmp_path, pool) -> None:
+    """A batch scheduler's time limit sends SIGTERM: the run stops with 143, returns its claimed rows
+    to the queue at once (none left 'running'), and a rerun labels only what is missing."""
+    store = tmp_path / "l.db"
+    process = subprocess.Popen(label_cmd(pool, store, "--workers", "2"), env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    wait_for_done(store, 3, process)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "terminated (SIGTERM); everything already stored is kept" in err
+    statuses = [r.status for r in rows(store) if r.labeler == HF]
+    assert "running" not in statuses and statuses.count("done") >= 3
+    before = {r.config_hash: r.id for r in rows(store) if r.status == "done"}
+    result = subprocess.run(label_cmd(pool, store, "--workers", "2"), env=ENV, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["already_done"] == len(before)
+    assert_complete_no_duplicates(store, HF, N)
 
 
 def test_worker_killed_mid_label_is_retried(tmp_path, pool) -> None:

@@ -81,7 +81,9 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
     from labelers import get_labeler
     from labelers.calibration import measure, store, user_table_path
     from labelers.costs import cost_estimate
+    from train.allocator import keep_freed_memory
 
+    keep_freed_memory()  # as in every label worker (acquire.labeling.executors), so the figures match theirs
     atoms = load_molecule(molecule)
     labelers = [_with_threads(get_labeler(spec), threads) for spec in specs]  # all checked before spending
     path = Path(table) if table else user_table_path()

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from types import ModuleType
+from typing import Iterator
 
 # subcommand -> module under acquire.cli (order = order in --help)
 SUBCOMMANDS: dict[str, str] = {
@@ -86,6 +90,28 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler's time limit, `kill`): handled as Ctrl-C is, so what is stored
+    stays stored and labels already computed are kept."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread while a command runs (where nobody else set a handler)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     from acquire.cli.config_file import apply_config, config_path
 
@@ -100,10 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "_run", None) is None:
             parser.print_help()
             return 2
-        return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("acquire: interrupted; everything already stored is kept", file=sys.stderr)
-        return 130
+        with _sigterm_as_interrupt():
+            return int(args._run(args) or 0)
+    except KeyboardInterrupt as exc:
+        why = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"acquire: {why}; everything already stored is kept", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except user_error_types() as exc:
         print(f"acquire {command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

