@@ -5,6 +5,7 @@ deterministic and never take validation or test frames."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,7 @@ def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_
     limited = doc["pool"]["limited"][key]
     assert limited["pool_frames"] == 12 and limited["planned_inaccurate"] == plan["inaccurate"]["count"] > 12
     assert limited["unspent_inaccurate"] == plan["inaccurate"]["count"] - 12
+    assert limited["fitting_share"] == f"{math.ceil(12 / plan['ratio'])}ccsd"  # what would spend it on accurate labels
     runs = {r["method"]: r for r in doc["runs"]}
     assert runs["asteroid"]["n_inaccurate"] == 12
     assert runs["asteroid"]["cost_accurate_labels"] == pytest.approx(plan["accurate"]["count"] + 12 / plan["ratio"])

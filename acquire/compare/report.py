@@ -315,7 +315,9 @@ def markdown(document: dict[str, Any]) -> str:
             over = document["pool"]["limited"][key]
             lines.append(f"  The pool holds only {over['pool_frames']} usable frames: {over['unspent_inaccurate']} "
                          f"planned inaccurate labels ({over['leftover_accurate_labels']:.2f} accurate-label units) "
-                         "were not bought and are left over, not spent.")
+                         "were not bought and are left over, not spent"
+                         + (f" (`--inaccurate-share {over['fitting_share']}` spends them on accurate labels instead)."
+                            if "fitting_share" in over else "."))
     lines += _extra_lines(document)
     lines += ["", "## Splits", "",
               "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "

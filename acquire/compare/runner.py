@@ -15,6 +15,7 @@ cost no labels, plus the whole budget on accurate labels); one table in `acquire
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -107,11 +108,12 @@ def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], room: int, log: L
         if p.inaccurate.count <= room:
             continue
         unspent = p.inaccurate.count - room
+        fitting_share = f"{math.ceil(room / p.ratio)}ccsd"  # the share the pool can absorb
         limited[key] = {"planned_inaccurate": p.inaccurate.count, "pool_frames": room, "unspent_inaccurate": unspent,
-                        "leftover_accurate_labels": unspent / p.ratio}
+                        "leftover_accurate_labels": unspent / p.ratio, "fitting_share": fitting_share}
         log(f"{key}: the plan buys {p.inaccurate.count} inaccurate labels but the pool holds {room} usable frames "
             f"(test twins removed): {room} used, {unspent} labels ({unspent / p.ratio:.2f} accurate-label units) "
-            "left over, not spent")
+            f"left over, not spent (--inaccurate-share {fitting_share} spends it on accurate labels instead)")
         for run in runs:
             if run.key != key:
                 continue

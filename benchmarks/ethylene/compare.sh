@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The ethylene comparisons (issue 16), from the label stores alone: no quantum chemistry, so a fresh
+# clone reproduces the recorded tables. Run from the repository root, in the project's environment,
+# after run.sh (labels) and others.sh (cheap labels of two more molecules):
+#   bash benchmarks/ethylene/compare.sh          # OUT=runs/ethylene by default; rerun to resume
+# The ratios are the ones the labels were bought at (plan_pyscf.json, plan_xtb.json: the calibration
+# of 2026-12-04, CCSD(T) 13.53 s, PBE 2.76 s, xTB 1.0 ms per label).
+set -euo pipefail
+HERE=benchmarks/ethylene
+OUT=${OUT:-runs/ethylene}
+SEEDS=${SEEDS:-3}
+export OMP_NUM_THREADS=1
+mkdir -p "$(dirname "$OUT")"
+CCSD='pyscf:ccsd(t)/cc-pvdz;frozen=core'
+TEST="$HERE/test.db:$CCSD"
+common=(--store $HERE/labels.db --accurate "$CCSD" --test-source "$TEST" --budget 250ccsd --seeds "$SEEDS"
+        --jobs 2 --quiet --json)
+# DFT as the cheap fidelity: 200 CCSD(T) + 245 PBE/def2-SVP against 250 CCSD(T).
+acquire compare "${common[@]}" --inaccurate pyscf:pbe/def2-svp --ratio 4.902 --out $OUT/dft > $OUT.dft.json
+# xTB as the cheap fidelity: 200 CCSD(T) + the whole 2000-frame pool (the plan asks for more).
+acquire compare "${common[@]}" --inaccurate xtb:gfn2 --ratio 13446 --out $OUT/xtb > $OUT.xtb.json
+# Pretraining across molecules: the same, with the xTB labels of methanol and ethanol added (not charged).
+acquire compare "${common[@]}" --inaccurate xtb:gfn2 --ratio 13446 --extra-inaccurate $HERE/others.db:xtb:gfn2 \
+    --out $OUT/xtb_multi > $OUT.xtb_multi.json
