@@ -36,6 +36,6 @@ N_DFT=$(python -c "import json; print(json.load(open('$HERE/plan_pyscf.json'))['
 say "xTB on the whole pool";  acquire label $HERE/pool.extxyz --labeler $XTB --store $HERE/labels.db --workers 1 --quiet
 say "DFT on $N_DFT frames";   acquire label $HERE/pool.extxyz --labeler $DFT --n "$N_DFT" --store $HERE/labels.db --workers "$WORKERS" --quiet
 say "CCSD(T) on 300 frames";  acquire label $HERE/pool.extxyz --labeler "$CCSD" --n 300 --store $HERE/labels.db --workers "$WORKERS" --quiet
-say "CCSD(T) test labels";    acquire label $HERE/test_trajectory.extxyz --labeler "$CCSD" --n 300 --store $HERE/test.db --workers "$WORKERS" --quiet
+say "CCSD(T) test labels";    acquire label $HERE/test_trajectory.extxyz --labeler "$CCSD" --n 200 --store $HERE/test.db --workers "$WORKERS" --quiet
 say "labels done"
 # 5. The comparisons (no quantum chemistry): see benchmarks/ethylene/README.md.
