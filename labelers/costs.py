@@ -28,15 +28,16 @@ class ScalingLaw:
     `exponent` above and `min(exponent, small_exponent)` below.
 
     Correlated methods also depend on how many orbitals are correlated, not only on the basis size:
-    with `occupied_exponent` k and the correlated occupied orbitals of each anchor's molecule
-    (`anchor_occupied`, (size, orbitals)), a label with `occupied` orbitals costs the law at its
-    size times (occupied / the anchors' occupied at that size)^k (CCSD(T): k = 3, its (T) step is
-    o^3 v^4), so fewer electrons per basis function or frozen core orbitals cost less."""
+    with `orbital_exponents` (k_o, k_v) and the occupied orbitals of each anchor's molecule
+    (`anchor_occupied`, (size, orbitals), all electrons correlated), a label with o correlated
+    occupied and v virtual orbitals costs the law at its size times (o / o_a)^k_o (v / v_a)^k_v, o_a
+    and v_a = size - o_a the anchors' at that size (CCSD(T): (3, 4), its (T) step is o^3 v^4), so
+    frozen core orbitals and more or fewer electrons per basis function are priced."""
 
     exponent: float
     anchors: tuple[tuple[float, float], ...]
     small_exponent: float = SMALL_SIZE_EXPONENT
-    occupied_exponent: float = 0.0
+    orbital_exponents: tuple[float, float] = (0.0, 0.0)
     anchor_occupied: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
@@ -45,19 +46,22 @@ class ScalingLaw:
         object.__setattr__(self, "anchors", _merged(self.anchors))
         object.__setattr__(self, "anchor_occupied", _merged(self.anchor_occupied))
 
-    def seconds(self, size: float, occupied: float | None = None) -> float:
-        """CPU-core seconds at `size`, for `occupied` correlated occupied orbitals if given."""
+    def seconds(self, size: float, orbitals: tuple[float, float] | None = None) -> float:
+        """CPU-core seconds at `size`, for (correlated occupied, virtual) `orbitals` if given."""
         base = _log_log(self.anchors, size, self.exponent, min(self.exponent, self.small_exponent))
-        if occupied is None or not self.occupied_exponent or not self.anchor_occupied:
+        if orbitals is None or not any(self.orbital_exponents) or not self.anchor_occupied:
             return base
-        reference = _log_log(self.anchor_occupied, size, 1.0, 1.0)  # o grows with the molecule
-        return base * (max(occupied, 0.5) / reference) ** self.occupied_exponent
+        occupied_ref = _log_log(self.anchor_occupied, size, 1.0, 1.0)  # orbitals grow with the molecule
+        virtual_ref = max(size - occupied_ref, 0.5)
+        (occupied, virtual), (k_o, k_v) = orbitals, self.orbital_exponents
+        return base * (max(occupied, 0.5) / occupied_ref) ** k_o * (max(virtual, 0.5) / virtual_ref) ** k_v
 
     def describe(self) -> str:
         anchors = ", ".join(f"{s:g}: {t:.3g} s" for s, t in self.anchors)
         text = f"power law through ({anchors}), N^{self.exponent:g} beyond"
-        if self.occupied_exponent and self.anchor_occupied:
-            text += f"; x (correlated occupied orbitals / the anchors')^{self.occupied_exponent:g}"
+        if any(self.orbital_exponents) and self.anchor_occupied:
+            k_o, k_v = self.orbital_exponents
+            text += f"; x (o / o_anchors)^{k_o:g} (v / v_anchors)^{k_v:g} in correlated occupied and virtual orbitals"
         return text
 
 
@@ -132,14 +136,14 @@ def _nearest(entries: list[Calibration], size: float) -> Calibration:
 
 
 def estimate(spec: str, formula: str, size: float, law: ScalingLaw, threads: int = 1,
-             packages: tuple[str, ...] = (), occupied: float | None = None,
-             occupied_of: Callable[[str], float | None] | None = None) -> CostEstimate:
-    """Cost of one label of `spec` on a molecule of `formula` (natural size `size`, `occupied`
-    correlated orbitals for a law that uses them): a calibration of this molecule if stored, else
-    one of another molecule scaled by `law` (`occupied_of(formula)` gives that molecule's
-    orbitals), else `law` itself."""
-    declared = law.seconds(size, occupied)
-    extra = {} if occupied is None else {"occupied": occupied}
+             packages: tuple[str, ...] = (), orbitals: tuple[float, float] | None = None,
+             orbitals_of: Callable[[str], tuple[float, float] | None] | None = None) -> CostEstimate:
+    """Cost of one label of `spec` on a molecule of `formula` (natural size `size`; (correlated
+    occupied, virtual) `orbitals` for a law that uses them): a calibration of this molecule if
+    stored, else one of another molecule scaled by `law` (`orbitals_of(formula)` gives that
+    molecule's orbitals), else `law` itself."""
+    declared = law.seconds(size, orbitals)
+    extra = {} if orbitals is None else {"occupied": orbitals[0], "virtual": orbitals[1]}
     entries = calibration.entries_for(spec, threads)
     if not entries:
         return CostEstimate(declared, DECLARED, spec, formula, size, declared, law=law.describe(), extra=extra)
@@ -148,8 +152,8 @@ def estimate(spec: str, formula: str, size: float, law: ScalingLaw, threads: int
     if same:
         seconds = source.seconds
     else:
-        source_occupied = occupied_of(source.formula) if occupied_of is not None else None
-        seconds = source.seconds * declared / law.seconds(source.size, source_occupied)
+        source_orbitals = orbitals_of(source.formula) if orbitals_of is not None else None
+        seconds = source.seconds * declared / law.seconds(source.size, source_orbitals)
     return CostEstimate(seconds, CALIBRATED if same else SCALED, spec, formula, size, declared, source,
                         tuple(source.flags(packages)), law=law.describe(), extra=extra)
 
@@ -168,15 +172,15 @@ class LawCosted:
     def cost_size(self, atoms: Atoms) -> float:
         return float(len(atoms))
 
-    def cost_occupied(self, atoms: Atoms) -> float | None:
-        """Correlated occupied orbitals of a label of `atoms`, for laws that use them (else None)."""
+    def cost_orbitals(self, atoms: Atoms) -> tuple[float, float] | None:
+        """(Correlated occupied, virtual) orbitals of a label of `atoms`, for laws that use them (else None)."""
         return None
 
     def cost_estimate(self, atoms: Atoms) -> CostEstimate:
         """Cost of one label of `atoms` with its origin."""
         return estimate(self.spec, atoms.get_chemical_formula(), self.cost_size(atoms), self.cost_law(),
-                        self.threads, self.cost_packages, occupied=self.cost_occupied(atoms),
-                        occupied_of=lambda formula: self.cost_occupied(Atoms(formula)))
+                        self.threads, self.cost_packages, orbitals=self.cost_orbitals(atoms),
+                        orbitals_of=lambda formula: self.cost_orbitals(Atoms(formula)))
 
     def cost(self, atoms: Atoms) -> float:
         """CPU-core seconds for one label: calibrated, scaled from a calibration, or declared."""

@@ -20,7 +20,7 @@ from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf.resources import (
-    DECLARED_LAWS, OCCUPIED_EXPONENTS, basis_size, check_memory, correlated_occupied, default_memory_mb, memory_mb,
+    DECLARED_LAWS, ORBITAL_EXPONENTS, basis_size, check_memory, correlated_orbitals, default_memory_mb, memory_mb,
     pyscf_atoms,
 )
 from labelers.pyscf.scf import converge, mean_field
@@ -47,13 +47,15 @@ class PyscfLabeler(LawCosted):
         """Natural size of the cost law: number of basis functions."""
         return float(basis_size(atoms, self.parsed.basis))
 
-    def cost_occupied(self, atoms: Atoms) -> float | None:
-        """Correlated occupied orbitals (frozen ones excluded) for the correlated methods' laws."""
-        if self.parsed.method not in OCCUPIED_EXPONENTS:
+    def cost_orbitals(self, atoms: Atoms) -> tuple[float, float] | None:
+        """(Correlated occupied, virtual) orbitals, frozen ones excluded, for the correlated methods' laws."""
+        if self.parsed.method not in ORBITAL_EXPONENTS:
             return None
         opts = self.parsed.options
         charge, spin = charge_and_spin(atoms, opts.get("charge"), opts.get("spin"))
-        return float(correlated_occupied(atoms, charge, spin, opts["frozen"]))
+        nao = basis_size(atoms, self.parsed.basis)
+        occupied, virtual = correlated_orbitals(atoms, nao, charge, spin, opts["frozen"])
+        return float(occupied), float(virtual)
 
     def memory_mb(self, atoms: Atoms) -> float:
         """Estimated peak memory of one label of `atoms`, MB."""

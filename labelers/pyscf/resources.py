@@ -29,19 +29,19 @@ from labelers.errors import LabelFailedError, ResourceError
 # label down). CCSD(T)/cc-pVDZ with forces on CH4O and C2H6O (N = 48, 72): 67.3 s and 718 s on the
 # idle machine of 2026-11-28 (benchmarks/results/costs.md, run 4; the earlier ethanol anchor, 339 s
 # from docs/costs.md, was 2.1x low there). Machines differ by 2-3x: `acquire calibrate` measures yours.
-# Correlated methods: cost x (correlated occupied orbitals / the anchor molecule's)^k at the same
-# basis size, k from the leading term: (T) o^3 v^4, CCSD o^2 v^4, MP2 o N^4 (its integral
-# transformation). The anchors' molecules (all electrons correlated): CH2O, CH4O, C2H6O at STO-3G
-# (N = 12, 14, 21; 8, 9, 13 occupied), C2H6O at 6-31G (39; 13), CH4O, C2H6O, C3H8O at cc-pVDZ
-# (48, 72, 96; 9, 13, 17). Checked on C2H4 (16 electrons in methanol's 48 cc-pVDZ functions), all
-# electrons and frozen core (benchmarks/results/costs.md, run 6).
-OCCUPIED_EXPONENTS = {"ccsd(t)": 3.0, "ccsd": 2.0, "mp2": 1.0}
+# Correlated methods: cost x (o / o_anchor)^k_o (v / v_anchor)^k_v at the same basis size, o the
+# correlated occupied and v the virtual orbitals, exponents from the leading term: (T) o^3 v^4, CCSD
+# o^2 v^4, MP2 its integral transformation o v N^3. The anchors' molecules (all electrons
+# correlated): CH2O, CH4O, C2H6O at STO-3G (N = 12, 14, 21; 8, 9, 13 occupied), C2H6O at 6-31G
+# (39; 13), CH4O, C2H6O, C3H8O at cc-pVDZ (48, 72, 96; 9, 13, 17). Checked on C2H4 (16 electrons in
+# methanol's 48 cc-pVDZ functions), all electrons and frozen core (benchmarks/results/costs.md, run 6).
+ORBITAL_EXPONENTS = {"ccsd(t)": (3.0, 4.0), "ccsd": (2.0, 4.0), "mp2": (1.0, 1.0)}
 _ETHANOL_DZ = ((72, 13),)
 
 
 def _correlated(exponent: float, anchors: tuple[tuple[float, float], ...], method: str,
                 occupied: tuple[tuple[float, float], ...]) -> ScalingLaw:
-    return ScalingLaw(exponent, anchors, occupied_exponent=OCCUPIED_EXPONENTS[method], anchor_occupied=occupied)
+    return ScalingLaw(exponent, anchors, orbital_exponents=ORBITAL_EXPONENTS[method], anchor_occupied=occupied)
 
 
 DECLARED_LAWS: dict[str, ScalingLaw] = {
@@ -59,17 +59,18 @@ DECLARED_LAWS: dict[str, ScalingLaw] = {
 }
 
 
-def correlated_occupied(atoms: Atoms, charge: int, spin: int, frozen: str | int) -> int:
-    """Occupied (alpha) orbitals a correlated method correlates: all of them less the frozen ones
-    (`core`: PySCF's chemical core per element, ignoring ECPs; an integer: that many)."""
+def correlated_orbitals(atoms: Atoms, nao: int, charge: int, spin: int, frozen: str | int) -> tuple[int, int]:
+    """(Occupied orbitals a correlated method correlates, virtual orbitals) of `atoms` with `nao`
+    basis functions, alpha spin: the frozen ones (`core`: PySCF's chemical core per element,
+    ignoring ECPs; an integer: that many) are occupied but not correlated."""
     from pyscf.data.elements import chemcore_atm
 
     occupied = (int(atoms.numbers.sum()) - charge + spin) // 2
     if frozen == "core":
-        occupied -= sum(chemcore_atm[int(z)] for z in atoms.numbers)
-    elif frozen not in ("none", 0):
-        occupied -= int(frozen)
-    return max(occupied, 1)
+        n_frozen = sum(chemcore_atm[int(z)] for z in atoms.numbers)
+    else:
+        n_frozen = 0 if frozen in ("none", 0) else int(frozen)
+    return max(occupied - n_frozen, 1), max(nao - occupied, 1)
 
 
 def pyscf_atoms(atoms: Atoms) -> list[tuple[str, tuple[float, float, float]]]:
