@@ -55,3 +55,18 @@ def test_json_output_is_one_document(folder: Path, command: str) -> None:
 def test_version() -> None:
     done = acquire("--version", timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("acquire (asteroid-ff) ")
+
+
+def test_compare_records_a_command_that_replays_its_options() -> None:
+    """The `command` a comparison records parses back to the same options, a repeated option included."""
+    import shlex
+
+    from acquire.cli.compare import command_line
+    from acquire.cli.main import build_parser
+
+    argv = ["compare", "--dataset", "ethanol", "--budget", "100ccsd", "--ratio", "40", "--extra-inaccurate",
+            "a.db:xtb:gfn2", "--extra-inaccurate", "b file.extxyz", "--ablations", "--out", "o u t"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    replayed = parser.parse_args(shlex.split(command_line(args))[1:])
+    assert vars(replayed) == vars(args) and replayed.extra_inaccurate == ["a.db:xtb:gfn2", "b file.extxyz"]

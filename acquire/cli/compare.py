@@ -112,11 +112,13 @@ def command_line(args: argparse.Namespace) -> str:
     file are recorded in the settings' `training`, replayed with `--config metrics.json`)."""
     words = ["acquire", "compare"]
     for name, value in vars(args).items():
-        if name.startswith("_") or name in ("command", "config", "training") or value in (None, False):
+        if name.startswith("_") or name in ("command", "config", "training") or value in (None, False, []):
             continue
-        words.append("--" + name.replace("_", "-"))
-        if value is not True:
-            words.append(shlex.quote(str(value)))
+        option = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(option)
+        for item in value if isinstance(value, (list, tuple)) else [] if value is True else [value]:
+            words += [option, shlex.quote(str(item))]  # a repeatable option once per value
     return " ".join(words)
 
 

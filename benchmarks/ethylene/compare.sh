@@ -8,7 +8,7 @@
 set -euo pipefail
 HERE=benchmarks/ethylene
 OUT=${OUT:-runs/ethylene}
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 ASTEROID_CALIBRATION=$HERE/calibration.json  # the costs the plans were made with
 mkdir -p "$OUT"
 CCSD='pyscf:ccsd(t)/cc-pvdz;frozen=core'
 common=(--store $HERE/labels.db --accurate "$CCSD" --test-source "$HERE/test.db:$CCSD" --budget 250ccsd
