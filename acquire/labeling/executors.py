@@ -40,7 +40,7 @@ def compute(spec: str, atoms: Atoms) -> Label | LabelFailure:
     from labelers import get_labeler
     from train.allocator import keep_freed_memory
 
-    keep_freed_memory()  # PySCF's large arrays reused, not page-faulted in again (1.4x per CCSD(T) label)
+    keep_freed_memory()  # PySCF's large arrays reused, not page-faulted in again (costs.md, run 7)
     start = time.perf_counter()
     try:
         labeler = _LABELERS.get(spec)
