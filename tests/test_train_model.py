@@ -159,3 +159,23 @@ def test_build_model_is_one_name_to_network_table() -> None:
         assert isinstance(build_model(ModelConfig(name=name, hidden=8, layers=1, rbf=4)).net, cls)
     with pytest.raises(ConfigError, match="name: Input should be 'painn'"):
         ModelConfig.from_dict({"name": "nope"})
+
+
+def test_a_batch_with_a_non_finite_loss_is_skipped_not_poisoning_the_weights() -> None:
+    """One configuration whose forces overflow float32 in the loss: its batches are skipped and
+    counted, the weights stay finite and the other batches still train."""
+    import train
+    from train.api import _align
+    from train.loop import fit
+
+    frames = _frames(8)
+    model = _model("painn").float()
+    graphs = to_data_list(frames, 5.0, torch.float32)
+    _align(model, frames, graphs, fresh=True)
+    graphs[3].force[0, 0] = 1e30  # eV/Å: squared in the loss, beyond float32
+    config = train.preset("tiny", seed=0)
+    stage = train.StageConfig(epochs=3, batch_size=4, lr=1e-3, warmup_epochs=0)
+    result = fit(model, graphs, None, stage, config)
+    assert [row["skipped_steps"] for row in result.history] == [1, 1, 1]  # the overflowing batch, each epoch
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(np.isfinite(row["train_loss"]) for row in result.history)

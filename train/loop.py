@@ -1,6 +1,7 @@
 """One training stage: Adam (or AMSGrad), warm-up + cosine/plateau schedule, gradient clipping,
 EMA, early stopping, best-model selection on the validation loss, and a resumable state file saved
-every `checkpoint_seconds`. Stages are bounded by epochs, never by wall time: the same seed gives
+every `checkpoint_seconds`. A batch whose loss or gradient is not finite is skipped (counted in the
+epoch's `skipped_steps`) instead of poisoning the weights. Stages are bounded by epochs, never by wall time: the same seed gives
 the same model on an idle or a busy machine (with the same number of threads).
 
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
@@ -54,6 +55,13 @@ def _save(state: dict, path: Path) -> None:
         torch.save(state, tmp)
 
 
+def _finite_step(model, loss: torch.Tensor) -> bool:
+    """Whether the loss and the gradient's norm are finite: a step is skipped otherwise, so that one
+    overflowing batch (float32) cannot turn the weights and everything after them into NaN."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return bool(torch.isfinite(loss)) and (not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads))))
+
+
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
         state_path: Path | None = None, label: str = "train",
         loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> FitResult:
@@ -91,7 +99,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
         for epoch in range(start_epoch, stage.epochs):
             model.train()
             generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-            total, count = 0.0, 0
+            total, count, skipped = 0.0, 0, 0
             for step, batch in enumerate(batches(train, stage.batch_size, True, generator)):
                 position = epoch + step / steps_per_epoch
                 for group in optimizer.param_groups:
@@ -99,6 +107,10 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model, batch)
                 loss.backward()
+                if not _finite_step(model, loss):  # an overflow would make every weight NaN from here on
+                    optimizer.zero_grad(set_to_none=True)
+                    skipped += 1
+                    continue
                 if stage.clip_grad:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), stage.clip_grad)
                 optimizer.step()
@@ -112,7 +124,10 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             if ema is not None:
                 ema.ref.copy_(model.ref)
                 ema.scale.copy_(model.scale)
-            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
+            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                   "train_loss": total / count if count else math.nan}
+            if skipped:
+                row["skipped_steps"] = skipped  # batches whose loss or gradient was not finite, in this epoch
             if val:
                 metrics = ({"loss": val_loss_fn(judged, val)} if val_loss_fn is not None
                            else evaluate(judged, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom))

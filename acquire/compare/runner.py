@@ -245,8 +245,9 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     for number, run in enumerate(runs, 1):
         if run.status != "skipped":
             read_run(run, out)
+            force = (run.result.get("test") or {}).get("force_mae")
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
-                f"{run.result['test']['force_mae']:.3f} kcal/mol/Å")
+                + (f"{force:.3f} kcal/mol/Å" if force is not None else "not finite (the run diverged)"))
     pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
             "usable_frames": room, "limited": limited}
     return write_outputs(out, settings, plans, runs, splits, pool, None if cost is None else cost.as_dict())
