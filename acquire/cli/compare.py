@@ -117,8 +117,9 @@ def command_line(args: argparse.Namespace) -> str:
         option = "--" + name.replace("_", "-")
         if value is True:
             words.append(option)
-        for item in value if isinstance(value, (list, tuple)) else [] if value is True else [value]:
-            words += [option, shlex.quote(str(item))]  # a repeatable option once per value
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:  # a repeatable option once per value
+            words += [option, shlex.quote(str(item))]
     return " ".join(words)
 
 
