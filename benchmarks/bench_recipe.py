@@ -10,6 +10,15 @@ overrides, reporting test force/energy MAE and the CPU time it took (the lab not
 trains on for that split: standard on the first 250 training frames, ASTEROID on the first 200
 plus the first 2000 pool frames. Prints one JSON line: the overrides, test MAEs (kcal/mol,
 kcal/mol/Å), validation force MAE, CPU seconds of this process and wall seconds.
+
+`--run DIR` takes instead a finished `acquire compare` run (DIR/split.json and DIR/config.json: its
+frames, test source included, and its exact training config, `--set` applied on top), for any data
+set or store; `--reuse bias,pretrain_g1` copies those finished stages from DIR, so that a fine-tuning
+experiment does not pay for the pretraining again (only valid when `--set` leaves them unchanged;
+`--stages-from DIR` copies them from another experiment's `--out` on the same frames):
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_recipe.py --run runs/demo/runs/250ccsd_r40/asteroid/seed0 \
+        --reuse bias,pretrain_g1 --set finetune_stage.epochs=200 --out /tmp/ft200
 """
 from __future__ import annotations
 
@@ -28,7 +37,13 @@ def configured(preset_name: str, seed: int, settings: list[str]):
     """The preset with `--set` overrides applied."""
     import train
 
-    config = train.preset(preset_name, seed=seed, progress=False)
+    return apply(train.preset(preset_name, seed=seed, progress=False), settings)
+
+
+def apply(config, settings: list[str]):
+    """`config` with `--set` overrides applied."""
+    import train
+
     for item in settings:
         key, _, raw = item.partition("=")
         value = json.loads(raw) if raw[:1] not in "abcdefghijklmnopqrstuvwxyz" else raw
@@ -42,10 +57,45 @@ def configured(preset_name: str, seed: int, settings: list[str]):
     return config
 
 
+def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, stages_from: Path | None = None):
+    """The frames, method and config of a finished comparison run, with `settings` applied; the
+    `reuse` stages copied into `out` from `stages_from` (default `run_dir`)."""
+    import shutil
+
+    import numpy as np
+
+    import train
+    from acquire.sources import SourceArrays, extra_frames, frames_of, load_source
+
+    split = json.loads((run_dir / "split.json").read_text())
+    params = json.loads((run_dir.parents[3] / "splits" / f"seed{split['seed']}.json").read_text())["params"]
+    accurate = load_source(split["accurate"])
+    if params.get("test_source"):  # test frames follow the accurate source's own rows
+        test = load_source(params["test_source"])
+        accurate = SourceArrays(accurate.name, np.concatenate([accurate.positions, test.positions]), accurate.numbers,
+                                np.concatenate([accurate.energies, test.energies]),
+                                np.concatenate([accurate.forces, test.forces]))
+    config = train.TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    config = apply(config, settings)
+    frames = {name: frames_of(accurate, split[name], name) for name in ("train", "validation", "test")}
+    pool = None
+    if split.get("inaccurate_indices"):
+        pool = frames_of(load_source(split["inaccurate"]), split["inaccurate_indices"], "inaccurate")
+        extra = extra_frames(split.get("extra_inaccurate", []), accurate, split["test"])
+        pool = [pool, *extra] if extra else pool
+    (out / "stages").mkdir(parents=True, exist_ok=True)
+    for stage in reuse:
+        shutil.copy((stages_from or run_dir) / "stages" / f"{stage}.pt", out / "stages" / f"{stage}.pt")
+    return frames, pool, config
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--split", required=True, help="a comparison's splits/seedK.json")
-    p.add_argument("--method", choices=("standard", "asteroid"), required=True)
+    p.add_argument("--split", help="a comparison's splits/seedK.json (embedded ethanol)")
+    p.add_argument("--run", type=Path, help="a finished comparison run directory (any data)")
+    p.add_argument("--reuse", default="", help="with --run: finished stages to copy, e.g. bias,pretrain_g1")
+    p.add_argument("--stages-from", type=Path, help="with --reuse: the run directory to copy them from (default --run)")
+    p.add_argument("--method", choices=("standard", "asteroid"), help="with --split (--run: the run's own)")
     p.add_argument("--preset", default="paper")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--n-accurate", type=int, default=None, help="default: 250 standard, 200 ASTEROID")
@@ -58,26 +108,41 @@ def main() -> None:
     from acquire.sources import frames_of
     from acquire.sources import load_source
 
-    split = json.loads(Path(args.split).read_text())
-    accurate = load_source(split["params"]["accurate"])
-    inaccurate = load_source(split["params"]["inaccurate"])
-    config = replace(configured(args.preset, split["seed"], args.set), threads=args.threads)
-    n_acc = args.n_accurate or (250 if args.method == "standard" else 200)
-    acc = frames_of(accurate, split["train_order"][:n_acc], "accurate")
-    val = frames_of(accurate, split["validation"], "validation")
-    test = frames_of(accurate, split["test"], "test")
+    if (args.split is None) == (args.run is None):
+        p.error("give --split (with --method) or --run")
     began = time.monotonic()
+    if args.run is not None:
+        frames, pool, config = from_run(args.run, args.set, [s for s in args.reuse.split(",") if s], Path(args.out),
+                                         args.stages_from)
+        config = replace(config, threads=args.threads, progress=False)
+        acc, val, test = frames["train"], frames["validation"], frames["test"]
+        args.method, args.preset, n_acc = ("asteroid" if pool is not None else "standard"), "run", len(acc)
+        seed = config.seed
+    else:
+        if args.method is None:
+            p.error("--split needs --method")
+        split = json.loads(Path(args.split).read_text())
+        accurate = load_source(split["params"]["accurate"])
+        inaccurate = load_source(split["params"]["inaccurate"])
+        config = replace(configured(args.preset, split["seed"], args.set), threads=args.threads)
+        seed = split["seed"]
+        n_acc = args.n_accurate or (250 if args.method == "standard" else 200)
+        acc = frames_of(accurate, split["train_order"][:n_acc], "accurate")
+        val = frames_of(accurate, split["validation"], "validation")
+        test = frames_of(accurate, split["test"], "test")
+        if args.method == "asteroid":
+            pool = frames_of(inaccurate, split["pool_order"][:args.n_inaccurate], "inaccurate")
     if args.method == "standard":
         result = train.run_standard(acc, val, test, config, args.out)
     else:
-        pool = frames_of(inaccurate, split["pool_order"][:args.n_inaccurate], "inaccurate")
         result = train.run_asteroid(acc, pool, val, test, config, args.out)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     m = result.metrics
-    print(json.dumps({"method": args.method, "preset": args.preset, "set": args.set, "seed": split["seed"],
+    print(json.dumps({"method": args.method, "preset": args.preset, "set": args.set, "seed": seed,
                       "n_accurate": n_acc, "test_force_mae": round(m["test"]["force_mae"], 4),
                       "test_energy_mae": round(m["test"]["energy_mae"], 4),
                       "val_force_mae": round(m["validation"]["force_mae"], 4),
+                      "stage_cpu_s": {k: round(v, 1) for k, v in m["stage_cpu_seconds"].items()},
                       "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                       "wall_s": round(time.monotonic() - began, 1)}))
 
