@@ -94,6 +94,14 @@ def training_s_per_config(model: Any, atoms: int) -> float:
     return atoms / TRAINING_REFERENCE_ATOMS / rate
 
 
+def _epochs(stage: Any) -> str:
+    """A stage's epoch bound as the plan prices it: its epochs, the steps it runs at least, and
+    whether early stopping may end it sooner (then the priced epochs are its maximum)."""
+    text = f"{stage.epochs}" + (f" (at least {stage.min_steps} steps)" if stage.min_steps else "")
+    return text + (f" (at most; stops after {stage.patience} epochs without a better validation loss)"
+                   if stage.patience else "")
+
+
 def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculator: Any | None,
               sampled: bool = True) -> Any:
     """`budget.full_plan.Overheads` of a run on `atoms`: sampling with `calculator` (None or
@@ -111,8 +119,9 @@ def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculato
                                                         ("pretrain", "inaccurate", config.pretrain, gammas),
                                                         ("finetune", "accurate", config.finetune_stage, gammas)))
     training_note = (f"preset {preset}: {config.model.name}, {per_config * 1e3:.3g} ms per configuration per epoch "
-                     f"(recorded throughput), epochs standard {config.standard.epochs} + bias {config.bias.epochs} + "
-                     f"{gammas} x (pretrain {config.pretrain.epochs} + finetune {config.finetune_stage.epochs})")
+                     f"(recorded throughput), epochs standard {_epochs(config.standard)} + bias "
+                     f"{_epochs(config.bias)} + {gammas} x (pretrain {_epochs(config.pretrain)} + finetune "
+                     f"{_epochs(config.finetune_stage)})")
     if calculator is None or not sampled:
         return Overheads(training_s_per_config_epoch=per_config, training_stages=stages,
                          training_note=training_note, sampling_note="no sampling: the configurations exist")
