@@ -111,6 +111,12 @@ def extra_frames(sources: list[str], accurate: SourceArrays, test: list[int]) ->
     return parts
 
 
+def followed_by(data: SourceArrays, more: SourceArrays) -> SourceArrays:
+    """`data` with the rows of `more` (the same molecule) appended after its own, under `data`'s name."""
+    return SourceArrays(data.name, np.concatenate([data.positions, more.positions]), data.numbers,
+                        np.concatenate([data.energies, more.energies]), np.concatenate([data.forces, more.forces]))
+
+
 def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Frames:
     """Rows `index` of `data` as `train.Frames` (unlabelled: positions only)."""
     import train

@@ -62,19 +62,14 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
     `reuse` stages copied into `out` from `stages_from` (default `run_dir`)."""
     import shutil
 
-    import numpy as np
-
     import train
-    from acquire.sources import SourceArrays, extra_frames, frames_of, load_source
+    from acquire.sources import extra_frames, followed_by, frames_of, load_source
 
     split = json.loads((run_dir / "split.json").read_text())
     params = json.loads((run_dir.parents[3] / "splits" / f"seed{split['seed']}.json").read_text())["params"]
     accurate = load_source(split["accurate"])
     if params.get("test_source"):  # test frames follow the accurate source's own rows
-        test = load_source(params["test_source"])
-        accurate = SourceArrays(accurate.name, np.concatenate([accurate.positions, test.positions]), accurate.numbers,
-                                np.concatenate([accurate.energies, test.energies]),
-                                np.concatenate([accurate.forces, test.forces]))
+        accurate = followed_by(accurate, load_source(params["test_source"]))
     config = train.TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     config = apply(config, settings)
     frames = {name: frames_of(accurate, split[name], name) for name in ("train", "validation", "test")}

@@ -27,7 +27,7 @@ from acquire.compare.methods import METHODS, PRETRAINING, RunInputs, selected, t
 from acquire.compare.plans import (CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, pool_room,
                                    seed_split)
 from acquire.progress import clock
-from acquire.sources import SourceArrays, frames_of, load_source, predict_frames, split_source
+from acquire.sources import SourceArrays, followed_by, frames_of, load_source, predict_frames, split_source
 from labelers.files import atomic_path
 
 if TYPE_CHECKING:
@@ -55,9 +55,7 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays, in
         return accurate, inaccurate, None
     test = load_source(settings.test_source)
     _same_molecule(accurate, test, settings)
-    joined = SourceArrays(accurate.name, np.concatenate([accurate.positions, test.positions]), accurate.numbers,
-                          np.concatenate([accurate.energies, test.energies]), np.concatenate([accurate.forces, test.forces]))
-    return joined, inaccurate, len(accurate.positions)
+    return followed_by(accurate, test), inaccurate, len(accurate.positions)
 
 
 def _same_molecule(accurate: SourceArrays, other: SourceArrays, settings: CompareSettings) -> None:
