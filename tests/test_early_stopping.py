@@ -1,0 +1,64 @@
+"""A stage bounded by its validation loss (the quick preset's fine-tuning): plateau decay lowers the
+learning rate after flat epochs, early stopping ends the stage, and a finished early-stopped stage
+does not train again when resumed."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from labelers.datasets import load_md17
+from train import Frames, ModelConfig, preset
+from train.config import StageConfig
+from train.graph import to_data_list
+from train.loop import fit
+from train.models import build_model
+
+torch.set_num_threads(1)
+
+
+def _graphs(start: int, n: int) -> list:
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = Frames(data.positions[start:start + n], data.numbers, data.energies[start:start + n],
+                    data.forces[start:start + n])
+    graphs = to_data_list(frames, 5.0, torch.float32)
+    for g in graphs:
+        g.weight = torch.ones(1)
+    return graphs
+
+
+def _model():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="painn", hidden=8, layers=1, rbf=4))
+    model.set_scale(1.0)
+    return model
+
+
+# A learning rate too small to change the validation loss: every epoch after the first is flat.
+FLAT = StageConfig(epochs=30, batch_size=4, lr=1e-12, min_lr=1e-15, warmup_epochs=0, schedule="plateau",
+                   plateau_patience=1, plateau_factor=0.5, patience=4)
+
+
+def test_stage_stops_after_patience_flat_epochs_and_plateau_halves_the_rate(tmp_path: Path) -> None:
+    config = preset("tiny", seed=0)
+    result = fit(_model(), _graphs(0, 8), _graphs(8, 4), FLAT, config, tmp_path / "state.pt", "flat")
+    assert result.epochs == 1 + FLAT.patience < FLAT.epochs  # the best epoch, then `patience` flat ones
+    rates = [row["lr"] for row in result.history]
+    assert rates[-1] < rates[0] and all(b <= a for a, b in zip(rates, rates[1:]))
+
+
+def test_early_stopped_stage_is_finished_when_resumed(tmp_path: Path) -> None:
+    config = preset("tiny", seed=0)
+    state = tmp_path / "state.pt"
+    first = fit(_model(), _graphs(0, 8), _graphs(8, 4), FLAT, config, state, "flat")
+    again = fit(_model(), _graphs(0, 8), _graphs(8, 4), FLAT, config, state, "flat")
+    assert len(again.history) == len(first.history) == first.epochs
+
+
+def test_stage_that_keeps_improving_is_not_stopped(tmp_path: Path) -> None:
+    config = preset("tiny", seed=0)
+    learning = replace(FLAT, epochs=6, lr=1e-3, min_lr=1e-5, plateau_patience=10, patience=5)
+    result = fit(_model(), _graphs(0, 8), _graphs(8, 4), learning, config, None, "learning")
+    assert result.epochs == learning.epochs
+    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
