@@ -62,3 +62,23 @@ def test_stage_that_keeps_improving_is_not_stopped(tmp_path: Path) -> None:
     result = fit(_model(), _graphs(0, 8), _graphs(8, 4), learning, config, None, "learning")
     assert result.epochs == learning.epochs
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
+
+
+def test_diverging_epoch_is_undone_and_rerun_at_half_the_rate() -> None:
+    """A warm-up to a learning rate too high for the tiny model: the epoch whose mean loss blows up
+    goes back to the weights of the lowest-loss epoch and runs again at half the rate, and the
+    stage ends finite, near its healthy loss instead of a million times above it."""
+    from train.api import _align
+
+    data = load_md17("ethanol", "ccsd(t)")
+    frames = Frames(data.positions[:8], data.numbers, data.energies[:8], data.forces[:8])
+    model, graphs = _model(), _graphs(0, 8)
+    _align(model, frames, graphs, fresh=True)
+    wild = StageConfig(epochs=6, batch_size=2, lr=0.3, min_lr=1e-6, warmup_epochs=4, schedule="constant")
+    result = fit(model, graphs, None, wild, preset("tiny", seed=0), None, "wild")
+    rolled = [row for row in result.history if row.get("rolled_back")]
+    kept = [row for row in result.history if not row.get("rolled_back")]
+    assert rolled and len(kept) == wild.epochs
+    assert kept[-1]["lr"] <= wild.lr / 2  # the rate after a rollback is halved
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert kept[-1]["train_loss"] < 10 * kept[0]["train_loss"] < rolled[0]["train_loss"] / 1e4

@@ -1,9 +1,12 @@
 """One training stage: Adam (or AMSGrad), warm-up + cosine/plateau schedule, gradient clipping,
 EMA, early stopping, best-model selection on the validation loss, and a resumable state file saved
 every `checkpoint_seconds`. A batch whose loss or gradient is not finite is skipped (counted in the
-epoch's `skipped_steps`) instead of poisoning the weights. Stages are bounded by epochs, never by
-wall time: the same seed gives the same model on an idle or a busy machine (with the same number
-of threads).
+epoch's `skipped_steps`) instead of poisoning the weights, and an epoch that diverged (its mean
+training loss `DIVERGED` times the stage's lowest, or no finite batch) is undone: the weights,
+optimiser and EMA go back to the end of the epoch with the lowest training loss, and the epoch
+runs again at half the learning rate (`rolled_back` rows in the history; at most `MAX_ROLLBACKS`).
+Stages are bounded by epochs, never by wall time: the same seed gives the same model on an idle or
+a busy machine (with the same number of threads).
 
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
 selected weights in it (the best validation epoch, or the last epoch without validation). A killed
@@ -27,6 +30,14 @@ from train.files import atomic_path
 from train.graph import batches
 from train.losses import weighted_loss
 from train.progress import stage_progress
+
+
+# An epoch whose mean training loss is this many times the stage's lowest so far (when that is
+# positive: a score-matching loss may be negative) has diverged. The
+# largest ratio in healthy runs was 190 (a late, tiny loss with a noisy epoch; 77 logs of 2026-12-05);
+# the divergence it catches (ethylene xTB pretraining at lr 1e-2) was 2e10.
+DIVERGED = 1e4
+MAX_ROLLBACKS = 8  # then the learning rate is 1/256 of the schedule's and the stage goes on as it is
 
 
 @dataclass
@@ -61,6 +72,20 @@ def _gradient_norm(model) -> torch.Tensor:
     return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
 
 
+def _snapshot(model, optimizer, ema) -> tuple:
+    """Copies of the weights, optimiser state and EMA weights (an epoch's starting point)."""
+    return (copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
+            copy.deepcopy(ema.state_dict()) if ema is not None else None)
+
+
+def _restore(snapshot: tuple, model, optimizer, ema) -> None:
+    weights, optimizer_state, ema_state = snapshot
+    model.load_state_dict(weights)
+    optimizer.load_state_dict(optimizer_state)
+    if ema is not None:
+        ema.load_state_dict(ema_state)
+
+
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
         state_path: Path | None = None, label: str = "train",
         loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> FitResult:
@@ -78,6 +103,8 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     result = FitResult()
     best_state = None
     start_epoch, bad_epochs, factor, plateau_best, plateau_bad = 0, 0, 1.0, math.inf, 0
+    scale, rollbacks, best_train = 1.0, 0, math.inf  # rollbacks halve `scale`, the learning rate's multiplier
+    good = _snapshot(model, optimizer, ema)  # where a diverged epoch goes back to: the lowest training loss
     if state_path is not None and state_path.exists():
         saved = torch.load(state_path, weights_only=True)
         model.load_state_dict(saved["model"])
@@ -87,6 +114,9 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
         best_state = saved["best"]
         start_epoch, bad_epochs, factor = saved["epoch"], saved["bad_epochs"], saved["factor"]
         plateau_best, plateau_bad = saved["plateau_best"], saved["plateau_bad"]
+        scale, rollbacks = saved.get("lr_scale", 1.0), saved.get("rollbacks", 0)
+        best_train = saved.get("best_train", math.inf)
+        good = tuple(saved["good"]) if saved.get("good") else _snapshot(model, optimizer, ema)
         result = FitResult(saved["history"], saved["best_loss"], saved["epoch"], saved["seconds"],
                            saved.get("cpu_seconds", 0.0))
     steps_per_epoch = math.ceil(len(train) / stage.batch_size)
@@ -95,14 +125,15 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     cpu_began = time.process_time() - result.cpu_seconds
     stopped = False
     with stage_progress(label, stage.epochs, start_epoch, config.progress) as advance:
-        for epoch in range(start_epoch, stage.epochs):
+        epoch = start_epoch
+        while epoch < stage.epochs:
             model.train()
             generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
             total, count, skipped = 0.0, 0, 0
             for step, batch in enumerate(batches(train, stage.batch_size, True, generator)):
                 position = epoch + step / steps_per_epoch
                 for group in optimizer.param_groups:
-                    group["lr"] = _lr(stage, position, factor)
+                    group["lr"] = _lr(stage, position, factor) * scale
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model, batch)
                 loss.backward()
@@ -120,12 +151,21 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                             p_ema.lerp_(p, 1.0 - stage.ema)
                 total += float(loss.detach()) * batch.num_graphs
                 count += batch.num_graphs
+            mean = total / count if count else math.nan
+            diverged = not math.isfinite(mean) or (best_train > 0 and mean > DIVERGED * best_train)
+            if diverged and rollbacks < MAX_ROLLBACKS:
+                result.history.append({"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                                       "train_loss": mean, "skipped_steps": skipped, "rolled_back": 1})
+                _restore(good, model, optimizer, ema)  # back to the lowest loss; this epoch again at half the rate
+                scale, rollbacks = scale * 0.5, rollbacks + 1
+                continue
+            if mean < best_train:
+                best_train, good = mean, _snapshot(model, optimizer, ema)
             judged = ema if ema is not None else model
             if ema is not None:
                 ema.ref.copy_(model.ref)
                 ema.scale.copy_(model.scale)
-            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-                   "train_loss": total / count if count else math.nan}
+            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": mean}
             if skipped:
                 row["skipped_steps"] = skipped  # batches whose loss or gradient was not finite, in this epoch
             if val:
@@ -159,11 +199,13 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                     "epoch": epoch + 1 if not stopped else stage.epochs, "bad_epochs": bad_epochs,
                     "factor": factor, "plateau_best": plateau_best, "plateau_bad": plateau_bad,
                     "history": result.history, "best_loss": result.best_loss, "seconds": result.seconds,
-                    "cpu_seconds": result.cpu_seconds,
+                    "cpu_seconds": result.cpu_seconds, "lr_scale": scale, "rollbacks": rollbacks,
+                    "best_train": best_train, "good": list(good),
                 }, state_path)
                 last_save = time.monotonic()
             if stopped:
                 break
+            epoch += 1
     if best_state is not None:
         model.load_state_dict(best_state)
     elif ema is not None:
