@@ -206,14 +206,15 @@ def labeler_threads(labeler: Labeler) -> int:
 
 
 def measure(labeler: Labeler, atoms: Atoms, min_repeats: int = 3, min_seconds: float = 1.0,
-            max_repeats: int = 500, warmup: int | None = None, stdev: float = 0.02, seed: int = 0,
+            max_repeats: int = 5000, warmup: int | None = None, stdev: float = 0.02, seed: int = 0,
             on_label: Callable[[float], None] | None = None) -> Calibration:
     """The steady-state CPU-core seconds per label of `labeler` on `atoms`, timed as this
     process's CPU time (all its threads), so that other work on the machine does not inflate it.
 
     `warmup` labels (default: one, none for labels declared over a minute) are run and discarded;
     then distinct perturbed copies are labelled until at least `min_repeats` are timed and they
-    took `min_seconds` in all (at most `max_repeats`). `on_label(seconds)` follows every label.
+    took `min_seconds` in all (at most `max_repeats`: 5000 labels of GFN2-xTB water, 0.27 ms each on
+    the machine of 2026-12-05, take 1.3 s). `on_label(seconds)` follows every label.
     """
     if min_repeats < 1 or max_repeats < min_repeats:
         raise CalibrationError(f"repeats must be at least 1 (and max >= min), got {min_repeats}, {max_repeats}")

@@ -32,7 +32,8 @@ def test_measured_cost_is_stored_and_used(table) -> None:
     declared = labeler.cost(atoms)
     entry = measure(labeler, atoms, min_repeats=3, min_seconds=0.2)
     assert entry.repeats >= 3 and entry.warmup == 1 and entry.size == 3 and entry.formula == "H2O"
-    assert sum(entry.meta["warmup_seconds"]) > 0 and entry.meta["timed_seconds"] >= 0.2
+    assert sum(entry.meta["warmup_seconds"]) > 0
+    assert entry.meta["timed_seconds"] >= 0.2 or entry.repeats == 5000  # the count cap binds on a fast machine
     assert entry.seconds_min <= entry.seconds <= entry.seconds_max and entry.seconds_mad >= 0
     assert entry.threads == 1 and entry.versions["tblite"] and entry.host
     store(entry, table)
