@@ -73,7 +73,7 @@ def _gradient_norm(model) -> torch.Tensor:
 
 
 def _snapshot(model, optimizer, ema) -> tuple:
-    """Copies of the weights, optimiser state and EMA weights (an epoch's starting point)."""
+    """Copies of the weights, optimiser state and EMA weights (where a diverged epoch goes back to)."""
     return (copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
             copy.deepcopy(ema.state_dict()) if ema is not None else None)
 
@@ -104,7 +104,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     best_state = None
     start_epoch, bad_epochs, factor, plateau_best, plateau_bad = 0, 0, 1.0, math.inf, 0
     scale, rollbacks, best_train = 1.0, 0, math.inf  # rollbacks halve `scale`, the learning rate's multiplier
-    good = _snapshot(model, optimizer, ema)  # where a diverged epoch goes back to: the lowest training loss
+    saved: dict = {}
     if state_path is not None and state_path.exists():
         saved = torch.load(state_path, weights_only=True)
         model.load_state_dict(saved["model"])
@@ -116,9 +116,9 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
         plateau_best, plateau_bad = saved["plateau_best"], saved["plateau_bad"]
         scale, rollbacks = saved.get("lr_scale", 1.0), saved.get("rollbacks", 0)
         best_train = saved.get("best_train", math.inf)
-        good = tuple(saved["good"]) if saved.get("good") else _snapshot(model, optimizer, ema)
         result = FitResult(saved["history"], saved["best_loss"], saved["epoch"], saved["seconds"],
                            saved.get("cpu_seconds", 0.0))
+    good = tuple(saved["good"]) if saved.get("good") else _snapshot(model, optimizer, ema)  # the lowest loss's state
     steps_per_epoch = math.ceil(len(train) / stage.batch_size)
     last_save = time.monotonic()
     began = time.monotonic() - result.seconds
