@@ -4,10 +4,13 @@ SRC forms:
 - a labeler spec of existing labels: `md17:ethanol/ccsd(t)`, `md17:ethanol/dft`, `cached:PATH`
   (served by `labelers`);
 - a label store and a labeler spec: `labels.db:pyscf:ccsd(t)/cc-pvdz` (the done labels of that
-  spec in the store, read back with `LabelStore.arrays`).
+  spec in the store, read back with `LabelStore.arrays`);
+- either, ending in `@FORMULA`: only that molecule of a source holding several
+  (`others.db:xtb:gfn2@CH4O`: the methanol labels).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,8 +43,23 @@ def split_source(src: str) -> tuple[Path | None, str]:
     return None, src
 
 
+_FORMULA = re.compile(r"@((?:[A-Z][a-z]?\d*)+)$")
+
+
+def molecule_filter(src: str) -> tuple[str, str | None]:
+    """(SRC without its `@FORMULA` suffix, the formula in Hill order) or (SRC, None)."""
+    from ase.formula import Formula
+
+    match = _FORMULA.search(src.strip())
+    if match is None:
+        return src.strip(), None
+    return src.strip()[:match.start()], Formula(match.group(1)).format("hill")
+
+
 def load_source(src: str) -> SourceArrays:
     """The labelled arrays a SRC string names (see the module docstring)."""
+    if molecule_filter(src)[1] is not None:
+        return load_molecules(src)[0]
     store_path, spec = split_source(src.strip())
     if store_path is not None:
         from acquire.labeling.store import open_store
@@ -69,7 +87,20 @@ def load_source(src: str) -> SourceArrays:
 
 def load_molecules(src: str) -> list[SourceArrays]:
     """The labelled arrays a SRC string names, one per molecule: a store or a cached labeler may hold
-    several (for pretraining across molecules); any other SRC is one."""
+    several (for pretraining across molecules); any other SRC is one. A SRC ending in `@FORMULA`
+    keeps that molecule only."""
+    bare, formula = molecule_filter(src)
+    if formula is None:
+        return _molecules(src)
+    found = _molecules(bare)
+    kept = [SourceArrays(src, d.positions, d.numbers, d.energies, d.forces) for d in found if formula_of(d) == formula]
+    if not kept:
+        raise SourceError(f"{bare!r} holds no {formula} labels; its molecules: "
+                          + ", ".join(sorted({formula_of(d) for d in found})))
+    return kept
+
+
+def _molecules(src: str) -> list[SourceArrays]:
     store_path, spec = split_source(src.strip())
     if store_path is not None:
         from acquire.labeling.store import open_store

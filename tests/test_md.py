@@ -12,7 +12,7 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
-from acquire.md.calculators import LabelerCalculator, calculator_for, model_label
+from acquire.md.calculators import LabelerCalculator, calculator_for, model_label, model_labels
 from acquire.md.store import RunStore
 from acquire.md.runs import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
 from acquire.md.report import write_outputs
@@ -212,3 +212,16 @@ def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.C
         captured = capsys.readouterr()
         assert len(captured.err.strip().splitlines()) == 1 and captured.out == "", (args, captured.err)
     assert not (tmp_path / "bad").exists()  # nothing written for a refused command
+
+
+def test_models_are_named_by_what_tells_their_paths_apart(tmp_path: Path) -> None:
+    runs = [tmp_path / "xtb/runs/r1/standard/seed0", tmp_path / "xtb/runs/r1/asteroid/seed0",
+            tmp_path / "dft/runs/r2/asteroid/seed0"]
+    for run in runs:
+        run.mkdir(parents=True)
+        (run / "model.pt").write_bytes(b"")
+    args = [str(runs[0]), str(runs[1] / "model.pt"), str(runs[2]), "xtb:gfn2", "xtb:gfn2"]
+    assert [name for name, _ in model_labels(args)] == ["standard_seed0", "r1_asteroid_seed0", "r2_asteroid_seed0",
+                                                       "xtb_gfn2", "xtb_gfn2-2"]
+    named = model_labels([f"ASTEROID-xTB={runs[1]}", "pyscf:b3lyp/6-31g*;grid=3"])  # a spec's '=' is not a name
+    assert named == [("ASTEROID-xTB", str(runs[1])), ("pyscf_b3lyp_6-31g_grid_3", "pyscf:b3lyp/6-31g*;grid=3")]

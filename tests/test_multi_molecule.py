@@ -14,7 +14,7 @@ from ase.io import write
 from acquire.cli.main import main
 from acquire.labeling.store import StoreError, open_store
 from acquire.molecules import load_molecule
-from acquire.sources import formula_of, load_molecules
+from acquire.sources import SourceError, formula_of, load_molecules, load_source
 from labelers.calibration import distorted_copies
 
 XTB = "xtb:gfn2"
@@ -40,6 +40,14 @@ def test_a_store_with_two_molecules_loads_as_one_source_each(store: Path) -> Non
     assert all(len(m.energies) == 8 and np.isfinite(m.forces).all() for m in molecules)
     with pytest.raises(StoreError, match="2 molecules"):
         open_store(store, create=False).arrays(XTB)
+
+
+def test_formula_suffix_picks_one_molecule_of_a_store(store: Path) -> None:
+    (methanol,) = load_molecules(f"{store}:{XTB}@CH3OH")  # any order of the formula
+    assert formula_of(methanol) == "CH4O" and len(methanol.energies) == 8
+    assert formula_of(load_source(f"{store}:{XTB}@CH5N")) == "CH5N"  # one molecule: a training source
+    with pytest.raises(SourceError, match="holds no C2H6O labels; its molecules: CH4O, CH5N"):
+        load_molecules(f"{store}:{XTB}@C2H6O")
 
 
 def train(out: Path, *extra: str) -> int:

@@ -131,13 +131,16 @@ class TrainConfig:
         runtime = ("progress", "threads", "checkpoint_seconds")
         return json.loads(json.dumps({k: v for k, v in self.to_dict().items() if k not in runtime}))
 
-    def matches(self, stored: dict[str, Any]) -> bool:
+    def matches(self, stored: dict[str, Any], ignore: tuple[str, ...] = ()) -> bool:
         """Whether a config dict written by this or an older version (fields added since then take
-        their defaults) trains what this config trains: the test for resuming a run directory."""
+        their defaults) trains what this config trains, apart from the fields in `ignore`: the test
+        for resuming or reusing a run directory."""
         try:
-            return TrainConfig.from_dict(stored).comparable() == self.comparable()
+            other = TrainConfig.from_dict(stored).comparable()
         except (ConfigError, TypeError, ValueError):
             return False
+        mine = self.comparable()
+        return all(other[k] == mine[k] for k in mine if k not in ignore)
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "TrainConfig":
@@ -147,6 +150,10 @@ class TrainConfig:
 
 
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
+# The fields only the methods that learn from inaccurate or unlabelled data read: a standard run
+# trains the same model whatever they hold.
+PRETRAINING_FIELDS = ("gammas", "bias_weights", "finetune", "temperature_K", "projections", "bias", "pretrain",
+                      "finetune_stage")
 
 
 def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:

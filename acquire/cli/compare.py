@@ -80,6 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="cheap labels of further molecules that ASTEROID (and its ablations) also pretrain on "
                          "(the paper's Table 5; repeatable; a store may hold several molecules; one fidelity with "
                          "--inaccurate); not charged to the budget: the report lists them")
+    methods.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                         help="an earlier comparison's folder: a run there with the same method, seed, frames and "
+                         "settings (as far as the method reads them: a standard run does not read the cheap "
+                         "labels) is copied instead of trained (repeatable)")
     methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
     methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     methods.add_argument("--ablations", action="store_true",
@@ -180,6 +184,9 @@ def settings_from(args: argparse.Namespace) -> Any:
         raise AcquireError(f"--test must be at least 1, got {args.test}")
     from acquire.sources import load_molecules
 
+    for folder in args.reuse:
+        if not (Path(folder) / "runs").is_dir():
+            raise AcquireError(f"--reuse {folder}: not a comparison's output folder (it has no runs/)")
     for src in args.extra_inaccurate:
         load_molecules(src)  # a missing store or spec fails now, before any training
     command = command_line(args)
@@ -189,7 +196,8 @@ def settings_from(args: argparse.Namespace) -> Any:
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,
-                           extra_inaccurate=tuple(args.extra_inaccurate), test_source=args.test_source)
+                           extra_inaccurate=tuple(args.extra_inaccurate), test_source=args.test_source,
+                           reuse=tuple(args.reuse))
 
 
 def _auto_ratio(accurate: str, inaccurate: str) -> float:

@@ -16,12 +16,14 @@ EXAMPLES = """examples:
   acquire md runs/asteroid/model.pt --timesteps 0.5,1,2,3 --runs 10 --out sweep/   # step-size sweep
   acquire md xtb:gfn2 --molecule CCO --temperature 500 --steps 2000 --runs 4 --json  # a reference force field
   acquire md model.pt --start pool.extxyz --runs 8 --workers 2 --out md/            # 8 starts spread over a pool
+  acquire md standard=runs/c/runs/250ccsd_r40/standard/seed0 ASTEROID=runs/c/runs/250ccsd_r40/asteroid/seed0 --out md/
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL",
-                        help="a trained model (model.pt or its run directory) or a labeler spec such as xtb:gfn2")
+                        help="a trained model (model.pt or its run directory) or a labeler spec such as xtb:gfn2; "
+                        "NAME=MODEL names it in the report (default: the end of its path that tells it apart)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--molecule", metavar="M", default=None,
                        help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     import functools
     import os
 
-    from acquire.md.calculators import calculator_for, model_label
+    from acquire.md.calculators import calculator_for, model_labels
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
     from acquire.md.store import RunStore
     from acquire.progress import bar
@@ -73,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
     if args.runs < 1:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
     starts = _starts(args.molecule, args.start, args.runs)
-    names = _unique([model_label(m) for m in args.models])
-    for model in args.models:
+    labelled = model_labels(args.models)
+    for _, model in labelled:
         _check_source(model, args.device)
-    factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in zip(names, args.models)}
-    total = len(names) * len(timesteps) * args.runs
+    factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in labelled}
+    total = len(labelled) * len(timesteps) * args.runs
     with bar("MD runs", total, enabled=show_progress(args), transient=True) as update:
 
         def advance(result) -> None:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             update(advance=1, note=f"{result.model} {result.timestep_fs:g} fs run {result.run}: {status}")
 
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
-                               sources=dict(zip(names, args.models)), on_result=advance, store=RunStore(args.out))
+                               sources=dict(labelled), on_result=advance, store=RunStore(args.out))
     paths = write_outputs(result, args.out)
     if args.json:
         data = metrics(result)
@@ -101,15 +103,6 @@ def _check_source(model: str, device: str) -> None:
     from acquire.md.calculators import calculator_for
 
     calculator_for(model, device=device)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return out
 
 
 def _starts(molecule: str | None, start: str | None, runs: int) -> list:

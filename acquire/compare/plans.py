@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FORMAT = "asteroid-ff/compare/1"
 DATASETS = {"ethanol": ("md17:ethanol/ccsd(t)", "md17:ethanol/dft")}
 Preset = Literal["quick", "paper", "tiny"]
-RunStatus = Literal["pending", "trained", "resumed-finished", "shared", "skipped"]
+RunStatus = Literal["pending", "trained", "resumed-finished", "reused", "shared", "skipped"]
 
 
 class CompareError(AcquireError):
@@ -59,6 +59,7 @@ class CompareSettings:
     test_source: str | None = None  # held-out accurate labels (e.g. an independent trajectory) for testing
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
     extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
+    reuse: tuple[str, ...] = ()  # folders of earlier comparisons whose finished runs are copied where they fit
 
     def __post_init__(self) -> None:
         if self.training:  # a bad field fails now, before anything is written (ConfigError)

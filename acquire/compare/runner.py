@@ -128,10 +128,20 @@ def _identity(run: RunSpec) -> tuple:
     return (run.method, run.seed, run.n_accurate, run.n_inaccurate, run.n_unlabeled)
 
 
-def check_settings(run_dir: Path, config: TrainConfig) -> None:
+def unused_by(method: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(training-config fields, split.json keys) that a method's model does not depend on: a
+    standard run reads neither the cheap labels nor the pretraining settings."""
+    from train.config import PRETRAINING_FIELDS
+
+    if METHODS[method].trains_on == "accurate":
+        return PRETRAINING_FIELDS, ("inaccurate", "inaccurate_indices")
+    return (), ()
+
+
+def check_settings(run_dir: Path, config: TrainConfig, method: str = "asteroid") -> None:
     """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...)."""
     path = run_dir / "config.json"
-    if path.exists() and not config.matches(json.loads(path.read_text())):
+    if path.exists() and not config.matches(json.loads(path.read_text()), unused_by(method)[0]):
         raise CompareError(f"{run_dir} was trained with other settings (preset, gammas or model); "
                            "give a new --out or the same --preset and --gammas")
 
@@ -147,15 +157,46 @@ def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> di
     return indices
 
 
-def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[str, Any] | None = None) -> bool:
+def same_frames(stored: dict[str, Any], indices: dict[str, Any], method: str) -> bool:
+    """Whether a run's stored split.json names the frames `indices` names, as far as `method` reads them."""
+    unused = unused_by(method)[1]
+    mine = json.loads(json.dumps(indices))
+    return {k: v for k, v in stored.items() if k not in unused} == {k: v for k, v in mine.items() if k not in unused}
+
+
+def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[str, Any] | None = None,
+                method: str = "asteroid") -> bool:
     """Whether a run directory holds a finished run; with `config` and `indices`, refuse a run
-    directory made with other settings or frames."""
+    directory made with other settings or frames (as far as `method` reads them)."""
     if config is not None:
-        check_settings(run_dir, config)
+        check_settings(run_dir, config, method)
     if indices is not None and (run_dir / "split.json").exists():
-        if json.loads((run_dir / "split.json").read_text()) != json.loads(json.dumps(indices)):
+        if not same_frames(json.loads((run_dir / "split.json").read_text()), indices, method):
             raise CompareError(f"{run_dir} was trained on other frames; give a new --out")
     return all((run_dir / name).exists() for name in ("metrics.json", "predictions.npz", "split.json"))
+
+
+def reusable(run: RunSpec, config: TrainConfig, indices: dict[str, Any], folders: tuple[str, ...]) -> Path | None:
+    """A finished run of the same method and seed in another comparison's folder (`--reuse`) that
+    trained on the same frames with the same settings, as far as the method reads them."""
+    for folder in folders:
+        for candidate in sorted(Path(folder).glob(f"runs/*/{run.method}/seed{run.seed}")):
+            try:
+                if is_finished(candidate, config, indices, run.method):
+                    return candidate
+            except CompareError:
+                continue
+    return None
+
+
+def copy_run(source: Path, target: Path, indices: dict[str, Any]) -> None:
+    """A finished run copied into this comparison (its split.json rewritten with this comparison's
+    names of the same frames, and a note of where it came from)."""
+    import shutil
+
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    (target / "split.json").write_text(json.dumps(indices))
+    (target / "reused_from.txt").write_text(f"{source.resolve()}\n")
 
 
 def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: SourceArrays,
@@ -234,9 +275,13 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
         elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
             run.status, run.note = "skipped", why
             log(f"run {number} of {len(runs)}: {run.dir}: not run: {why}")
-        elif is_finished(out / run.dir, train_config(settings, run.method, run.seed),
-                         run_indices(run, settings, splits[run.seed])):
+        elif is_finished(out / run.dir, config := train_config(settings, run.method, run.seed),
+                         indices := run_indices(run, settings, splits[run.seed]), run.method):
             run.status, run.note = "resumed-finished", "finished earlier, skipped"
+        elif source := reusable(run, config, indices, settings.reuse):
+            copy_run(source, out / run.dir, indices)
+            run.status, run.note = "reused", f"same frames and settings as {source}, copied"
+            log(f"run {number} of {len(runs)}: {run.dir}: {run.note}")
         else:
             pending.append(run)
     _train(pending, out, settings, accurate, inaccurate, splits, log)

@@ -66,9 +66,43 @@ def calculator_for(model: str, threads: int = 1, device: str = "cpu") -> Calcula
 
 def model_label(model: str) -> str:
     """A short file-system-safe name for a MODEL argument: the run directory's name or the spec."""
+    return _safe(_parts(model)[-1])
+
+
+def model_labels(models: list[str]) -> list[tuple[str, str]]:
+    """(name, model) for MODEL arguments: `NAME=MODEL` names one; otherwise the shortest ending of
+    the run directory's path that tells it apart from the others (`asteroid/seed0`, written
+    `asteroid_seed0`); a name still taken gets `-2`, `-3`."""
+    named = []
+    for text in models:
+        head, sep, rest = text.partition("=")
+        named.append((head, rest) if sep and re.fullmatch(r"[A-Za-z0-9._+-]+", head) else (None, text))
+    parts = {model: _parts(model) for _, model in named}
+    depth = {model: 1 for model in parts}
+    while True:
+        ending = {m: tuple(p[-depth[m]:]) for m, p in parts.items()}
+        clash = [m for m in parts if sum(e == ending[m] for e in ending.values()) > 1 and depth[m] < len(parts[m])]
+        if not clash:
+            break
+        for m in clash:
+            depth[m] += 1
+    out, seen = [], {}
+    for name, model in named:
+        name = name or _safe("_".join(ending[model]))
+        seen[name] = seen.get(name, 0) + 1
+        out.append((name if seen[name] == 1 else f"{name}-{seen[name]}", model))
+    return out
+
+
+def _parts(model: str) -> list[str]:
+    """The path components that name a MODEL (the run directory's, not model.pt), or the spec."""
     path = Path(model).expanduser()
-    if path.exists():
-        name = path.parent.name if path.is_file() and path.name == "model.pt" else path.stem if path.is_file() else path.name
-    else:
-        name = model
+    if not path.exists():
+        return [model]
+    if path.is_file():
+        path = path.parent if path.name == "model.pt" else path.with_suffix("")
+    return [p for p in path.resolve().parts if p not in ("/", "")] or [model]
+
+
+def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "model"
