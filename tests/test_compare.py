@@ -144,6 +144,7 @@ def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
     (["--dataset", "ethanol", "--budget", "960ccsd", "--out", "x"], "no test frames"),
     (["--dataset", "ethanol", "--budget", "12cpu-h", "--out", "x"], "accurate labels"),
     (["--store", "missing.db", "--accurate", "a", "--inaccurate", "b", "--out", "x"], "not found"),
+    (["--dataset", "ethanol", "--reuse", "nowhere", "--out", "x"], "not a comparison's output folder"),
 ])
 def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, monkeypatch, capsys, args: list[str], message: str) -> None:
     monkeypatch.chdir(tmp_path)

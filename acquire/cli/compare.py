@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "(default random)")
     methods.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
                          help="cheap labels of further molecules that ASTEROID (and its ablations) also pretrain on "
-                         "(the paper's Table 5; repeatable; a store may hold several molecules; one fidelity with "
+                         "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; one fidelity with "
                          "--inaccurate); not charged to the budget: the report lists them")
     methods.add_argument("--reuse", action="append", default=[], metavar="DIR",
                          help="an earlier comparison's folder: a run there with the same method, seed, frames and "

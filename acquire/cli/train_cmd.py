@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inaccurate", metavar="SRC", help="inaccurate labels (ASTEROID)")
     parser.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
                         help="ASTEROID: cheap labels of further molecules, pretrained on together with --inaccurate "
-                        "(the paper's Table 5; repeatable; a store may hold several molecules; the same fidelity "
+                        "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; the same fidelity "
                         "as --inaccurate, since one set of element reference energies is fitted across them)")
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
