@@ -15,7 +15,8 @@ kcal/mol/Å), validation force MAE, CPU seconds of this process and wall seconds
 frames, test source included, and its exact training config, `--set` applied on top), for any data
 set or store; `--reuse bias,pretrain_g1` copies those finished stages from DIR, so that a fine-tuning
 experiment does not pay for the pretraining again (only valid when `--set` leaves them unchanged;
-`--stages-from DIR` copies them from another experiment's `--out` on the same frames):
+`--stages-from DIR` copies them from another experiment's `--out` on the same frames, and an item
+`NAME=DIR` copies that stage from DIR):
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_recipe.py --run runs/demo/runs/250ccsd_r40/asteroid/seed0 \
         --reuse bias,pretrain_g1 --set finetune_stage.epochs=200 --out /tmp/ft200
@@ -79,8 +80,10 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
         extra = extra_frames(split.get("extra_inaccurate", []), accurate, split["test"])
         pool = [pool, *extra] if extra else pool
     (out / "stages").mkdir(parents=True, exist_ok=True)
-    for stage in reuse:
-        shutil.copy((stages_from or run_dir) / "stages" / f"{stage}.pt", out / "stages" / f"{stage}.pt")
+    for item in reuse:  # NAME (from stages_from or run_dir) or NAME=DIR (from DIR)
+        stage, _, source = item.partition("=")
+        source_dir = Path(source) if source else stages_from or run_dir
+        shutil.copy(source_dir / "stages" / f"{stage}.pt", out / "stages" / f"{stage}.pt")
     return frames, pool, config
 
 
@@ -88,7 +91,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", help="a comparison's splits/seedK.json (embedded ethanol)")
     p.add_argument("--run", type=Path, help="a finished comparison run directory (any data)")
-    p.add_argument("--reuse", default="", help="with --run: finished stages to copy, e.g. bias,pretrain_g1")
+    p.add_argument("--reuse", default="", help="with --run: finished stages to copy, e.g. bias,pretrain_g1 "
+                   "(NAME=DIR: from DIR)")
     p.add_argument("--stages-from", type=Path, help="with --reuse: the run directory to copy them from (default --run)")
     p.add_argument("--method", choices=("standard", "asteroid"), help="with --split (--run: the run's own)")
     p.add_argument("--preset", default="paper")

@@ -101,17 +101,18 @@ def test_rerun_skips_finished_runs(tiny: Path) -> None:
 
 
 def test_reuse_copies_runs_that_do_not_read_what_changed(tiny: Path, tmp_path: Path) -> None:
-    """Another comparison with other ASTEROID settings (gammas) and --reuse: the standard run
-    (which reads neither the cheap labels nor the pretraining settings) is copied, ASTEROID is
-    trained; a rerun resumes both."""
+    """Another comparison with other ASTEROID settings (gamma 1 or uniform weights) and --reuse: the
+    standard run (which reads neither the cheap labels nor the pretraining settings) is copied,
+    ASTEROID is trained with both candidates; a rerun resumes both."""
     out = tmp_path / "again"
-    args = ["compare", *[a if a != "2,3" else "3" for a in TINY], "--gammas", "1", "--json", "--reuse", str(tiny), "--out", str(out)]
+    args = ["compare", *[a if a != "2,3" else "3" for a in TINY], "--gammas", "1,uniform", "--json", "--reuse", str(tiny), "--out", str(out)]
     assert main(args) == 0
     runs = {r["method"]: r for r in json.loads((out / "metrics.json").read_text())["runs"] if r["key"] == "60ccsd_r3"}
     assert runs["standard"]["status"] == "reused" and runs["asteroid"]["status"] == "trained"
     source = tiny / "runs/60ccsd_r2/standard/seed0"  # shared by both ratios there
     assert (out / runs["standard"]["dir"] / "model.pt").read_bytes() == (source / "model.pt").read_bytes()
-    assert runs["asteroid"]["gamma"] == 1.0
+    assert [p["gamma"] for p in runs["asteroid"]["gamma_search"]] == [1.0, None]  # None: uniform (JSON has no inf)
+    assert runs["asteroid"]["weights"] == ("uniform" if runs["asteroid"]["gamma"] is None else "bias")
     assert main(args) == 0
     assert {r["status"] for r in json.loads((out / "metrics.json").read_text())["runs"]} == {"resumed-finished"}
 

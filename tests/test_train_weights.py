@@ -1,7 +1,10 @@
-"""Bias weights and weighted losses: gamma limits, zero weights, every loss type honours weights."""
+"""Bias weights and weighted losses: gamma limits, zero weights, every loss type honours weights;
+uniform weights as one more gamma candidate."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +83,27 @@ def test_energy_per_atom_divides_the_energy_error_by_the_atom_count() -> None:
     atoms = 9  # ethanol
     torch.testing.assert_close(per_atom - forces_only, (total - forces_only) / atoms**2)
     assert bool(((total - forces_only) > 0).all())
+
+
+def test_uniform_weights_as_a_gamma_candidate_are_the_ablations_pretraining(tmp_path: Path) -> None:
+    """`uniform_candidate` adds gamma = inf (no bias weights) to the search; the validation loss
+    chooses; that candidate's pretraining is the no-bias-weights ablation's, weight for weight."""
+    from train import preset, run_asteroid
+
+    acc, dft = load_md17("ethanol", "ccsd(t)"), load_md17("ethanol", "dft")
+
+    def frames(data, index) -> Frames:
+        return Frames(data.positions[index], data.numbers, data.energies[index], data.forces[index])
+
+    args = (frames(acc, np.arange(16)), frames(dft, np.arange(100, 132)), frames(acc, np.arange(16, 24)),
+            frames(acc, np.arange(24, 32)))
+    config = replace(preset("tiny"), gammas=(0.5,), uniform_candidate=True)
+    both = run_asteroid(*args, config, tmp_path / "both").metrics
+    plain = run_asteroid(*args, replace(config, bias_weights=False), tmp_path / "plain").metrics
+    search = {point["gamma"]: point["val_loss"] for point in both["gamma_search"]}
+    assert set(search) == {0.5, math.inf} and both["gamma"] == min(search, key=search.get)
+    assert both["weights"] == ("uniform" if both["gamma"] == math.inf else "bias") and plain["weights"] == "uniform"
+    ours = torch.load(tmp_path / "both/stages/pretrain_uniform.pt", weights_only=True)
+    theirs = torch.load(tmp_path / "plain/stages/pretrain_uniform.pt", weights_only=True)
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours if isinstance(ours[k], torch.Tensor))

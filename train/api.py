@@ -292,7 +292,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         run.stage("bias", bias_model, train, val, config.bias)
         bias = np.concatenate([bias_of(bias_model, graphs, p.forces, config.eval_batch_size) if same_molecule(p, accurate)
                                else np.full(len(p), np.nan) for p, graphs in zip(parts, part_graphs)])
-        gammas = list(config.gammas)
+        gammas = list(config.gammas) + ([math.inf] if config.uniform_candidate else [])
         known = bias[target]
         extra["bias"] = {"mean": known.mean(), "std": known.std(), "min": known.min(), "max": known.max()}
     else:
@@ -322,6 +322,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
             best = (scores["loss"], gamma, model)
     _, gamma, model = best
     extra.update({"gamma": gamma, "gamma_search": search, "bias_weights": config.bias_weights,
+                  "weights": "uniform" if math.isinf(gamma) else "bias",
                   "finetune": config.finetune})
     test_graphs = run.graphs(test) if test is not None else None
     return run.finish("asteroid", model, val, test_graphs, extra)

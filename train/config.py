@@ -93,6 +93,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     gammas: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # kcal/mol/Å
+    uniform_candidate: bool = False  # ASTEROID: uniform weights (gamma = inf) is one more candidate for validation
     bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
     temperature_K: float = 500.0  # for score matching (beta = 1 / kT)
@@ -152,8 +153,23 @@ class TrainConfig:
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
 # The fields only the methods that learn from inaccurate or unlabelled data read: a standard run
 # trains the same model whatever they hold.
-PRETRAINING_FIELDS = ("gammas", "bias_weights", "finetune", "temperature_K", "projections", "bias", "pretrain",
+PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "temperature_K", "projections", "bias", "pretrain",
                       "finetune_stage")
+
+
+def parse_gammas(text: str) -> tuple[tuple[float, ...], bool]:
+    """`--gammas` text: comma-separated gammas (kcal/mol/Å) and optionally `uniform` (gamma = inf,
+    no bias weights) as one more candidate; returns (the finite gammas, whether uniform is one)."""
+    items = [t.strip().lower() for t in text.split(",")]
+    uniform = any(t in ("uniform", "inf") for t in items)
+    try:
+        gammas = tuple(float(t) for t in items if t not in ("uniform", "inf"))
+    except ValueError:
+        gammas = ()
+    if not gammas or not all(0 < g < math.inf for g in gammas):
+        raise ConfigError(f"--gammas must list positive gammas in kcal/mol/Å, optionally with uniform, such as "
+                          f"0.5,1,uniform; got {text!r}")
+    return gammas, uniform
 
 
 def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:

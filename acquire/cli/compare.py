@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="also ASTEROID without bias weights, without fine-tuning, and Delta-ML (needs paired labels)")
     methods.add_argument("--unlabeled", action="store_true",
                          help="also score matching on the inaccurate pool's geometries with their labels removed")
-    methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å (default: the preset's)")
+    methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å; add uniform to let the validation set also "
+                         "choose plain pretraining without bias weights, e.g. 1,uniform (default: the preset's)")
     methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
     methods.add_argument("--jobs", type=int, default=1, metavar="N",
                          help="runs trained at once, each in its own process; results do not depend on it (default 1)")
@@ -130,6 +131,7 @@ def command_line(args: argparse.Namespace) -> str:
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options; one-line errors for bad combinations."""
     from acquire.compare.plans import DATASETS, CompareSettings
+    from train.config import parse_gammas
     from acquire.compare.pool import computes_labels
     from budget import parse_budget, parse_ratio, parse_share
 
@@ -167,14 +169,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         raise AcquireError("give compare budgets in accurate labels (e.g. 250ccsd); convert CPU time with acquire plan")
     if args.inaccurate_share is not None:
         parse_share(args.inaccurate_share)
-    gammas = None
-    if args.gammas is not None:
-        try:
-            gammas = tuple(float(g) for g in args.gammas.split(","))
-        except ValueError:
-            raise AcquireError(f"--gammas must be comma-separated numbers such as 0.1,0.5,1,2, got {args.gammas!r}") from None
-        if not all(g > 0 and g != float("inf") for g in gammas):
-            raise AcquireError(f"--gammas must be positive finite numbers (kcal/mol/Å), got {args.gammas!r}")
+    gammas, uniform = (None, False) if args.gammas is None else parse_gammas(args.gammas)
     for name in ("seeds", "threads", "jobs"):
         if getattr(args, name) < 1:
             raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -192,7 +187,8 @@ def settings_from(args: argparse.Namespace) -> Any:
     command = command_line(args)
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
-                           validation=args.validation, test=args.test, gammas=gammas, ablations=args.ablations,
+                           validation=args.validation, test=args.test, gammas=gammas, uniform_candidate=uniform,
+                           ablations=args.ablations,
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,

@@ -13,7 +13,7 @@ from typing import Any
 
 from acquire.cli.config_file import add_config_argument
 from acquire.cli.output import add_output_arguments, show_progress
-from train.config import MODEL_NAMES, PRESETS  # plain dataclasses: no torch
+from train.config import MODEL_NAMES, PRESETS, parse_gammas  # plain dataclasses: no torch
 
 HELP = "Train a force field: standard (accurate only), ASTEROID (accurate + inaccurate) or score matching."
 EXAMPLES = """examples:
@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50)")
     parser.add_argument("--test", type=int, default=None, metavar="N", help="test frames (default: all the rest)")
     parser.add_argument("--inaccurate-count", type=int, default=None, metavar="N", help="inaccurate frames drawn from the pool (default all)")
-    parser.add_argument("--gammas", default=None, metavar="LIST", help="gamma candidates, kcal/mol/Å, e.g. 0.1,0.5,1,2 (default: preset)")
+    parser.add_argument("--gammas", default=None, metavar="LIST", help="gamma candidates, kcal/mol/Å, e.g. 0.1,0.5,1,2; add uniform to let the validation set "
+                        "also choose plain pretraining without bias weights (default: preset)")
     parser.add_argument("--no-bias-weights", action="store_true", help="ablation: uniform weights on the inaccurate data")
     parser.add_argument("--no-finetune", action="store_true", help="ablation: skip fine-tuning on the accurate data")
     parser.add_argument("--temperature", type=float, default=None, metavar="K", help="score matching: sampling temperature (default 500 K)")
@@ -136,10 +137,8 @@ def build_config(args: argparse.Namespace) -> Any:
     if sizes:
         config = train.with_model(config, **sizes)
     if args.gammas:
-        try:
-            config = replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
-        except ValueError:
-            raise train.TrainError(f"--gammas must be comma-separated numbers, got {args.gammas!r}") from None
+        gammas, uniform = parse_gammas(args.gammas)
+        config = replace(config, gammas=gammas, uniform_candidate=uniform)
     if args.no_bias_weights or args.no_finetune:
         config = replace(config, bias_weights=config.bias_weights and not args.no_bias_weights,
                          finetune=config.finetune and not args.no_finetune)

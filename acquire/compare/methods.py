@@ -153,4 +153,6 @@ def train_config(settings: CompareSettings, method: str, seed: int) -> TrainConf
                                                            "threads": settings.threads, "progress": settings.progress})
     if settings.gammas is not None:
         config = replace(config, gammas=tuple(settings.gammas))
+    if settings.uniform_candidate:
+        config = replace(config, uniform_candidate=True)
     return replace(config, **METHODS[method].switches)

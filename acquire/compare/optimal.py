@@ -69,7 +69,8 @@ def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -
     if settings.get("test") is not None:
         words += ["--test", str(settings["test"])]
     if settings.get("gammas"):
-        words += ["--gammas", ",".join(f"{g:g}" for g in settings["gammas"])]
+        words += ["--gammas", ",".join([f"{g:g}" for g in settings["gammas"]]
+                                       + (["uniform"] if settings.get("uniform_candidate") else []))]
     return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
 
 

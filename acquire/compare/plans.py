@@ -46,6 +46,7 @@ class CompareSettings:
     validation: int = 50
     test: int | None = None  # cap on test frames (None: every remaining accurate frame)
     gammas: tuple[float, ...] | None = None  # None: the preset's
+    uniform_candidate: bool = False  # uniform weights (gamma = inf) is one more candidate for ASTEROID's validation
     ablations: bool = False
     unlabeled: bool = False
     threads: int = 1

@@ -292,7 +292,8 @@ def markdown(document: dict[str, Any]) -> str:
     gammas = [(r["key"], r["seed"], r.get("gamma")) for r in document["runs"] if r["method"] == "asteroid"]
     if gammas:
         lines.append("Chosen gamma (kcal/mol/Å, on the validation set): " + ", ".join(
-            f"{key} seed {seed}: {fmt(g, digits=2)}" for key, seed, g in gammas))
+            f"{key} seed {seed}: {'uniform (no bias weights)' if g is None else fmt(g, digits=2)}"
+            for key, seed, g in gammas))
         lines.append("")
     if document.get("plots"):
         lines += ["## Plots", ""]
