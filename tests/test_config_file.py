@@ -16,6 +16,7 @@ ratio: 10
 preset: tiny
 validation: 10
 test: 20
+gammas: [1, uniform]
 training:
   rho: 0.02
   standard: {epochs: 2}
@@ -32,6 +33,7 @@ def test_compare_config_is_used_recorded_overridden_and_replayed(tmp_path) -> No
     assert settings["test"] == 15 and settings["validation"] == 10  # the command line wins over the file
     config = json.loads((tmp_path / "a" / "runs" / "60ccsd_r10" / "standard" / "seed0" / "config.json").read_text())
     assert config["rho"] == 0.02 and config["standard"]["epochs"] == 2 and config["pretrain"]["epochs"] == 3
+    assert settings["gammas"] == [1.0] and settings["uniform_candidate"] is True
 
     again = acquire("compare", "--config", "a/metrics.json", "--out", "a", "--json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -51,6 +53,7 @@ def test_compare_config_is_used_recorded_overridden_and_replayed(tmp_path) -> No
     ("training.json", '{"dataset": "ethanol", "training": {"standard": {"epochs": 0}}}', "epochs, batch_size, lr"),
     ("field.json", '{"dataset": "ethanol", "training": {"pretrain": {"epoch": 3}}}', "pretrain.epoch: Unexpected"),
     ("type.json", '{"dataset": "ethanol", "training": {"rho": "much"}}', "rho: Input should be a valid number"),
+    ("reuse.json", '{"dataset": "ethanol", "reuse": ["nowhere", "b"]}', "--reuse nowhere: not a comparison's"),
 ])
 def test_bad_config_files_are_one_line_errors(tmp_path, name, text, message) -> None:
     (tmp_path / name).write_text(text)

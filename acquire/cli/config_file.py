@@ -67,6 +67,8 @@ def as_options(data: dict[str, Any]) -> dict[str, Any]:
         settings = {_RENAMED.get(k, k): v for k, v in data["settings"].items() if k not in _RUNTIME}
         if settings.get("dataset"):  # the data set names its sources
             settings.pop("accurate", None)
+        if settings.pop("uniform_candidate", False) and settings.get("gammas"):  # `--gammas 1,uniform`
+            settings["gammas"] = [*settings["gammas"], "uniform"]
         return {k: v for k, v in settings.items() if v is not None}
     if isinstance(data.get("config"), dict) and "settings" not in data:  # a training run's run.json or metrics.json
         data = data["config"]
@@ -97,6 +99,8 @@ def apply_config(parser: argparse.ArgumentParser, path: str) -> None:
         if action.nargs == 0:  # a switch such as --ablations
             if not isinstance(value, bool):
                 raise AcquireError(f"--config {path}: {dest} is a switch: true or false, got {value!r}")
+        elif isinstance(action, argparse._AppendAction):  # a repeatable option such as --reuse
+            value = [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
         elif isinstance(value, (list, tuple)):
             value = ",".join(str(v) for v in value)
         elif isinstance(value, dict) or value is None:
