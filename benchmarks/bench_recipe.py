@@ -76,7 +76,7 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
     frames = {name: frames_of(accurate, split[name], name) for name in ("train", "validation", "test")}
     pool = None
     if split.get("inaccurate_indices"):
-        pool = frames_of(load_source(split["inaccurate"]), split["inaccurate_indices"], "inaccurate")
+        pool = frames_of(_inaccurate(split, params, run_dir.parents[3]), split["inaccurate_indices"], "inaccurate")
         extra = extra_frames(split.get("extra_inaccurate", []), accurate, split["test"])
         pool = [pool, *extra] if extra else pool
     (out / "stages").mkdir(parents=True, exist_ok=True)
@@ -85,6 +85,18 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
         source_dir = Path(source) if source else stages_from or run_dir
         shutil.copy(source_dir / "stages" / f"{stage}.pt", out / "stages" / f"{stage}.pt")
     return frames, pool, config
+
+
+def _inaccurate(split: dict, params: dict, folder: Path):
+    """The comparison's inaccurate labels: a SRC, or a computing labeler's pool labels in its labels.db."""
+    from acquire.compare.pool import STORE, computes_labels, pool_frames, stored_labels, unlabelled_pool
+    from acquire.sources import load_source
+
+    if not computes_labels(split["inaccurate"]):
+        return load_source(split["inaccurate"])
+    frames = pool_frames(params["pool"])
+    return stored_labels(folder / STORE, split["inaccurate"], frames, unlabelled_pool(split["inaccurate"], frames),
+                         split["inaccurate_indices"])
 
 
 def main() -> None:

@@ -90,7 +90,15 @@ def label_pool(out: Path, spec: str, frames: list[Atoms], pool: SourceArrays, sp
         report = label_frames(store, labeler, [frames[i] for i in wanted], workers=workers, progress=hook)
     log(f"pool labels ({labeler.spec}, {out / STORE}): {len(wanted)} needed, {report.already_done} already in the "
         f"store, {report.done} labelled now ({report.cost_s:.1f} CPU-core s), {report.failed} failed")
-    done = store.arrays(labeler.spec)
+    return stored_labels(out / STORE, labeler.spec, frames, pool, wanted)
+
+
+def stored_labels(store_path: Path, spec: str, frames: list[Atoms], pool: SourceArrays,
+                  wanted: list[int]) -> SourceArrays:
+    """`pool` with the labels of frames `wanted` read from the store at `store_path`."""
+    from acquire.labeling.store import LabelStore
+
+    done = LabelStore(store_path).arrays(spec)
     energies, forces = pool.energies.copy(), pool.forces.copy()
     missing = 0
     for i, k in zip(wanted, done.rows_of([frames[i] for i in wanted])):
@@ -99,7 +107,7 @@ def label_pool(out: Path, spec: str, frames: list[Atoms], pool: SourceArrays, sp
             continue
         energies[i], forces[i] = done.energies[k], done.forces[k]
     if missing:
-        raise CompareError(f"{missing} of {len(wanted)} pool labels by {labeler.spec} are not done (failed or "
+        raise CompareError(f"{missing} of {len(wanted)} pool labels by {spec} are not done (failed or "
                            f"interrupted); rerun to continue, or retry failed ones with acquire label ... "
-                           f"--store {out / STORE} --retry-failed")
+                           f"--store {store_path} --retry-failed")
     return SourceArrays(pool.name, pool.positions, pool.numbers, energies, forces)
