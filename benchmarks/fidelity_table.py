@@ -39,7 +39,8 @@ def rows(name: str, folder: Path) -> list[dict[str, Any]]:
         forces = [r["test"]["force_mae"] for r in group]
         gains = [100 * (1 - r["test"]["force_mae"] / standard[r["seed"]]) for r in group if r["seed"] in standard]
         bias = [r["bias"] for r in group if r.get("bias")]
-        ess = [s["ess"] / r["n_inaccurate"] for r in group for s in r.get("gamma_search") or []
+        ess = [s["ess"] / ((r.get("counts") or {}).get("inaccurate") or r["n_inaccurate"])  # every pretraining frame
+               for r in group for s in r.get("gamma_search") or []
                if s["gamma"] == r.get("gamma") and r["n_inaccurate"]]
         out.append({
             "source": name, "method": method, "labels": f"{group[0]['n_accurate']} + {group[0]['n_inaccurate']}",
