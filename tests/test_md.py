@@ -12,7 +12,7 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
-from acquire.md.calculators import LabelerCalculator, calculator_for, model_label, model_labels
+from acquire.md.calculators import LabelerCalculator, calculator_for, model_labels
 from acquire.md.store import RunStore
 from acquire.md.runs import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
 from acquire.md.report import write_outputs
@@ -153,7 +153,8 @@ def test_trained_checkpoint_drives_md(ethanol, tmp_path: Path) -> None:
     data = load_md17("ethanol", "ccsd(t)")
     frames = [Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s]) for s in (slice(0, 16), slice(16, 24))]
     run_standard(frames[0], frames[1], None, preset("tiny"), tmp_path / "tiny")
-    assert model_label(str(tmp_path / "tiny")) == "tiny" and model_label(str(tmp_path / "tiny" / "model.pt")) == "tiny"
+    assert [name for name, _ in model_labels([str(tmp_path / "tiny")])] == ["tiny"]
+    assert [name for name, _ in model_labels([str(tmp_path / "tiny" / "model.pt")])] == ["tiny"]
     result = run_one(calculator_for(str(tmp_path / "tiny")), ethanol, MDSettings(steps=20, save_every=0), seed=0)
     assert result.steps > 0 and len(result.trace["time_fs"]) == result.steps + 1
 

@@ -172,6 +172,11 @@ def parse_gammas(text: str) -> tuple[tuple[float, ...], bool]:
     return gammas, uniform
 
 
+def gammas_text(gammas: tuple[float, ...], uniform: bool = False) -> str:
+    """The `--gammas` text that `parse_gammas` reads back as (gammas, uniform)."""
+    return ",".join([f"{g:g}" for g in gammas] + (["uniform"] if uniform else []))
+
+
 def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
     """`config` with the fields of a (partial) config mapping changed: top-level fields, and the
     model's and each stage's fields by name, e.g. `{"rho": 0.02, "pretrain": {"epochs": 40}}`.

@@ -67,8 +67,11 @@ def as_options(data: dict[str, Any]) -> dict[str, Any]:
         settings = {_RENAMED.get(k, k): v for k, v in data["settings"].items() if k not in _RUNTIME}
         if settings.get("dataset"):  # the data set names its sources
             settings.pop("accurate", None)
-        if settings.pop("uniform_candidate", False) and settings.get("gammas"):  # `--gammas 1,uniform`
-            settings["gammas"] = [*settings["gammas"], "uniform"]
+        from train.config import gammas_text
+
+        uniform = settings.pop("uniform_candidate", False)
+        if settings.get("gammas"):
+            settings["gammas"] = gammas_text(settings["gammas"], uniform)
         return {k: v for k, v in settings.items() if v is not None}
     if isinstance(data.get("config"), dict) and "settings" not in data:  # a training run's run.json or metrics.json
         data = data["config"]

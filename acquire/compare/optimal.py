@@ -61,6 +61,8 @@ def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -
     """The `acquire compare` command that measures a plan's split beside the results in `folder`."""
     import shlex
 
+    from train.config import gammas_text
+
     source = (["--dataset", settings["dataset"]] if settings.get("dataset") else
               ["--accurate", settings["accurate"], "--inaccurate", settings["inaccurate"]])
     words = ["acquire", "compare", *source, "--budget", plan.budget, "--ratio", f"{plan.ratio:g}",
@@ -69,8 +71,7 @@ def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -
     if settings.get("test") is not None:
         words += ["--test", str(settings["test"])]
     if settings.get("gammas"):
-        words += ["--gammas", ",".join([f"{g:g}" for g in settings["gammas"]]
-                                       + (["uniform"] if settings.get("uniform_candidate") else []))]
+        words += ["--gammas", gammas_text(settings["gammas"], settings.get("uniform_candidate", False))]
     return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
 
 

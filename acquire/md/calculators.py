@@ -64,11 +64,6 @@ def calculator_for(model: str, threads: int = 1, device: str = "cpu") -> Calcula
     )
 
 
-def model_label(model: str) -> str:
-    """A short file-system-safe name for a MODEL argument: the run directory's name or the spec."""
-    return _safe(_parts(model)[-1])
-
-
 def model_labels(models: list[str]) -> list[tuple[str, str]]:
     """(name, model) for MODEL arguments: `NAME=MODEL` names one; otherwise the shortest ending of
     the run directory's path that tells it apart from the others (`asteroid/seed0`, written
