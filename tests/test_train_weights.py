@@ -102,6 +102,8 @@ def test_uniform_weights_as_a_gamma_candidate_are_the_ablations_pretraining(tmp_
     plain = run_asteroid(*args, replace(config, bias_weights=False), tmp_path / "plain").metrics
     search = {point["gamma"]: point["val_loss"] for point in both["gamma_search"]}
     assert set(search) == {0.5, math.inf} and both["gamma"] == min(search, key=search.get)
+    chosen = next(point for point in both["gamma_search"] if point["gamma"] == both["gamma"])
+    assert chosen["test_force_mae"] == pytest.approx(both["test"]["force_mae"], rel=1e-9)  # every candidate is tested too
     assert both["weights"] == ("uniform" if both["gamma"] == math.inf else "bias") and plain["weights"] == "uniform"
     ours = torch.load(tmp_path / "both/stages/pretrain_uniform.pt", weights_only=True)
     theirs = torch.load(tmp_path / "plain/stages/pretrain_uniform.pt", weights_only=True)

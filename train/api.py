@@ -302,6 +302,7 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         np.save(run.out_dir / "bias.npy", bias)
         plot_bias(bias[target], {g: w[target] for g, w in weights.items()}, run.out_dir / "bias.png")
     caller = np.concatenate([np.ones(len(p)) if p.weights is None else p.weights for p in parts])
+    test_graphs = run.graphs(test) if test is not None else None
     search, best = [], None
     for gamma in gammas:
         tag = "uniform" if math.isinf(gamma) else f"g{gamma:g}"
@@ -316,15 +317,17 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         if config.finetune:
             run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
         scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
-        search.append({"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
-                       **{f"val_{k}": v for k, v in scores.items()}})
+        point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]), **{f"val_{k}": v for k, v in scores.items()}}
+        if test_graphs and len(gammas) > 1:  # recorded to show what validation chose; never used to choose
+            tested = evaluate(model, test_graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
+            point.update({f"test_{k}": v for k, v in tested.items()})
+        search.append(point)
         if best is None or scores["loss"] < best[0]:
             best = (scores["loss"], gamma, model)
     _, gamma, model = best
     extra.update({"gamma": gamma, "gamma_search": search, "bias_weights": config.bias_weights,
                   "weights": "uniform" if math.isinf(gamma) else "bias",
                   "finetune": config.finetune})
-    test_graphs = run.graphs(test) if test is not None else None
     return run.finish("asteroid", model, val, test_graphs, extra)
 
 
