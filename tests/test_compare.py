@@ -117,6 +117,29 @@ def test_reuse_copies_runs_that_do_not_read_what_changed(tiny: Path, tmp_path: P
     assert {r["status"] for r in json.loads((out / "metrics.json").read_text())["runs"]} == {"resumed-finished"}
 
 
+def test_summarize_puts_folders_side_by_side(tiny: Path, tmp_path: Path, capsys) -> None:
+    """`acquire summarize`: a row per folder, budget/ratio and method with the folder's own means,
+    gains paired by seed, the files it names; a folder without metrics.json is a one-line error."""
+    out = tmp_path / "side"
+    assert main(["summarize", f"first={tiny}", f"second={tiny}", "--out", str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    summary = json.loads((tiny / "metrics.json").read_text())["summary"]
+    rows = document["rows"]
+    assert [r["name"] for r in rows] == ["first"] * len(summary) + ["second"] * len(summary)
+    own = {(s["budget"], s["ratio"], s["method"]): s["force_mae_mean"] for s in summary}
+    assert all(r["force_mae_mean"] == pytest.approx(own[(r["budget"], r["ratio"], r["method"])]) for r in rows)
+    runs = json.loads((tiny / "metrics.json").read_text())["runs"]
+    force = {(r["key"], r["method"], r["seed"]): r["test"]["force_mae"] for r in runs}
+    asteroid = next(r for r in rows if r["method"] == "asteroid" and r["budget"] == "60ccsd" and r["ratio"] == 2)
+    expected = 100 * (1 - force[("60ccsd_r2", "asteroid", 0)] / force[("60ccsd_r2", "standard", 0)])
+    assert asteroid["paired_gain_pct"] == [pytest.approx(expected)]
+    assert set(document["written"]) == {"summary.md", "summary.json", "error_by_comparison.png", "error_vs_budget.png"}
+    assert all((out / name).stat().st_size > 0 for name in document["written"])
+    assert "| first | 60ccsd / 2 |" in (out / "summary.md").read_text()
+    assert main(["summarize", f"none={tmp_path / 'missing'}"]) == 2
+    assert "no metrics.json" in capsys.readouterr().err
+
+
 def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
     assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export-model": "export_model",
     "train": "train_cmd",
     "compare": "compare",
+    "summarize": "summarize",
     "md": "md",
     "run": "run_cmd",
     "demo": "demo",
