@@ -138,6 +138,15 @@ def test_summarize_puts_folders_side_by_side(tiny: Path, tmp_path: Path, capsys)
     assert "| first | 60ccsd / 2 |" in (out / "summary.md").read_text()
     assert main(["summarize", f"none={tmp_path / 'missing'}"]) == 2
     assert "no metrics.json" in capsys.readouterr().err
+    broken = json.loads((tiny / "metrics.json").read_text())  # a run that diverged: counted, not averaged
+    run = next(r for r in broken["runs"] if r["method"] == "asteroid")
+    run["test"]["force_mae"] = None
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "metrics.json").write_text(json.dumps(broken))
+    assert main(["summarize", str(tmp_path / "broken"), "--json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out)["rows"] if r["method"] == "asteroid" and r["budget"] == run["budget"]
+               and r["ratio"] == run["ratio"])
+    assert row["diverged"] == 1 and row["force_mae"] == [] and row["force_mae_mean"] is None
 
 
 def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:

@@ -40,6 +40,7 @@ class SummaryRow:
     seeds: list[int]
     force_mae: list[float]  # per seed, kcal/mol/Å
     energy_mae: list[float]  # per seed, kcal/mol
+    diverged: int = 0  # runs without a finite test error, left out of the means
     paired_gain_pct: list[float] = field(default_factory=list)  # per seed, against that seed's standard run
     bias_mean: float | None = None  # kcal/mol/Å, mean over seeds of the per-frame mean
     bias_std: float | None = None  # mean over seeds of the per-frame spread
@@ -88,31 +89,39 @@ def load_document(folder: Path) -> dict[str, Any]:
 
 
 def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
-    """One row per budget/ratio and method of a comparison folder, in the folder's order."""
+    """One row per budget/ratio and method of a comparison folder, in the folder's order (runs
+    that diverged are counted, not averaged)."""
     document = load_document(folder)
     settings = document["settings"]
-    runs = [r for r in document["runs"] if (r.get("test") or {}).get("force_mae") is not None]
-    standard = {(r["key"], r["seed"]): r["test"]["force_mae"] for r in runs if r["method"] == "standard"}
+    runs = [r for r in document["runs"] if r.get("status") != "skipped" and r.get("test") is not None]
+    standard = {(r["key"], r["seed"]): r["test"]["force_mae"] for r in runs
+                if r["method"] == "standard" and _finite(r["test"].get("force_mae"))}
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["key"], run["method"]), []).append(run)
     rows = []
     for (key, method), group in groups.items():
         first, plan = group[0], document["plans"].get(key, {})
+        finite = [r for r in group if _finite(r["test"].get("force_mae"))]
         row = SummaryRow(
             name=name, folder=str(folder), budget=first["budget"], budget_units=float(plan.get("budget_accurate_labels", math.nan)),
             ratio=float(first["ratio"]), method=method, inaccurate=str(settings.get("inaccurate")),
             selection=str(settings.get("selection") or "random"), n_accurate=first["n_accurate"],
             n_inaccurate=max(first["n_inaccurate"], first.get("n_unlabeled", 0)),
-            test_frames=int((first.get("counts") or {}).get("test", 0)), seeds=[r["seed"] for r in group],
-            force_mae=[r["test"]["force_mae"] for r in group], energy_mae=[r["test"]["energy_mae"] for r in group],
+            test_frames=int((first.get("counts") or {}).get("test", 0)), seeds=[r["seed"] for r in finite],
+            force_mae=[r["test"]["force_mae"] for r in finite], energy_mae=[r["test"]["energy_mae"] for r in finite],
+            diverged=len(group) - len(finite),
             train_cpu_min=sum(r.get("seconds", 0.0) * r.get("threads", 1) for r in group) / 60 / len(group))
         if method != "standard":
             row.paired_gain_pct = [100 * (1 - r["test"]["force_mae"] / standard[(key, r["seed"])])
-                                   for r in group if (key, r["seed"]) in standard]
-        _bias_columns(row, group)
+                                   for r in finite if (key, r["seed"]) in standard]
+        _bias_columns(row, finite)
         rows.append(row)
     return rows
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _bias_columns(row: SummaryRow, group: list[dict[str, Any]]) -> None:
@@ -151,7 +160,8 @@ def markdown(rows: list[SummaryRow]) -> str:
         paired = "—" if not r.paired_gain_pct else (gain(statistics.mean(r.paired_gain_pct))
                                                     + ("" if len(r.paired_gain_pct) < 2 else f" ± {statistics.stdev(r.paired_gain_pct):.1f}"))
         cells = (r.name, f"{r.budget} / {r.ratio:g}", r.inaccurate, r.selection, label(r.method),
-                 f"{r.n_accurate} + {r.n_inaccurate}", str(r.test_frames), str(len(r.seeds)),
+                 f"{r.n_accurate} + {r.n_inaccurate}", str(r.test_frames),
+                 str(len(r.seeds)) + (f" ({r.diverged} diverged)" if r.diverged else ""),
                  fmt(_mean(r.force_mae), _std(r.force_mae)), fmt(_mean(r.energy_mae), _std(r.energy_mae)), paired,
                  fmt(r.bias_mean, r.bias_std, 2), "—" if r.ess_share is None else f"{100 * r.ess_share:.0f} %",
                  _chosen(r.gammas_chosen), f"{r.train_cpu_min:.1f}")
@@ -182,6 +192,9 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
 
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
+    rows = [r for r in rows if r.force_mae]  # a method whose every run diverged has nothing to draw
+    if not rows:
+        return []
     groups = list(dict.fromkeys((r.name, r.budget) for r in rows))
     methods = list(dict.fromkeys(r.method for r in rows))
     width = 0.8 / len(methods)
