@@ -137,7 +137,7 @@ def test_summarize_puts_folders_side_by_side(tiny: Path, tmp_path: Path, capsys)
     assert all((out / name).stat().st_size > 0 for name in document["written"])
     assert "| first | 60ccsd / 2 |" in (out / "summary.md").read_text()
     assert main(["summarize", f"none={tmp_path / 'missing'}"]) == 2
-    assert "no metrics.json" in capsys.readouterr().err
+    assert "no comparison results" in capsys.readouterr().err
     broken = json.loads((tiny / "metrics.json").read_text())  # a run that diverged: counted, not averaged
     run = next(r for r in broken["runs"] if r["method"] == "asteroid")
     run["test"]["force_mae"] = None

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from acquire.compare.plans import FORMAT, CompareError
+from acquire.compare.plans import CompareError
+from acquire.compare.report import read_document
 from budget import BudgetError, Plan, paper_policy
 from budget import plan as make_plan
 from budget.learning_curves import fit_learning_curve
@@ -33,20 +34,6 @@ def learning_curve_points(folder: str | Path, methods: tuple[str, ...] = ("stand
             seed = metrics.get("config", {}).get("seed")  # the same run made twice counts once
             points.setdefault((method, seed, n_acc, n_inacc), (n_acc, n_inacc, float(metrics["test"][metric])))
     return list(points.values())
-
-
-def read_document(folder: str | Path) -> dict[str, Any]:
-    """The metrics.json of a comparison folder."""
-    path = Path(folder) / "metrics.json"
-    if not path.exists():
-        raise CompareError(f"no comparison results at {path}; run `acquire compare --out {folder}` first")
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise CompareError(f"{path} is not valid JSON: {error}") from None
-    if document.get("format") != FORMAT:
-        raise CompareError(f"{path} is not an acquire compare metrics file")
-    return document
 
 
 def optimal_policy(folder: str | Path | None, metric: str = "force_mae") -> OptimalSplit:

@@ -21,6 +21,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def save(fig: Any, path: Path) -> str:
+    """Lay out, write (PNG) and close a figure; its file name."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return Path(path).name
+
+
 def make_plots(out: Path, document: dict[str, Any]) -> list[str]:
     """Draw every plot the results support; return the file names written into `out`."""
     written = []
@@ -78,10 +86,7 @@ def _error_vs(out: Path, document: dict[str, Any], axis: str, name: str) -> str:
     ax.set_ylabel("test force MAE (kcal/mol/Å)")
     ax.set_title("force error vs " + axis)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(Path(out) / name, dpi=110)
-    plt.close(fig)
-    return name
+    return save(fig, Path(out) / name)
 
 
 def _gamma_plot(out: Path, document: dict[str, Any]) -> bool:
@@ -108,9 +113,7 @@ def _gamma_plot(out: Path, document: dict[str, Any]) -> bool:
     ax.set_ylabel("validation force MAE (kcal/mol/Å)")
     ax.set_title("ASTEROID gamma sensitivity")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(Path(out) / "gamma_sensitivity.png", dpi=110)
-    plt.close(fig)
+    save(fig, Path(out) / "gamma_sensitivity.png")
     return True
 
 
@@ -134,7 +137,5 @@ def _parity_plot(out: Path, document: dict[str, Any]) -> bool:
         ax.set_xlabel("reference force component (kcal/mol/Å)")
         ax.set_ylabel("predicted force component (kcal/mol/Å)")
     fig.suptitle(f"test force parity, {runs[panels[0][0]]['key']}, seed 0")
-    fig.tight_layout()
-    fig.savefig(Path(out) / "force_parity.png", dpi=110)
-    plt.close(fig)
+    save(fig, Path(out) / "force_parity.png")
     return True

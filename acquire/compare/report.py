@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from acquire.compare.methods import label, selected, train_config
-from acquire.compare.plans import FORMAT
+from acquire.compare.plans import FORMAT, CompareError
 from acquire.versions import versions as installed
 from labelers.files import atomic_write_text
 
@@ -120,6 +120,20 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "summary": summarise(runs),
         "skipped": skipped,
     }
+
+
+def read_document(folder: str | Path) -> dict[str, Any]:
+    """The metrics.json of a comparison folder."""
+    path = Path(folder) / "metrics.json"
+    if not path.exists():
+        raise CompareError(f"no comparison results at {path}; run `acquire compare --out {folder}` first")
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CompareError(f"{path} is not valid JSON: {error}") from None
+    if document.get("format") != FORMAT:
+        raise CompareError(f"{path} is not an acquire compare metrics file")
+    return document
 
 
 def write_json(document: dict[str, Any], path: Path) -> None:

@@ -10,7 +10,6 @@ chose. Units: kcal/mol/Å (forces, B, gamma), kcal/mol (energies).
 """
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 from acquire.compare.methods import label
 from acquire.compare.plans import CompareError
-from acquire.compare.report import fmt, gain
+from acquire.compare.report import fmt, gain, read_document
 
 
 @dataclass
@@ -74,24 +73,10 @@ def parse_named(items: list[str]) -> list[tuple[str, Path]]:
     return named
 
 
-def load_document(folder: Path) -> dict[str, Any]:
-    """A finished comparison's metrics.json."""
-    path = folder / "metrics.json"
-    if not path.is_file():
-        raise CompareError(f"{folder}: no metrics.json (not a finished acquire compare folder)")
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CompareError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(document, dict) or not {"runs", "plans", "settings"} <= document.keys():
-        raise CompareError(f"{path}: not the metrics.json of acquire compare")
-    return document
-
-
 def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
     """One row per budget/ratio and method of a comparison folder, in the folder's order (runs
     that diverged are counted, not averaged)."""
-    document = load_document(folder)
+    document = read_document(folder)
     settings = document["settings"]
     runs = [r for r in document["runs"] if r.get("status") != "skipped" and r.get("test") is not None]
     standard = {(r["key"], r["seed"]): r["test"]["force_mae"] for r in runs
@@ -188,7 +173,7 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     """error_by_comparison.png (bars per comparison and budget, one colour per method, mean ± std
     over seeds) and, where a comparison and method span several budgets, error_vs_budget.png; the
     file names written into `out`."""
-    from acquire.compare.plots import _pyplot
+    from acquire.compare.plots import _pyplot, save
 
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
@@ -211,10 +196,7 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     ax.set_ylabel("test force MAE (kcal/mol/Å)")
     ax.set_title("error by comparison (mean ± std over seeds)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "error_by_comparison.png", dpi=120)
-    plt.close(fig)
-    written = ["error_by_comparison.png"]
+    written = [save(fig, out / "error_by_comparison.png")]
     lines: dict[tuple[str, str], list[SummaryRow]] = {}
     for r in rows:
         lines.setdefault((r.name, r.method), []).append(r)
@@ -230,8 +212,5 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "error_vs_budget.png", dpi=120)
-        plt.close(fig)
-        written.append("error_vs_budget.png")
+        written.append(save(fig, out / "error_vs_budget.png"))
     return written
