@@ -113,6 +113,8 @@ def test_reuse_copies_runs_that_do_not_read_what_changed(tiny: Path, tmp_path: P
     assert (out / runs["standard"]["dir"] / "model.pt").read_bytes() == (source / "model.pt").read_bytes()
     assert [p["gamma"] for p in runs["asteroid"]["gamma_search"]] == [1.0, None]  # None: uniform (JSON has no inf)
     assert runs["asteroid"]["weights"] == ("uniform" if runs["asteroid"]["gamma"] is None else "bias")
+    assert all(p["test_force_mae"] > 0 for p in runs["asteroid"]["gamma_search"])  # each candidate tested, for the report
+    assert "| run | gamma | validation force MAE | test force MAE | chosen |" in (out / "report.md").read_text()
     assert main(args) == 0
     assert {r["status"] for r in json.loads((out / "metrics.json").read_text())["runs"]} == {"resumed-finished"}
 
