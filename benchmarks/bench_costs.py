@@ -7,8 +7,9 @@ molecules carried over by the law) against a direct measurement on the molecule.
 "Measured" is `labelers.calibration.measure` on that molecule: warm-up label discarded (not for
 labels over a minute), then distinct perturbed copies until K labels and one second are timed;
 CPU time of the process, median. The calibration source of each molecule is another of them
-(ethanol <- methanol, methanol <- ethanol, the largest <- ethanol); rows are printed as measured
-(methanol's again once ethanol is). Labels declared over --max-label-s are skipped. The load
+(ethanol <- the first other molecule, every other <- ethanol); rows are printed as measured (the
+first molecule's again once its source is). `--molecule NAME=SMILES` (repeatable) replaces the
+default methanol, ethanol, isopropanol. Labels declared over --max-label-s are skipped. The load
 average at the start and end is printed.
 """
 from __future__ import annotations
@@ -30,8 +31,15 @@ from labelers.calibration import measure, store  # noqa: E402
 
 SPECS = ("xtb:gfn2", "openmm:gaff-2.11", "pyscf:pbe/def2-svp", "pyscf:ccsd(t)/cc-pvdz;forces=false",
          "pyscf:ccsd(t)/cc-pvdz")
-MOLECULES = {"methanol": "CO", "ethanol": "CCO", "isopropanol": "CC(C)O"}  # measured in this order
-SOURCE = {"ethanol": "methanol", "methanol": "ethanol", "isopropanol": "ethanol"}
+MOLECULES = {"methanol": "CO", "ethanol": "CCO", "isopropanol": "CC(C)O"}  # measured in this order (default)
+
+
+def calibration_sources(names: list[str]) -> dict[str, str]:
+    """Whose calibration each molecule's `calibrated` column carries over: ethanol's (the reference
+    molecule), and for ethanol the first other molecule; without ethanol, the first molecule's."""
+    reference = "ethanol" if "ethanol" in names else names[0]
+    first_other = next((n for n in names if n != reference), reference)
+    return {name: first_other if name == reference else reference for name in names}
 
 
 def _duration(seconds: float) -> str:
@@ -49,15 +57,15 @@ def calibrated_from(spec: str, atoms, source) -> float:
         os.environ["ASTEROID_CALIBRATION"] = os.path.join(_TABLE_DIR, "empty.json")
 
 
-def _row(spec: str, name: str, atoms: dict, measured: dict) -> None:
-    """One table row: declared, measured, and calibrated from SOURCE[name] if that was measured."""
+def _row(spec: str, name: str, atoms: dict, measured: dict, sources: dict[str, str]) -> None:
+    """One table row: declared, measured, and calibrated from sources[name] if that was measured."""
     declared, entry = measured[name]
-    source = measured.get(SOURCE[name])
+    source = measured.get(sources[name])
     calibrated = calibrated_from(spec, atoms[name], source[1]) if source else None
     ratio = "—" if calibrated is None else f"{calibrated / entry.seconds:.2f}"
     print(f"| {spec} | {name} ({entry.formula}) | {entry.size:g} | {_duration(declared)} | "
           f"{_duration(entry.seconds)} ({entry.repeats}) | {_duration(entry.seconds_min)}-"
-          f"{_duration(entry.seconds_max)} | {SOURCE[name] if source else '—'} | "
+          f"{_duration(entry.seconds_max)} | {sources[name] if source else '—'} | "
           f"{declared / entry.seconds:.2f} | {ratio} |", flush=True)
 
 
@@ -66,9 +74,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="minimum timed labels per cell (default 3)")
     parser.add_argument("--max-label-s", type=float, default=600.0, help="skip labels declared longer (default 600)")
     parser.add_argument("--spec", action="append", default=None, help="only these specs (repeatable)")
+    parser.add_argument("--molecule", action="append", default=None, metavar="NAME=SMILES",
+                        help="molecules in the order measured (repeatable; default methanol, ethanol, isopropanol)")
     args = parser.parse_args()
+    molecules = dict(item.split("=", 1) for item in args.molecule) if args.molecule else MOLECULES
+    sources = calibration_sources(list(molecules))
     print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} cores", flush=True)
-    atoms = {name: load_molecule(smiles) for name, smiles in MOLECULES.items()}
+    atoms = {name: load_molecule(smiles) for name, smiles in molecules.items()}
     print("| spec | molecule | size | declared | measured (median, labels) | spread (min-max) | calibrated from | "
           "declared ÷ measured | calibrated ÷ measured |")
     print("|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -82,9 +94,10 @@ def main() -> int:
                       f"(declared > {args.max_label_s:g} s) | | | | |", flush=True)
                 continue
             measured[name] = (declared, measure(labeler, mol, min_repeats=args.repeats if declared < 30 else 1))
-            _row(spec, name, atoms, measured)
-        if MOLECULES and SOURCE[next(iter(MOLECULES))] in measured and next(iter(MOLECULES)) in measured:
-            _row(spec, next(iter(MOLECULES)), atoms, measured)  # the first molecule, now with its source
+            _row(spec, name, atoms, measured, sources)
+        first = next(iter(molecules))
+        if first in measured and sources[first] in measured and sources[first] != first:
+            _row(spec, first, atoms, measured, sources)  # the first molecule, now with its source
     print(f"load average at end: {os.getloadavg()}", flush=True)
     return 0
 

@@ -1,9 +1,9 @@
 """What a PySCF label needs: basis functions, memory (refused up front if it will not fit), and
 declared CPU-core seconds from scaling laws in the number of basis functions N.
 
-Declared anchors were measured on ethanol (C2H6O) on the project's 2-core machine, one thread
-(docs/costs.md; cc-pVDZ and def2-SVP give N = 72, 6-31G N = 39, STO-3G N = 21). Beyond the anchors the
-formal exponents apply: CCSD(T) N^7, CCSD N^6, MP2 N^5, HF N^4, DFT N^3.
+Declared anchors were measured on methanol, ethanol and isopropanol (and formaldehyde for CCSD(T)
+with forces) on the project's 2-core machine, one thread (benchmarks/results/costs.md, run 7).
+Beyond the anchors the formal exponents apply: CCSD(T) N^7, CCSD N^6, MP2 N^5, HF N^4, DFT N^3.
 """
 from __future__ import annotations
 
@@ -17,24 +17,21 @@ from ase import Atoms
 from labelers.costs import ScalingLaw
 from labelers.errors import LabelFailedError, ResourceError
 
-# Anchors: docs/costs.md's figures (CCSD(T) with forces at STO-3G/6-31G/cc-pVDZ, CCSD(T) energy and PBE
-# at cc-pVDZ/def2-SVP) and benchmarks/bench_labelers.py for the rest, whose figures were taken under
-# a load average of ~5 on 2 cores and are divided by 1.5, the ratio of its figures to docs/costs.md's on
-# the four specs measured both ways (benchmarks/results/labelers_ethanol.md). CCSD(T)/STO-3G with
-# forces on CH2O, CH4O and C2H6O (N = 12, 14, 21): steady-state CPU time (benchmarks/results/costs.md);
-# below ~20 functions the fixed cost of the lambda equations and gradient dominates. DFT with forces:
-# PBE/def2-SVP on CH4O, C2H6O, C3H8O (N = 48, 72, 96), same benchmark; CCSD(T)/cc-pVDZ energy
-# only on the same three (the earlier STO-3G/6-31G energy anchors, 2-3x below these, were dropped).
-# These were measured under a load average of 5-10 on 2 cores (CPU time; shared cores still slow a
-# label down). CCSD(T)/cc-pVDZ with forces on CH4O and C2H6O (N = 48, 72): 67.3 s and 718 s on the
-# idle machine of 2026-11-28 (benchmarks/results/costs.md, run 4; the earlier ethanol anchor, 339 s
-# from docs/costs.md, was 2.1x low there). Machines differ by 2-3x: `acquire calibrate` measures yours.
+# Anchors: steady-state CPU time per label, one thread, measured in one session on the project's
+# 2-core machine (benchmarks/bench_costs.py; benchmarks/results/costs.md, run 7, 2026-12-05, one
+# training run on the other core): CH4O, C2H6O, C3H8O (cc-pVDZ / def2-SVP N = 48, 72, 96; STO-3G
+# N = 14, 21, 28) for PBE/def2-SVP, HF, MP2 (forces) and CCSD(T) (energy; forces at STO-3G), and
+# CCSD(T)/cc-pVDZ with forces on CH2O, CH4O, C2H6O (N = 38, 48, 72). One session, so the laws' ratios
+# (what a plan's --ratio auto uses) are of one machine state. Laws not measured then (CCSD, and HF,
+# MP2 and DFT energies without forces) keep their earlier anchors (docs/costs.md; bench_labelers.py
+# under load, divided by 1.5). Machines, and this one from day to day, differ by 2-3x: `acquire
+# calibrate` measures yours.
 # Correlated methods: cost x (o / o_anchor)^k_o (v / v_anchor)^k_v at the same basis size, o the
 # correlated occupied and v the virtual orbitals, exponents from the leading term: (T) o^3 v^4, CCSD
 # o^2 v^4, MP2 its integral transformation o v N^3. The anchors' molecules (all electrons
-# correlated): CH2O, CH4O, C2H6O at STO-3G (N = 12, 14, 21; 8, 9, 13 occupied), C2H6O at 6-31G
-# (39; 13), CH4O, C2H6O, C3H8O at cc-pVDZ (48, 72, 96; 9, 13, 17). Checked on C2H4 (16 electrons in
-# methanol's 48 cc-pVDZ functions), all electrons and frozen core (benchmarks/results/costs.md, run 6).
+# correlated) and their occupied orbitals: CH4O, C2H6O, C3H8O at STO-3G (N = 14, 21, 28; 9, 13, 17),
+# CH2O, CH4O, C2H6O, C3H8O at cc-pVDZ (38, 48, 72, 96; 8, 9, 13, 17). Checked on C2H4 (16 electrons
+# in methanol's 48 cc-pVDZ functions), all electrons and frozen core (benchmarks/results/costs.md, run 6).
 ORBITAL_EXPONENTS = {"ccsd(t)": (3.0, 4.0), "ccsd": (2.0, 4.0), "mp2": (1.0, 1.0)}
 _ETHANOL_DZ = ((72, 13),)
 
@@ -45,16 +42,16 @@ def _correlated(exponent: float, anchors: tuple[tuple[float, float], ...], metho
 
 
 DECLARED_LAWS: dict[str, ScalingLaw] = {
-    "ccsd(t)+forces": _correlated(7.0, ((12, 0.58), (14, 0.60), (21, 2.0), (39, 33.0), (48, 67.3), (72, 718.0)),
-                                  "ccsd(t)", ((12, 8), (14, 9), (21, 13), (39, 13), (48, 9), (72, 13))),
-    "ccsd(t)": _correlated(7.0, ((48, 3.16), (72, 26.3), (96, 146.0)), "ccsd(t)", ((48, 9), (72, 13), (96, 17))),
+    "ccsd(t)+forces": _correlated(7.0, ((14, 0.199), (21, 0.896), (28, 7.94), (38, 18.0), (48, 63.8), (72, 576.0)),
+                                  "ccsd(t)", ((14, 9), (21, 13), (28, 17), (38, 8), (48, 9), (72, 13))),
+    "ccsd(t)": _correlated(7.0, ((48, 1.40), (72, 15.1), (96, 96.1)), "ccsd(t)", ((48, 9), (72, 13), (96, 17))),
     "ccsd+forces": _correlated(6.0, ((72, 13.3),), "ccsd", _ETHANOL_DZ),
     "ccsd": _correlated(6.0, ((72, 7.0),), "ccsd", _ETHANOL_DZ),
-    "mp2+forces": _correlated(5.0, ((72, 4.7),), "mp2", _ETHANOL_DZ),
+    "mp2+forces": _correlated(5.0, ((48, 0.770), (72, 7.21), (96, 19.6)), "mp2", ((48, 9), (72, 13), (96, 17))),
     "mp2": _correlated(5.0, ((72, 0.58),), "mp2", _ETHANOL_DZ),
-    "hf+forces": ScalingLaw(4.0, ((72, 2.1),)),
+    "hf+forces": ScalingLaw(4.0, ((48, 0.437), (72, 1.86), (96, 5.75))),
     "hf": ScalingLaw(4.0, ((72, 0.48),)),
-    "dft+forces": ScalingLaw(3.0, ((48, 4.48), (72, 13.1), (96, 26.9))),
+    "dft+forces": ScalingLaw(3.0, ((48, 3.62), (72, 10.1), (96, 19.5))),
     "dft": ScalingLaw(3.0, ((72, 2.9),)),
 }
 
