@@ -24,7 +24,7 @@ METHODS = {"gfn2": "GFN2-xTB", "gfn1": "GFN1-xTB", "ipea1": "IPEA1-xTB"}
 OPTION_TYPES = {"accuracy": float, "max_iter": int, "etemp": float, "charge": int, "spin": int}
 DEFAULTS = {"accuracy": 1.0, "max_iter": 250, "etemp": 300.0}
 # Energy + forces, steady state, one thread, CPU time (benchmarks/bench_costs.py,
-# benchmarks/results/costs.md, run 7: CH4O, C2H6O, C3H8O on the project's machine, one training
+# benchmarks/results/costs.md, run 8: CH4O, C2H6O, C3H8O on the project's machine, one training
 # run on the other core); GFN1 and IPEA1 1.8x GFN2 (bench_labelers.py). Small molecules are
 # dominated by set-up (N^1.3 below 6 atoms); N^2 is assumed beyond 12.
 _GFN2 = ((6.0, 0.551e-3), (9.0, 0.996e-3), (12.0, 1.69e-3))

@@ -103,7 +103,7 @@ def test_energy_only_label_is_same_energy_and_declared_cheaper() -> None:
     assert energy.forces is None and energy.energy == pytest.approx(both.energy, abs=1e-8)
     ethanol = molecule("CH3CH2OH")
     with_forces = get_labeler("pyscf:ccsd(t)/cc-pvdz").cost(ethanol)
-    assert with_forces == pytest.approx(576.0)  # benchmarks/results/costs.md, run 7, N = 72
+    assert with_forces == pytest.approx(576.0)  # benchmarks/results/costs.md, run 8, N = 72
     assert get_labeler("pyscf:ccsd(t)/cc-pvdz;forces=false").cost(ethanol) == pytest.approx(15.1)  # benchmarks/results/costs.md
     assert get_labeler("pyscf:ccsd(t)/cc-pvtz").cost(ethanol) > 20 * with_forces  # N^7 beyond
     assert get_labeler("pyscf:pbe/def2-svp").cost(ethanol) == pytest.approx(10.1)  # benchmarks/results/costs.md

@@ -31,7 +31,7 @@ DEFAULTS = {"platform": "reference"}
 EV_PER_KJ_MOL = kJ / mol
 EV_PER_ANGSTROM_PER_KJ_MOL_NM = kJ / mol / 10.0
 # GAFF energy + forces, Reference platform, reused context, steady state, CPU time
-# (benchmarks/bench_costs.py, benchmarks/results/costs.md, run 7): ~0.05 ms from 6 to 12 atoms, all
+# (benchmarks/bench_costs.py, benchmarks/results/costs.md, run 8): ~0.05 ms from 6 to 12 atoms, all
 # of it per-call overhead (positions in, state out); N^2 (pairwise non-bonded terms) assumed beyond.
 DECLARED_LAW = ScalingLaw(exponent=2.0, anchors=((6.0, 0.0503e-3), (9.0, 0.0518e-3), (12.0, 0.0553e-3)),
                           small_exponent=0.0)

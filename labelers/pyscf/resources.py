@@ -2,7 +2,7 @@
 declared CPU-core seconds from scaling laws in the number of basis functions N.
 
 Declared anchors were measured on methanol, ethanol and isopropanol (and formaldehyde for CCSD(T)
-with forces) on the project's 2-core machine, one thread (benchmarks/results/costs.md, run 7).
+with forces) on the project's 2-core machine, one thread (benchmarks/results/costs.md, run 8).
 Beyond the anchors the formal exponents apply: CCSD(T) N^7, CCSD N^6, MP2 N^5, HF N^4, DFT N^3.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from labelers.costs import ScalingLaw
 from labelers.errors import LabelFailedError, ResourceError
 
 # Anchors: steady-state CPU time per label, one thread, measured in one session on the project's
-# 2-core machine (benchmarks/bench_costs.py; benchmarks/results/costs.md, run 7, 2026-12-05, one
+# 2-core machine (benchmarks/bench_costs.py; benchmarks/results/costs.md, run 8, 2026-12-05, one
 # training run on the other core): CH4O, C2H6O, C3H8O (cc-pVDZ / def2-SVP N = 48, 72, 96; STO-3G
 # N = 14, 21, 28) for PBE/def2-SVP, HF, MP2 (forces) and CCSD(T) (energy; forces at STO-3G), and
 # CCSD(T)/cc-pVDZ with forces on CH2O, CH4O, C2H6O (N = 38, 48, 72). One session, so the laws' ratios
