@@ -27,6 +27,7 @@ COMMANDS: dict[str, list[str]] = {
     "md": ["run", "--molecule", "ethanol", "--steps", "5", "--runs", "1", "--workers", "1", "--out", "md"],
     "compare": ["--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "2", "--preset", "tiny",
                 "--validation", "4", "--test", "8", "--out", "cmp"],
+    "summarize": ["first=cmp", "again=cmp", "--out", "side"],
     "run": ["--molecule", "CCO", "--budget", "4ccsd", "--ratio", "2", "--accurate", "xtb:gfn2", "--inaccurate",
             "xtb:gfn1", "--inaccurate-share", "50%", "--validation", "1", "--method", "normal-modes",
             "--workers", "1", "--no-train", "--out", "runfolder"],

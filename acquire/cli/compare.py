@@ -216,8 +216,9 @@ def compare_and_report(settings: Any, args: argparse.Namespace, command: str) ->
 
     from acquire.compare.runner import run_comparison
 
-    err = Console(stderr=True, highlight=False)
-    log = (lambda line: err.print(f"[bold cyan]{command}[/] {line}")) if show_progress(args) else (lambda line: None)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # log lines reach stderr unless --quiet, also with --json or into a file (a batch job's log); bars only a terminal
+    log = (lambda line: None) if args.quiet else (lambda line: err.print(f"[bold cyan]{command}[/] {line}"))
     document = run_comparison(settings, Path(args.out), log)
     if args.json:
         print_json({"summary": document["summary"], "skipped": document["skipped"],
