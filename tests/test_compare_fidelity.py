@@ -46,7 +46,8 @@ def done_rows(store: Path) -> dict[str, float]:
     return {r.config_hash: r.cost_s for r in db._db.select(labeler=XTB, status="done")}
 
 
-def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_path: Path, pool_file: Path) -> None:
+def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_path: Path, pool_file: Path,
+                                                                            monkeypatch) -> None:
     out = tmp_path / "out"
     out.mkdir()
     # an interrupted earlier run: 4 pool frames already labelled into the comparison's store
@@ -75,12 +76,23 @@ def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_
     assert len(after) == 12 and all(after[h] == cost for h, cost in before.items())  # the 4 were not relabelled
     split = SeedSplit.load(out / "splits" / "seed0.json")
     assert sorted(split.pool_order) == list(range(12)) and split.params["pool"] == str(pool_file)
-    # rerun: nothing labelled, nothing trained again
+    assert json.loads((out / "ratio_auto.json").read_text())["ratio"] == plan["ratio"]  # pinned to this folder
+    # rerun after xTB was calibrated at 10x its declared cost: the folder's ratio stays, nothing is
+    # labelled or trained again (a fresh folder would plan with the calibration)
+    from labelers.calibration import Calibration, store
+
+    xtb = get_labeler(XTB)
+    seconds = 10 * xtb.cost(atoms)
+    store(Calibration(XTB, atoms.get_chemical_formula(), xtb.cost_size(atoms), seconds, seconds, seconds, 3),
+          tmp_path / "calibration.json")
+    monkeypatch.setenv("ASTEROID_CALIBRATION", str(tmp_path / "calibration.json"))
+    assert get_labeler(XTB).cost(atoms) == pytest.approx(seconds)
     assert compare(out, pool_file) == 0
     assert done_rows(out / "labels.db") == after
     rerun = json.loads((out / "metrics.json").read_text())
     assert {r["status"] for r in rerun["runs"]} == {"resumed-finished"}
     assert [r["test"] for r in rerun["runs"]] == [r["test"] for r in doc["runs"]]
+    assert rerun["plans"] == doc["plans"]
 
 
 @pytest.mark.parametrize("args, message", [

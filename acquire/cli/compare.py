@@ -159,9 +159,12 @@ def settings_from(args: argparse.Namespace) -> Any:
     if args.workers is not None and args.workers < 1:
         raise AcquireError(f"--workers must be at least 1, got {args.workers}")
     budgets = [str(parse_budget(b)) for b in _list(args.budgets, args.budget, "250ccsd", "budget")]
-    ratios = []
+    ratios, pin = [], None
     for text in _list(args.ratios, args.ratio, "40", "ratio"):
-        ratio = _auto_ratio(accurate, inaccurate) if text.lower() == "auto" else parse_ratio(text)
+        if text.lower() == "auto":
+            ratio, pin = _auto_ratio(accurate, inaccurate, Path(args.out))
+        else:
+            ratio = parse_ratio(text)
         if not ratio > 1:
             raise AcquireError(f"cost ratio must be > 1 (accurate labels cost more), got {text}")
         ratios.append(ratio)
@@ -185,6 +188,10 @@ def settings_from(args: argparse.Namespace) -> Any:
     for src in args.extra_inaccurate:
         load_molecules(src)  # a missing store or spec fails now, before any training
     command = command_line(args)
+    if pin is not None:
+        from acquire.compare.pool import pin_ratio
+
+        pin_ratio(Path(args.out), *pin)
     return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
                            seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
                            validation=args.validation, test=args.test, gammas=gammas, uniform_candidate=uniform,
@@ -196,13 +203,19 @@ def settings_from(args: argparse.Namespace) -> Any:
                            reuse=tuple(args.reuse))
 
 
-def _auto_ratio(accurate: str, inaccurate: str) -> float:
-    """`--ratio auto`: the labelers' cost per label of the accurate set's first geometry, accurate ÷ inaccurate."""
-    from acquire.compare.pool import auto_ratio
+def _auto_ratio(accurate: str, inaccurate: str, out: Path) -> tuple[float, tuple[str, str, float] | None]:
+    """`--ratio auto`: the ratio `out` was first planned with (a rerun resumes it whatever the costs
+    say now), else the labelers' cost per label of the accurate set's first geometry, accurate ÷
+    inaccurate, with what to pin in `out`."""
+    from acquire.compare.pool import auto_ratio, pinned_ratio
     from acquire.sources import load_source, split_source
 
+    specs = split_source(accurate)[1], split_source(inaccurate)[1]
+    if (pinned := pinned_ratio(out, *specs)) is not None:
+        return pinned, None
     data = load_source(accurate)
-    return auto_ratio(split_source(accurate)[1], split_source(inaccurate)[1], data.numbers, data.positions[0])
+    ratio = auto_ratio(*specs, data.numbers, data.positions[0])
+    return ratio, (*specs, ratio)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,13 +7,15 @@ Until labelled, a pool frame's energy and forces are NaN; no run reads a frame i
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from acquire.compare.plans import CompareError, SeedSplit
-from acquire.sources import SourceArrays
+from acquire.sources import SourceArrays, split_source
+from labelers.files import atomic_write_text
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -55,6 +57,38 @@ def auto_ratio(accurate_spec: str, inaccurate_spec: str, numbers: np.ndarray, po
         raise CompareError(f"--ratio auto: {accurate_spec} costs {accurate:.4g} s and {inaccurate_spec} "
                            f"{inaccurate:.4g} s per label (ratio {ratio:.4g}); the accurate labeler must cost more")
     return ratio
+
+
+AUTO_RATIO_FILE = "ratio_auto.json"
+
+
+def pinned_ratio(out: Path, accurate_spec: str, inaccurate_spec: str) -> float | None:
+    """The ratio `--ratio auto` gave when this comparison folder was first planned (so a rerun
+    resumes it after costs were re-declared or calibrated), or None for a new folder. Folders made
+    before the pin file existed: the ratio their metrics.json recorded for a `--ratio auto` command."""
+    path = Path(out) / AUTO_RATIO_FILE
+    if path.exists():
+        pin = json.loads(path.read_text())
+        same = (pin.get("accurate"), pin.get("inaccurate")) == (accurate_spec, inaccurate_spec)
+        return float(pin["ratio"]) if same else None
+    metrics = Path(out) / "metrics.json"
+    if not metrics.exists():
+        return None
+    document = json.loads(metrics.read_text())
+    settings = document.get("settings", {})
+    specs = tuple(split_source(settings.get(k, ""))[1] for k in ("accurate", "inaccurate"))
+    if "--ratio auto" in str(document.get("command", "")) and specs == (accurate_spec, inaccurate_spec) \
+            and len(settings.get("ratios", [])) == 1:
+        return float(settings["ratios"][0])
+    return None
+
+
+def pin_ratio(out: Path, accurate_spec: str, inaccurate_spec: str, ratio: float) -> None:
+    """Record the ratio `--ratio auto` planned a new comparison folder with (`pinned_ratio`)."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(out) / AUTO_RATIO_FILE, json.dumps(
+        {"accurate": accurate_spec, "inaccurate": inaccurate_spec, "ratio": ratio,
+         "note": "--ratio auto of this folder, kept so that reruns resume it; delete to plan with today's costs"}) + "\n")
 
 
 def pool_frames(pool: str) -> list[Atoms]:
