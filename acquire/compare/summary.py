@@ -40,12 +40,13 @@ class SummaryRow:
     force_mae: list[float]  # per seed, kcal/mol/Å
     energy_mae: list[float]  # per seed, kcal/mol
     diverged: int = 0  # runs without a finite test error, left out of the means
+    candidate: str | None = None  # one gamma candidate of runs that chose among several (else the choice)
     paired_gain_pct: list[float] = field(default_factory=list)  # per seed, against that seed's standard run
     bias_mean: float | None = None  # kcal/mol/Å, mean over seeds of the per-frame mean
     bias_std: float | None = None  # mean over seeds of the per-frame spread
     ess_share: float | None = None  # effective sample size of the chosen weights / pretraining frames
     gammas_chosen: list[str] = field(default_factory=list)
-    train_cpu_min: float = 0.0  # per seed, wall × threads
+    train_cpu_min: float | None = 0.0  # per seed, wall × threads (None for a candidate: its run's is shared)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "force_mae_mean": _mean(self.force_mae), "force_mae_std": _std(self.force_mae),
@@ -81,11 +82,14 @@ def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
     runs = [r for r in document["runs"] if r.get("status") != "skipped" and r.get("test") is not None]
     standard = {(r["key"], r["seed"]): r["test"]["force_mae"] for r in runs
                 if r["method"] == "standard" and _finite(r["test"].get("force_mae"))}
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault((run["key"], run["method"]), []).append(run)
+        groups.setdefault((run["key"], run["method"], None), []).append(run)
+    for run in runs:
+        for candidate in _candidates(run):
+            groups.setdefault((run["key"], run["method"], _gamma_text(candidate["gamma"])), []).append(candidate)
     rows = []
-    for (key, method), group in groups.items():
+    for (key, method, candidate), group in groups.items():
         first, plan = group[0], document["plans"].get(key, {})
         finite = [r for r in group if _finite(r["test"].get("force_mae"))]
         row = SummaryRow(
@@ -95,14 +99,28 @@ def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
             n_inaccurate=max(first["n_inaccurate"], first.get("n_unlabeled", 0)),
             test_frames=int((first.get("counts") or {}).get("test", 0)), seeds=[r["seed"] for r in finite],
             force_mae=[r["test"]["force_mae"] for r in finite], energy_mae=[r["test"]["energy_mae"] for r in finite],
-            diverged=len(group) - len(finite),
-            train_cpu_min=sum(r.get("seconds", 0.0) * r.get("threads", 1) for r in group) / 60 / len(group))
+            diverged=len(group) - len(finite), candidate=candidate,
+            train_cpu_min=None if candidate else sum(r.get("seconds", 0.0) * r.get("threads", 1) for r in group) / 60 / len(group))
         if method != "standard":
             row.paired_gain_pct = [100 * (1 - r["test"]["force_mae"] / standard[(key, r["seed"])])
                                    for r in finite if (key, r["seed"]) in standard]
         _bias_columns(row, finite)
         rows.append(row)
     return rows
+
+
+def _candidates(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run that chose among several gammas on validation, as one run per candidate (each scored
+    on the test set too since 2026-12-05; older runs give none)."""
+    search = run.get("gamma_search") or []
+    if len(search) < 2 or not all(_finite(p.get("test_force_mae")) for p in search):
+        return []
+    return [{**run, "gamma": p["gamma"], "gamma_search": [p],
+             "test": {"force_mae": p["test_force_mae"], "energy_mae": p["test_energy_mae"]}} for p in search]
+
+
+def _gamma_text(gamma: float | None) -> str:
+    return "uniform" if gamma is None else f"{gamma:g}"
 
 
 def _finite(value: Any) -> bool:
@@ -122,7 +140,7 @@ def _bias_columns(row: SummaryRow, group: list[dict[str, Any]]) -> None:
         if chosen and frames:
             shares.append(chosen[0]["ess"] / frames)
         if "gamma" in run:
-            row.gammas_chosen.append("uniform" if run["gamma"] is None else f"{run['gamma']:g}")
+            row.gammas_chosen.append(_gamma_text(run["gamma"]))
     row.ess_share = _mean(shares)
 
 
@@ -144,14 +162,19 @@ def markdown(rows: list[SummaryRow]) -> str:
     for r in rows:
         paired = "—" if not r.paired_gain_pct else (gain(statistics.mean(r.paired_gain_pct))
                                                     + ("" if len(r.paired_gain_pct) < 2 else f" ± {statistics.stdev(r.paired_gain_pct):.1f}"))
-        cells = (r.name, f"{r.budget} / {r.ratio:g}", r.inaccurate, r.selection, label(r.method),
+        cells = (r.name, f"{r.budget} / {r.ratio:g}", r.inaccurate, r.selection, _series(r),
                  f"{r.n_accurate} + {r.n_inaccurate}", str(r.test_frames),
                  str(len(r.seeds)) + (f" ({r.diverged} diverged)" if r.diverged else ""),
                  fmt(_mean(r.force_mae), _std(r.force_mae)), fmt(_mean(r.energy_mae), _std(r.energy_mae)), paired,
                  fmt(r.bias_mean, r.bias_std, 2), "—" if r.ess_share is None else f"{100 * r.ess_share:.0f} %",
-                 _chosen(r.gammas_chosen), f"{r.train_cpu_min:.1f}")
+                 _chosen(r.gammas_chosen), "—" if r.train_cpu_min is None else f"{r.train_cpu_min:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _series(row: SummaryRow) -> str:
+    """The method's report name, with the gamma candidate where the row is one."""
+    return label(row.method) + ("" if row.candidate is None else f", candidate gamma {row.candidate}")
 
 
 def _chosen(gammas: list[str]) -> str:
@@ -181,13 +204,13 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     if not rows:
         return []
     groups = list(dict.fromkeys((r.name, r.budget) for r in rows))
-    methods = list(dict.fromkeys(r.method for r in rows))
+    methods = list(dict.fromkeys(_series(r) for r in rows))
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(2.0 + 1.3 * len(groups) * max(1, len(methods) / 2), 4.2))
     for m, method in enumerate(methods):
-        drawn = [(g, r) for g, group in enumerate(groups) for r in rows if (r.name, r.budget) == group and r.method == method]
+        drawn = [(g, r) for g, group in enumerate(groups) for r in rows if (r.name, r.budget) == group and _series(r) == method]
         ax.bar([g + (m - (len(methods) - 1) / 2) * width for g, _ in drawn], [_mean(r.force_mae) for _, r in drawn], width,
-               yerr=[_std(r.force_mae) or 0.0 for _, r in drawn], capsize=3, color=f"C{m}", label=label(method))
+               yerr=[_std(r.force_mae) or 0.0 for _, r in drawn], capsize=3, color=f"C{m % 10}", label=method)
     one_budget = len({budget for _, budget in groups}) == 1
     ax.set_xticks(range(len(groups)), [name if one_budget else f"{name}\n{budget}" for name, budget in groups])
     means = [_mean(r.force_mae) for r in rows]
@@ -199,14 +222,14 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     written = [save(fig, out / "error_by_comparison.png")]
     lines: dict[tuple[str, str], list[SummaryRow]] = {}
     for r in rows:
-        lines.setdefault((r.name, r.method), []).append(r)
+        lines.setdefault((r.name, _series(r)), []).append(r)
     if any(len({r.budget for r in line}) > 1 for line in lines.values()):
         fig, ax = plt.subplots(figsize=(6, 4.5))
         for (name, method), line in lines.items():
             line = sorted(line, key=lambda r: r.budget_units)
             ax.errorbar([r.budget_units for r in line], [_mean(r.force_mae) for r in line],
                         yerr=[_std(r.force_mae) or 0.0 for r in line], marker="o", capsize=3,
-                        label=f"{name}: {label(method)}", linestyle="--" if method == "standard" else "-")
+                        label=f"{name}: {method}", linestyle="--" if method == label("standard") else "-")
         ax.set_xlabel("budget (accurate-label equivalents)")
         ax.set_ylabel("test force MAE (kcal/mol/Å)")
         ax.set_xscale("log")
