@@ -169,6 +169,17 @@ def test_committee_disagreement_is_the_mean_per_atom_force_spread() -> None:
     assert np.allclose(disagreement(spread), [0, np.sqrt(2 / 3)])
 
 
+def test_a_committee_member_trains_a_third_of_the_pretraining_epochs_without_the_step_floor() -> None:
+    from acquire.selection.committee import member_config
+    from train import preset
+
+    quick = preset("quick")
+    member = member_config(quick, seed=1, member=2)
+    assert quick.pretrain.min_steps > 0 and member.standard.min_steps == 0
+    assert member.standard.epochs == quick.pretrain.epochs // 3 and member.seed == 5
+    assert member.standard.epochs_for(500) == member.standard.epochs  # 500 frames: no more epochs than asked
+
+
 def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp_path: Path) -> None:
     from acquire.compare.plans import rank_by_committee
     from train import preset
