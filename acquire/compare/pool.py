@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from acquire.compare.plans import CompareError, SeedSplit
+from acquire.compare.report import read_document
 from acquire.sources import SourceArrays, split_source
 from labelers.files import atomic_write_text
 
@@ -71,10 +72,9 @@ def pinned_ratio(out: Path, accurate_spec: str, inaccurate_spec: str) -> float |
         pin = json.loads(path.read_text())
         same = (pin.get("accurate"), pin.get("inaccurate")) == (accurate_spec, inaccurate_spec)
         return float(pin["ratio"]) if same else None
-    metrics = Path(out) / "metrics.json"
-    if not metrics.exists():
+    if not (Path(out) / "metrics.json").exists():
         return None
-    document = json.loads(metrics.read_text())
+    document = read_document(out)
     settings = document.get("settings", {})
     specs = tuple(split_source(settings.get(k, ""))[1] for k in ("accurate", "inaccurate"))
     if "--ratio auto" in str(document.get("command", "")) and specs == (accurate_spec, inaccurate_spec) \
