@@ -10,10 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ase.io import write
+from ase import Atoms
+from ase.io import read, write
 
 from acquire.cli.main import main
 from acquire.compare.plans import CompareError, SeedSplit, seed_split, training_order
+from acquire.compare.splits import split_accurate
 from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.labeling.store import LabelStore
 from acquire.sources import load_source
@@ -34,10 +36,10 @@ def pool_file(tmp_path_factory) -> Path:
     return path
 
 
-def compare(out: Path, pool: Path) -> int:
+def compare(out: Path, pool: Path, seeds: int = 1) -> int:
     return main(["compare", "--dataset", "ethanol", "--inaccurate", XTB, "--pool", str(pool), "--ratio", "auto",
                  "--budget", "60ccsd", "--preset", "tiny", "--validation", "5", "--test", "20", "--workers", "2",
-                 "--quiet", "--out", str(out)])
+                 "--seeds", str(seeds), "--quiet", "--out", str(out)])
 
 
 def done_rows(store: Path) -> dict[str, float]:
@@ -59,7 +61,6 @@ def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_
     doc = json.loads((out / "metrics.json").read_text())
     (key, plan), = doc["plans"].items()
     ccsd = load_source("md17:ethanol/ccsd(t)")
-    from ase import Atoms
     atoms = Atoms(numbers=ccsd.numbers, positions=ccsd.positions[0])
     assert plan["ratio"] == pytest.approx(get_labeler("md17:ethanol/ccsd(t)").cost(atoms) / get_labeler(XTB).cost(atoms))
     # the plan buys 50 accurate-label units of xTB labels: far more than 12 frames; capped and reported
@@ -93,6 +94,29 @@ def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_
     assert {r["status"] for r in rerun["runs"]} == {"resumed-finished"}
     assert [r["test"] for r in rerun["runs"]] == [r["test"] for r in doc["runs"]]
     assert rerun["plans"] == doc["plans"]
+
+
+def test_more_seeds_later_leave_the_earlier_seeds_frames_and_runs(tmp_path: Path, pool_file: Path) -> None:
+    """A pool with one geometry that seed 0 trains on but seed 1 tests on: seed 1 may draw one frame
+    fewer. Adding seed 1 later keeps seed 0's pool frames and resumes its runs."""
+    ccsd = load_md17("ethanol", "ccsd(t)")
+    train0, _, _ = split_accurate(ccsd.positions, 60, 5, 0)
+    train1, val1, _ = split_accurate(ccsd.positions, 60, 5, 1)
+    shared = next(i for i in train0 if i not in train1 + val1)
+    frames = read(str(pool_file), ":")[:10] + [Atoms(numbers=ccsd.numbers, positions=ccsd.positions[shared])]
+    pool = tmp_path / "pool.extxyz"
+    write(str(pool), frames)
+    out = tmp_path / "out"
+    assert compare(out, pool, seeds=1) == 0
+    first = {(r["method"], r["seed"]): r for r in json.loads((out / "metrics.json").read_text())["runs"]}
+    assert first["asteroid", 0]["n_inaccurate"] == 11
+    assert compare(out, pool, seeds=2) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    runs = {(r["method"], r["seed"]): r for r in doc["runs"]}
+    assert doc["pool"]["usable_frames_by_seed"] == {"0": 11, "1": 10}
+    assert runs["asteroid", 0]["n_inaccurate"] == 11 and runs["asteroid", 1]["n_inaccurate"] == 10
+    assert runs["asteroid", 0]["status"] == runs["standard", 0]["status"] == "resumed-finished"
+    assert runs["asteroid", 0]["test"] == first["asteroid", 0]["test"]
 
 
 @pytest.mark.parametrize("args, message", [

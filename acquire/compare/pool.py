@@ -4,16 +4,19 @@ engine (resumable, in parallel, never the same configuration twice), and only th
 draws: each seed's pool-order prefix of the largest inaccurate count.
 
 Until labelled, a pool frame's energy and forces are NaN; no run reads a frame it did not draw.
+
+A comparison folder also pins what its first plan rested on, so that a rerun resumes it: the ratio
+`--ratio auto` gave (`OUT/ratio_auto.json`) and the pool frames a seed may draw (`OUT/pool_room.json`).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from acquire.compare.plans import CompareError, SeedSplit
+from acquire.compare.plans import CompareError, SeedSplit, pool_room
 from acquire.compare.report import read_document
 from acquire.sources import SourceArrays, split_source
 from labelers.files import atomic_write_text
@@ -89,6 +92,40 @@ def pin_ratio(out: Path, accurate_spec: str, inaccurate_spec: str, ratio: float)
     atomic_write_text(Path(out) / AUTO_RATIO_FILE, json.dumps(
         {"accurate": accurate_spec, "inaccurate": inaccurate_spec, "ratio": ratio,
          "note": "--ratio auto of this folder, kept so that reruns resume it; delete to plan with today's costs"}) + "\n")
+
+
+POOL_ROOM_FILE = "pool_room.json"
+
+
+def pool_rooms(out: Path, seeds: int, accurate: SourceArrays, inaccurate: SourceArrays,
+               params: dict[str, Any]) -> dict[int, int]:
+    """seed -> the pool frames it may draw: its own usable frames (the pool minus its test twins), at
+    most the folder's pinned room. A new folder pins the smallest over its seeds, so that every seed
+    of one command draws as many; a later command with more seeds leaves the earlier seeds' frames
+    as they were (and resumes their runs). Folders made before the pin: the room their metrics.json
+    recorded."""
+    own = {seed: pool_room(out, seed, accurate, inaccurate, params) for seed in range(seeds)}
+    pinned = _pinned_room(out, params)
+    if pinned is None:
+        pinned = min(own.values())
+    if not (Path(out) / POOL_ROOM_FILE).exists():
+        Path(out).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(out) / POOL_ROOM_FILE, json.dumps(
+            {"pool": params.get("pool") or params["inaccurate"], "usable_frames": pinned,
+             "note": "pool frames a seed of this folder may draw, kept so that adding seeds resumes the earlier ones"}) + "\n")
+    return {seed: min(room, pinned) for seed, room in own.items()}
+
+
+def _pinned_room(out: Path, params: dict[str, Any]) -> int | None:
+    pool = params.get("pool") or params["inaccurate"]
+    path = Path(out) / POOL_ROOM_FILE
+    if path.exists():
+        pin = json.loads(path.read_text())
+        return int(pin["usable_frames"]) if pin.get("pool") == pool else None
+    if not (Path(out) / "metrics.json").exists():
+        return None
+    recorded = read_document(out).get("pool", {})
+    return int(recorded["usable_frames"]) if "usable_frames" in recorded and recorded.get("source") == pool else None
 
 
 def pool_frames(pool: str) -> list[Atoms]:

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from acquire.compare.methods import METHODS, PRETRAINING, RunInputs, selected, train_config
-from acquire.compare.plans import (CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, pool_room,
-                                   seed_split)
+from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
+from acquire.compare.pool import pool_rooms
 from acquire.progress import clock
 from acquire.sources import SourceArrays, followed_by, frames_of, load_source, predict_frames, split_source
 from labelers.files import atomic_path
@@ -98,10 +98,11 @@ def _add(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
-def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], room: int, log: Log) -> dict[str, dict[str, Any]]:
-    """Cap every run's pool frames at `room` (the pool frames a seed may draw); key -> what the plan
-    could not spend. The leftover is reported, never spent on other labels."""
+def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], rooms: dict[int, int], log: Log) -> dict[str, dict[str, Any]]:
+    """Cap every run's pool frames at its seed's room (seed -> the pool frames it may draw); key ->
+    what the plan could not spend. The leftover is reported, never spent on other labels."""
     limited = {}
+    room = min(rooms.values())
     for key, p in plans.items():
         if p.inaccurate.count <= room:
             continue
@@ -115,11 +116,12 @@ def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], room: int, log: L
         for run in runs:
             if run.key != key:
                 continue
-            if run.n_inaccurate > room:
-                share = (p.accurate.cost_accurate_labels + room / p.ratio) / run.cost_accurate_labels
-                run.n_inaccurate, run.cost_accurate_labels = room, run.cost_accurate_labels * share
+            seed_room = rooms[run.seed]
+            if run.n_inaccurate > seed_room:
+                share = (p.accurate.cost_accurate_labels + seed_room / p.ratio) / run.cost_accurate_labels
+                run.n_inaccurate, run.cost_accurate_labels = seed_room, run.cost_accurate_labels * share
                 run.cost_cpu_h = None if run.cost_cpu_h is None else run.cost_cpu_h * share
-            run.n_unlabeled = min(run.n_unlabeled, room)
+            run.n_unlabeled = min(run.n_unlabeled, seed_room)
     return limited
 
 
@@ -250,10 +252,10 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
               "selection": settings.selection}
     if settings.test_source is not None:  # recorded only when given: splits stored before still fit
         params.update(test_source=settings.test_source, own_rows=own_rows)
-    room = min(pool_room(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds))
-    limited = limit_to_pool(runs, plans, room, log)
-    params["n_inaccurate"] = max(max(r.n_inaccurate, r.n_unlabeled) for r in runs)
-    splits = {seed: seed_split(out, seed, accurate, inaccurate, params) for seed in range(settings.seeds)}
+    rooms = pool_rooms(out, settings.seeds, accurate, inaccurate, params)
+    limited = limit_to_pool(runs, plans, rooms, log)
+    splits = {seed: seed_split(out, seed, accurate, inaccurate, {**params, "n_inaccurate": max(
+        max(r.n_inaccurate, r.n_unlabeled) for r in runs if r.seed == seed)}) for seed in range(settings.seeds)}
     labelled = max(r.n_inaccurate for r in runs)  # each seed's pool-order prefix that carries labels
     if settings.pool is not None:
         from acquire.compare.pool import label_pool, pool_frames
@@ -292,7 +294,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
                 + (f"{force:.3f} kcal/mol/Å" if force is not None else "not finite (the run diverged)"))
     pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
-            "usable_frames": room, "limited": limited}
+            "usable_frames": min(rooms.values()), "usable_frames_by_seed": rooms, "limited": limited}
     return write_outputs(out, settings, plans, runs, splits, pool, None if cost is None else cost.as_dict())
 
 
