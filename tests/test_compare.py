@@ -173,6 +173,22 @@ def test_optimal_policy_from_the_results(tiny: Path, capsys) -> None:
     assert measured["paper"] == pytest.approx(runs["asteroid"]["test"]["force_mae"])
 
 
+def test_optimal_policy_fits_several_folders_and_counts_a_copied_run_once(tiny: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny, other)  # every run copied: the same runs, counted once
+    metrics = sorted(other.glob("runs/*/asteroid/seed0/metrics.json"))[0]
+    changed = json.loads(metrics.read_text())
+    changed["test"]["force_mae"] *= 1.5  # one run of another split (another folder's frames): a new point
+    metrics.write_text(json.dumps(changed))
+    assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny),
+                 "--from", str(other), "--json"]) == 0
+    optimal = json.loads(capsys.readouterr().out)["optimal"]
+    assert optimal["points"] == 7 and optimal["from"] == [str(tiny), str(other)]
+    assert optimal["measure_with"].endswith(f"--out {tiny}")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--budget", "250ccsd", "--out", "x"], "give --dataset ethanol"),
     (["--dataset", "ethanol", "--store", "l.db", "--accurate", "a", "--inaccurate", "b", "--out", "x"], "not both"),

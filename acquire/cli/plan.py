@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", choices=("paper", "share", "optimal"), default=None,
                         help="paper (default): 50 accurate-label equivalents on inaccurate labels; share: --inaccurate-share; "
                         "optimal: the split with the lowest error predicted by learning curves fitted to --from DIR")
-    parser.add_argument("--from", dest="from_dir", metavar="DIR", default=None,
-                        help="an `acquire compare` output folder whose results the optimal policy fits")
+    parser.add_argument("--from", dest="from_dirs", metavar="DIR", action="append", default=[],
+                        help="an `acquire compare` output folder whose results the optimal policy fits "
+                        "(repeatable: one curve through every folder's runs)")
     parser.add_argument("--inaccurate-share", metavar="SHARE", default=None,
                         help="budget spent on inaccurate labels: a percentage (20%%) or accurate units (50ccsd); implies --policy share")
     parser.add_argument("--accurate", metavar="SPEC", default=None,
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.policy == "optimal":
         from acquire.compare.optimal import optimal_summary
 
-        document["optimal"] = optimal_summary(policy, result, args.from_dir)
+        document["optimal"] = optimal_summary(policy, result, args.from_dirs)
     if args.json:
         print_json(document)
     else:
@@ -128,7 +129,7 @@ def print_optimal(summary: dict[str, Any]) -> None:
     from rich.console import Console
 
     console = Console()
-    console.print(f"learning curve fitted to {summary['points']} results in {summary['from']} "
+    console.print(f"learning curve fitted to {summary['points']} results in {', '.join(summary['from'])} "
                   f"(rms log residual {summary['rms_log_residual']:.3f}); test force MAE, kcal/mol/Å:", highlight=False)
     for row in summary["splits"]:
         measured = "" if row["measured"] is None else f", measured {row['measured']:.3f}"
@@ -139,12 +140,12 @@ def print_optimal(summary: dict[str, Any]) -> None:
 
 def _policy(args: argparse.Namespace, get_policy: Any, parse_share: Any, error: type[Exception]) -> Any:
     """The Policy the options ask for; --inaccurate-share implies the share policy."""
-    if args.policy == "optimal" or args.from_dir is not None:
+    if args.policy == "optimal" or args.from_dirs:
         if args.policy != "optimal" or args.inaccurate_share is not None:
             raise error("--from DIR goes with --policy optimal (and no --inaccurate-share)")
         from acquire.compare.optimal import optimal_policy
 
-        return optimal_policy(args.from_dir)
+        return optimal_policy(args.from_dirs)
     if args.inaccurate_share is not None:
         if args.policy == "paper":
             raise error("--inaccurate-share sets the share policy; drop --policy paper")

@@ -1,11 +1,13 @@
 """The optimal split: a learning curve error(n_accurate, n_inaccurate) fitted to the finished
-standard and ASTEROID runs of a comparison folder, the `optimal` planning policy made from it, and
-its predictions beside the paper split and standard training (`acquire plan --policy optimal`)."""
+standard and ASTEROID runs of one or more comparison folders, the `optimal` planning policy made
+from it, and its predictions beside the paper split and standard training (`acquire plan --policy
+optimal --from DIR [--from DIR ...]`). Folders may hold other splits of the same data (for example
+one folder per budget): each run's test error is an estimate of the same expected error."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -17,31 +19,34 @@ from budget.learning_curves import fit_learning_curve
 from budget.planner import OptimalSplit
 
 
-def learning_curve_points(folder: str | Path, methods: tuple[str, ...] = ("standard", "asteroid"),
+def learning_curve_points(folders: Sequence[str | Path], methods: tuple[str, ...] = ("standard", "asteroid"),
                           metric: str = "force_mae") -> list[tuple[int, int, float]]:
-    """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in a comparison
-    folder, whichever invocation made it (each run directory counts once)."""
-    read_document(folder)  # a comparison folder, or a one-line error
+    """(n_accurate, n_inaccurate, test error) of every finished run of `methods` in the comparison
+    folders, whichever invocation made it. A run counts once, however many folders hold it (the
+    same run shared by two ratios, or copied with --reuse)."""
     points: dict[tuple, tuple[int, int, float]] = {}
-    for path in sorted(Path(folder).glob("runs/*/*/seed*/metrics.json")):
-        method = path.parent.parent.name
-        if method not in methods or not (path.parent / "predictions.npz").exists():
-            continue
-        metrics = json.loads(path.read_text())
-        counts = metrics.get("counts", {})
-        if "test" in metrics and "accurate" in counts:
-            n_acc, n_inacc = int(counts["accurate"]), int(counts.get("inaccurate", 0))
-            seed = metrics.get("config", {}).get("seed")  # the same run made twice counts once
-            points.setdefault((method, seed, n_acc, n_inacc), (n_acc, n_inacc, float(metrics["test"][metric])))
+    for folder in folders:
+        read_document(folder)  # a comparison folder, or a one-line error
+        for path in sorted(Path(folder).glob("runs/*/*/seed*/metrics.json")):
+            method = path.parent.parent.name
+            if method not in methods or not (path.parent / "predictions.npz").exists():
+                continue
+            metrics = json.loads(path.read_text())
+            counts = metrics.get("counts", {})
+            if "test" in metrics and "accurate" in counts:
+                n_acc, n_inacc = int(counts["accurate"]), int(counts.get("inaccurate", 0))
+                error = float(metrics["test"][metric])
+                seed = metrics.get("config", {}).get("seed")
+                points.setdefault((method, seed, n_acc, n_inacc, error), (n_acc, n_inacc, error))
     return list(points.values())
 
 
-def optimal_policy(folder: str | Path | None, metric: str = "force_mae") -> OptimalSplit:
+def optimal_policy(folders: Sequence[str | Path], metric: str = "force_mae") -> OptimalSplit:
     """The `optimal` planning policy: a learning curve fitted to the standard and ASTEROID results of
-    the comparison in `folder` (its metrics.json)."""
-    if folder is None:
+    the comparisons in `folders`."""
+    if not folders:
         raise CompareError("the optimal policy needs earlier results: --from DIR (an acquire compare --out folder)")
-    return OptimalSplit(fit_learning_curve(learning_curve_points(folder, metric=metric)))
+    return OptimalSplit(fit_learning_curve(learning_curve_points(folders, metric=metric)))
 
 
 def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -> str:
@@ -62,11 +67,12 @@ def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -
     return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
 
 
-def optimal_summary(policy: OptimalSplit, plan: Plan, folder: str | Path) -> dict[str, Any]:
+def optimal_summary(policy: OptimalSplit, plan: Plan, folders: Sequence[str | Path]) -> dict[str, Any]:
     """Predicted test error of the optimal plan beside the paper split and standard training at the
-    same budget, with the measured mean over seeds where `folder` holds a run of that exact split."""
+    same budget, with the measured mean over seeds where `folders` hold runs of that exact split.
+    The command that measures the optimal split writes into the first folder (its splits)."""
     measured: dict[tuple[int, int], list[float]] = {}
-    for n_acc, n_inacc, error in learning_curve_points(folder):
+    for n_acc, n_inacc, error in learning_curve_points(folders):
         measured.setdefault((n_acc, n_inacc), []).append(error)
     splits = [("optimal", plan.accurate.count, plan.inaccurate.count)]
     try:
@@ -77,8 +83,8 @@ def optimal_summary(policy: OptimalSplit, plan: Plan, folder: str | Path) -> dic
     splits.append(("standard", plan.standard.count, 0))
     c = policy.curve
     return {
-        "measure_with": _measure_command(read_document(folder)["settings"], plan, folder),
-        "from": str(folder), "metric": "test force_mae", "units": "kcal/mol/Å", "points": c.n_points,
+        "measure_with": _measure_command(read_document(folders[0])["settings"], plan, folders[0]),
+        "from": [str(f) for f in folders], "metric": "test force_mae", "units": "kcal/mol/Å", "points": c.n_points,
         "curve": {"a": c.a, "alpha": c.alpha, "delta": c.delta, "rms_log_residual": c.rms_log_residual,
                   "form": "err = a * n_acc**-alpha * (1 + n_inacc/n_acc)**-delta"},
         "rms_log_residual": c.rms_log_residual,
