@@ -140,12 +140,15 @@ class _Run:
         return model
 
     def finish(self, method: str, model: Potential, validation: list, test: list | None,
-               extra: dict) -> RunResult:
+               extra: dict, scored: dict[str, dict] | None = None) -> RunResult:
+        """Score `model` on validation and test (`scored`: the splits already scored), write its
+        model.pt, metrics.json and log.csv."""
         cfg = self.config
-        metrics = {"method": method, "units": UNITS,
-                   "validation": evaluate(model, validation, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)}
-        if test:
-            metrics["test"] = evaluate(model, test, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)
+        metrics: dict = {"method": method, "units": UNITS}
+        for split, graphs in (("validation", validation), ("test", test)):
+            if graphs:
+                metrics[split] = (scored or {}).get(split) or evaluate(
+                    model, graphs, cfg.rho, cfg.loss, cfg.eval_batch_size, cfg.energy_per_atom)
         metrics.update(extra)
         metrics["stage_seconds"] = self.seconds
         metrics["seconds"] = sum(self.seconds.values())
@@ -316,19 +319,20 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         _align(model, accurate, train, fresh=False)
         if config.finetune:
             run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
-        scores = evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
-        point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]), **{f"val_{k}": v for k, v in scores.items()}}
+        scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
+        point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
+                 **{f"val_{k}": v for k, v in scored["validation"].items()}}
         if test_graphs and len(gammas) > 1:  # recorded to show what validation chose; never used to choose
-            tested = evaluate(model, test_graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
-            point.update({f"test_{k}": v for k, v in tested.items()})
+            scored["test"] = evaluate(model, test_graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
+            point.update({f"test_{k}": v for k, v in scored["test"].items()})
         search.append(point)
-        if best is None or scores["loss"] < best[0]:
-            best = (scores["loss"], gamma, model)
-    _, gamma, model = best
+        if best is None or scored["validation"]["loss"] < best[0]:
+            best = (scored["validation"]["loss"], gamma, model, scored)
+    _, gamma, model, scored = best
     extra.update({"gamma": gamma, "gamma_search": search, "bias_weights": config.bias_weights,
                   "weights": "uniform" if math.isinf(gamma) else "bias",
                   "finetune": config.finetune})
-    return run.finish("asteroid", model, val, test_graphs, extra)
+    return run.finish("asteroid", model, val, test_graphs, extra, scored)
 
 
 def _weights(bias: np.ndarray, target: np.ndarray, gamma: float) -> np.ndarray:
