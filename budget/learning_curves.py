@@ -41,7 +41,7 @@ def fit_learning_curve(points: list[tuple[int, int, float]]) -> LearningCurve:
     if len({(na, ni) for na, ni, _ in rows}) < 3:
         raise BudgetError(
             "the optimal policy needs results at 3 or more different (accurate, inaccurate) splits; "
-            "run `acquire compare` with --budgets or --ratios first"
+            "run `acquire compare` with --budgets or --ratios first, or fit several comparisons (--from DIR, repeated)"
         )
     na, ni, err = (np.array(c, dtype=float) for c in zip(*rows))
     design = np.column_stack([np.ones_like(na), -np.log(na), -np.log1p(ni / na)])
