@@ -4,6 +4,7 @@ and one-line errors (exit 2) for bad inputs."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +188,21 @@ def test_optimal_policy_fits_several_folders_and_counts_a_copied_run_once(tiny: 
     optimal = json.loads(capsys.readouterr().out)["optimal"]
     assert optimal["points"] == 7 and optimal["from"] == [str(tiny), str(other)]
     assert optimal["measure_with"].endswith(f"--out {tiny}")
+
+
+def test_optimal_policy_keeps_to_the_cap_on_inaccurate_labels(tiny: Path, capsys) -> None:
+    """A pool of 3 frames: the optimal split spends on inaccurate labels at most what the pool holds,
+    and the rest of the budget on accurate labels."""
+    assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny), "--json"]) == 0
+    free = json.loads(capsys.readouterr().out)
+    assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(tiny),
+                 "--max-inaccurate", "3", "--json"]) == 0
+    capped = json.loads(capsys.readouterr().out)
+    assert capped["inaccurate"]["count"] == min(3, free["inaccurate"]["count"])
+    assert capped["accurate"]["count"] == 65 - math.ceil(capped["inaccurate"]["count"] / 2)
+    assert "at most 3 inaccurate labels" in capped["policy_description"]
+    assert main(["plan", "--budget", "65ccsd", "--ratio", "2", "--max-training", "1cpu-h"]) == 2
+    assert "--max-training needs per-label costs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -36,3 +36,17 @@ def test_too_few_points_and_bad_ratio_are_refused():
         fit_learning_curve([(200, 0, 0.3), (200, 0, 0.31)])
     with pytest.raises(BudgetError):
         best_split(fit_learning_curve(synthetic()), 250, math.nan)
+
+
+def test_a_cap_on_inaccurate_labels_moves_the_rest_of_the_budget_to_accurate_labels():
+    """A pool of 2000 frames where the curve wants more: the capped optimal plan buys the whole pool
+    and spends what is left on accurate labels."""
+    from budget import plan
+    from budget.full_plan import Capped
+    from budget.planner import OptimalSplit
+
+    policy = OptimalSplit(fit_learning_curve(synthetic()))
+    free = plan("250ccsd", 40, policy=policy)
+    assert free.inaccurate.count > 2000
+    capped = plan("250ccsd", 40, policy=Capped(policy, 2000))
+    assert capped.inaccurate.count == 2000 and capped.accurate.count == 250 - 2000 // 40

@@ -75,8 +75,14 @@ def run(args: argparse.Namespace) -> int:
             inaccurate_est = label_cost(inaccurate, atoms)
     full = None
     if accurate_est is None:
-        result = plan(budget, None if auto else args.ratio, policy=policy, validation=args.validation,
-                      charge_validation=args.charge_validation)
+        from acquire.costs import caps_from
+        from budget.full_plan import Capped
+
+        cap, training = caps_from(args)
+        if training is not None:
+            raise BudgetError("--max-training needs per-label costs: give --accurate SPEC, --ratio auto or a CPU-time budget")
+        result = plan(budget, None if auto else args.ratio, policy=policy if cap is None else Capped(policy, cap),
+                      validation=args.validation, charge_validation=args.charge_validation)
     else:
         full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto)
         result = full.labels
