@@ -188,6 +188,16 @@ def test_optimal_policy_fits_several_folders_and_counts_a_copied_run_once(tiny: 
     optimal = json.loads(capsys.readouterr().out)["optimal"]
     assert optimal["points"] == 7 and optimal["from"] == [str(tiny), str(other)]
     assert optimal["measure_with"].endswith(f"--out {tiny}")
+    # the measuring command keeps the first folder's cheap fidelity and selection; a budget beyond
+    # its splits' training frames goes to a new folder beside it
+    document = json.loads((other / "metrics.json").read_text())
+    document["settings"].update(inaccurate="xtb:gfn2", pool="md17:ethanol/dft", selection="diverse")
+    (other / "metrics.json").write_text(json.dumps(document))
+    assert main(["plan", "--budget", "75ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(other),
+                 "--from", str(tiny), "--json"]) == 0
+    command = json.loads(capsys.readouterr().out)["optimal"]["measure_with"]
+    assert "--dataset ethanol --inaccurate xtb:gfn2 --budget 75ccsd" in command and "--pool" not in command
+    assert "--selection diverse" in command and command.endswith(f"--out {other}_75ccsd")
 
 
 def test_optimal_policy_keeps_to_the_cap_on_inaccurate_labels(tiny: Path, capsys) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from acquire.compare.plans import CompareError
+from acquire.compare.plans import DATASETS, CompareError, SeedSplit
 from acquire.compare.report import read_document
 from budget import BudgetError, Plan, paper_policy
 from budget import plan as make_plan
@@ -50,21 +50,42 @@ def optimal_policy(folders: Sequence[str | Path], metric: str = "force_mae") -> 
 
 
 def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -> str:
-    """The `acquire compare` command that measures a plan's split beside the results in `folder`."""
+    """The `acquire compare` command that measures a plan's split with the sources, selection and
+    training settings of the comparison in `folder`: into `folder` where its splits hold the
+    plan's training frames, else into a new folder beside it."""
     import shlex
 
     from train.config import gammas_text
 
-    source = (["--dataset", settings["dataset"]] if settings.get("dataset") else
-              ["--accurate", settings["accurate"], "--inaccurate", settings["inaccurate"]])
+    dataset = settings.get("dataset")
+    if dataset:
+        default = DATASETS[dataset][1]
+        source = ["--dataset", dataset]
+        source += ["--inaccurate", settings["inaccurate"]] if settings["inaccurate"] != default else []
+        source += ["--pool", settings["pool"]] if settings.get("pool") not in (None, default) else []
+    else:
+        source = ["--accurate", settings["accurate"], "--inaccurate", settings["inaccurate"]]
+        source += ["--pool", settings["pool"]] if settings.get("pool") else []
     words = ["acquire", "compare", *source, "--budget", plan.budget, "--ratio", f"{plan.ratio:g}",
              "--inaccurate-share", f"{plan.budget_accurate_labels - plan.accurate.count:g}ccsd",
              "--seeds", str(settings["seeds"]), "--preset", settings["preset"], "--validation", str(settings["validation"])]
-    if settings.get("test") is not None:
-        words += ["--test", str(settings["test"])]
+    for option, key in (("--test", "test"), ("--test-source", "test_source")):
+        words += [option, str(settings[key])] if settings.get(key) is not None else []
+    words += ["--selection", settings["selection"]] if settings.get("selection", "random") != "random" else []
+    for extra in settings.get("extra_inaccurate") or []:
+        words += ["--extra-inaccurate", extra]
     if settings.get("gammas"):
         words += ["--gammas", gammas_text(settings["gammas"], settings.get("uniform_candidate", False))]
-    return " ".join(shlex.quote(w) for w in [*words, "--out", str(folder)])
+    out = Path(folder)
+    if plan.standard.count > _split_frames(out):
+        out = out.with_name(f"{out.name}_{plan.budget}")
+    return " ".join(shlex.quote(w) for w in [*words, "--out", str(out)])
+
+
+def _split_frames(folder: Path) -> int:
+    """How many training frames the stored splits of a comparison folder hold (0 without splits)."""
+    path = folder / "splits" / "seed0.json"
+    return int(SeedSplit.load(path).params["n_train"]) if path.exists() else 0
 
 
 def optimal_summary(policy: OptimalSplit, plan: Plan, folders: Sequence[str | Path]) -> dict[str, Any]:
