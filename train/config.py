@@ -254,8 +254,8 @@ def _paper() -> TrainConfig:
     epochs, EMA 0.99, gradient norm clipped at 10, energy weight 0.01 per atom against forces).
     Standard 400 epochs; ASTEROID: bias model 100 epochs, DFT pretraining 80 epochs (cosine decay:
     the stage has no validation set), fine-tuning 200 epochs at lr 1e-3 (mace-torch's fine-tuning
-    rate). About 75 CPU-minutes for standard + ASTEROID (one gamma) on ethanol at 250ccsd/40
-    (benchmarks/results/train_experiments.md)."""
+    rate). About 4 CPU-hours for standard + ASTEROID (one gamma) on ethanol at 250ccsd/40: 320,000
+    configurations at the 22 per CPU-second measured for this MACE (benchmarks/results/train_experiments.md)."""
     accurate = StageConfig(epochs=400, batch_size=10, lr=1e-2, min_lr=1e-5, warmup_epochs=0, ema=0.99,
                            schedule="plateau", plateau_patience=10, plateau_factor=0.8, amsgrad=True, clip_grad=10.0)
     return TrainConfig(
