@@ -235,3 +235,16 @@ def test_a_committee_needs_two_cheap_labels_and_says_so() -> None:
     assert len(train) == 8 and len(val) == 2 and not set(train) & set(val)
     with pytest.raises(AcquireError, match="at least 2 cheap labels"):
         member_frames([7], seed=0, member=0)
+
+
+def test_the_leftover_names_a_smaller_share_only_where_one_buys_more_accurate_labels() -> None:
+    from acquire.compare.runner import limit_to_pool
+    from budget import parse_share, plan
+
+    lines: list[str] = []
+    paper = {"250ccsd_r1000": plan("250ccsd", 1000, policy=parse_share("50ccsd"))}  # 50000 cheap labels
+    assert limit_to_pool([], paper, {0: 3993}, lines.append)["250ccsd_r1000"]["fitting_share"] == "4ccsd"
+    filled = {"350ccsd_r40": plan("350ccsd", 40, policy=parse_share("100ccsd"))}  # 4000: already the smallest share
+    limited = limit_to_pool([], filled, {0: 3993}, lines.append)["350ccsd_r40"]
+    assert limited["unspent_inaccurate"] == 7 and "fitting_share" not in limited
+    assert "--inaccurate-share 4ccsd" in lines[0] and "--inaccurate-share" not in lines[1]

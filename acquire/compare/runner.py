@@ -107,12 +107,15 @@ def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], rooms: dict[int, 
         if p.inaccurate.count <= room:
             continue
         unspent = p.inaccurate.count - room
-        fitting_share = f"{math.ceil(room / p.ratio)}ccsd"  # the share the pool can absorb
         limited[key] = {"planned_inaccurate": p.inaccurate.count, "pool_frames": room, "unspent_inaccurate": unspent,
-                        "leftover_accurate_labels": unspent / p.ratio, "fitting_share": fitting_share}
+                        "leftover_accurate_labels": unspent / p.ratio}
+        fitting = math.ceil(room / p.ratio)  # the smallest whole share the pool absorbs
+        if fitting < p.inaccurate.cost_accurate_labels:  # a smaller share buys more accurate labels
+            limited[key]["fitting_share"] = f"{fitting}ccsd"
         log(f"{key}: the plan buys {p.inaccurate.count} inaccurate labels but the pool holds {room} usable frames "
             f"(test twins removed): {room} used, {unspent} labels ({unspent / p.ratio:.2f} accurate-label units) "
-            f"left over, not spent (--inaccurate-share {fitting_share} spends it on accurate labels instead)")
+            "left over, not spent" + (f" (--inaccurate-share {fitting}ccsd spends it on accurate labels instead)"
+                                      if "fitting_share" in limited[key] else ""))
         for run in runs:
             if run.key != key:
                 continue
