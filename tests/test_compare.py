@@ -191,7 +191,7 @@ def test_optimal_policy_fits_several_folders_and_counts_a_copied_run_once(tiny: 
     # the measuring command keeps the first folder's cheap fidelity and selection; a budget beyond
     # its splits' training frames goes to a new folder beside it
     document = json.loads((other / "metrics.json").read_text())
-    document["settings"].update(inaccurate="xtb:gfn2", pool="md17:ethanol/dft", selection="diverse")
+    document["settings"].update(dataset="ethanol", inaccurate="xtb:gfn2", pool="md17:ethanol/dft", selection="diverse")
     (other / "metrics.json").write_text(json.dumps(document))
     assert main(["plan", "--budget", "75ccsd", "--ratio", "2", "--policy", "optimal", "--from", str(other),
                  "--from", str(tiny), "--json"]) == 0
