@@ -91,7 +91,7 @@ def _split_frames(folder: Path) -> int:
 def optimal_summary(policy: OptimalSplit, plan: Plan, folders: Sequence[str | Path]) -> dict[str, Any]:
     """Predicted test error of the optimal plan beside the paper split and standard training at the
     same budget, with the measured mean over seeds where `folders` hold runs of that exact split.
-    The command that measures the optimal split writes into the first folder (its splits)."""
+    The command that measures the optimal split uses the first folder's settings (`_measure_command`)."""
     measured: dict[tuple[int, int], list[float]] = {}
     for n_acc, n_inacc, error in learning_curve_points(folders):
         measured.setdefault((n_acc, n_inacc), []).append(error)
