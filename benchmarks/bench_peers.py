@@ -143,7 +143,11 @@ def run_recipe(recipe: str, work: Path, threads: int) -> dict:
     return result
 
 
-def ours(run_dir: Path) -> dict:
+def ours(run_dir: Path) -> dict | None:
+    """The project's run's test MAEs and CPU minutes; None while it is still training (the peer
+    recipes may run beside it: a later call, which skips finished recipes, fills its row in)."""
+    if not (run_dir / "metrics.json").exists():
+        return None
     metrics = json.loads((run_dir / "metrics.json").read_text())
     cpu = metrics.get("cpu_seconds") or metrics["seconds"] * metrics["config"].get("threads", 1)
     return {"energy_mae": metrics["test"]["energy_mae"], "force_mae": metrics["test"]["force_mae"],
@@ -185,7 +189,8 @@ def main() -> None:
         work = args.out / f"seed{seed}"
         info = prepare(args.compare, seed, work)
         for method in ("standard", "asteroid"):
-            rows[method][seed] = ours(info[method])
+            if (row := ours(info[method])) is not None:
+                rows[method][seed] = row
         for recipe in recipes:
             print(f"seed {seed}: {recipe} ...", file=sys.stderr, flush=True)
             rows[recipe][seed] = run_recipe(recipe, work, args.threads)

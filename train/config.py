@@ -252,10 +252,12 @@ def _paper() -> TrainConfig:
     """Accuracy over speed: MACE (32 channels of 0e + 1o, l <= 3, correlation 3) with mace-torch's
     own optimisation recipe (AMSGrad, lr 1e-2 at batch 10, plateau decay x0.8 after 10 flat
     epochs, EMA 0.99, gradient norm clipped at 10, energy weight 0.01 per atom against forces).
-    Standard 400 epochs; ASTEROID: bias model 100 epochs, DFT pretraining 80 epochs (cosine decay:
-    the stage has no validation set), fine-tuning 200 epochs at lr 1e-3 (mace-torch's fine-tuning
-    rate). About 4 CPU-hours for standard + ASTEROID (one gamma) on ethanol at 250ccsd/40: 320,000
-    configurations at the 22 per CPU-second measured for this MACE (benchmarks/results/train_experiments.md)."""
+    Standard 400 epochs (mace-torch's peer recipe); ASTEROID: bias model 50 epochs, pretraining on
+    the cheap labels 60 epochs and at least 12,000 steps (cosine decay: the stage has no validation
+    set), fine-tuning at lr 1e-3 (mace-torch's fine-tuning rate), stopped after 40 epochs without a
+    better validation loss (at most 200). Sized for the issue's 120 CPU-minutes per seed for
+    standard + ASTEROID on ethanol at 250ccsd/40: at most 290,000 configurations at the 42-45 per
+    CPU-second this MACE trains at on the 2-core AVX-512 machine (benchmarks/results/train_experiments.md)."""
     accurate = StageConfig(epochs=400, batch_size=10, lr=1e-2, min_lr=1e-5, warmup_epochs=0, ema=0.99,
                            schedule="plateau", plateau_patience=10, plateau_factor=0.8, amsgrad=True, clip_grad=10.0)
     return TrainConfig(
@@ -264,9 +266,9 @@ def _paper() -> TrainConfig:
         energy_per_atom=True,
         gammas=(1.0,),
         standard=accurate,
-        bias=replace(accurate, epochs=100),
-        pretrain=replace(accurate, epochs=80, schedule="cosine", warmup_epochs=1),
-        finetune_stage=replace(accurate, epochs=200, lr=1e-3),
+        bias=replace(accurate, epochs=50),
+        pretrain=replace(accurate, epochs=60, min_steps=12000, schedule="cosine", warmup_epochs=1),
+        finetune_stage=replace(accurate, epochs=200, lr=1e-3, patience=40),
     )
 
 
