@@ -4,10 +4,13 @@ speed:      MD steps/s through the trained-model ASE calculator and `acquire.md.
             stability checks) against the bare model forward+backward on a prebuilt graph.
             Target: the MD loop adds <= 20 % over the bare model.
 stability:  stable fraction of trained ethanol models (e.g. standard vs ASTEROID) at chosen time steps.
+lockstep:   MD steps/s of R replicas of one trained model stepped together (one batched model call per
+            step, `acquire.md.lockstep`) against the same R runs one at a time, in one process.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_md.py speed [--model RUN_DIR] [--steps 1000] [--rounds 5]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_md.py stability --model standard=RUN --model asteroid=RUN \
         --timesteps 0.5,2 --runs 10 --steps 2000 --workers 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_md.py lockstep --model RUN --replicas 1,5,20 --steps 100
 
 Without --model, `speed` trains a small EGNN (hidden 64, 4 layers, the paper's architecture) for
 --train-epochs on 200 CCSD(T) frames: its speed, not its accuracy, is what is measured.
@@ -148,6 +151,31 @@ def stability(args: argparse.Namespace) -> dict:
             "model_configs": {name: _model_config(Path(path)) for name, path in models.items() if Path(path).exists()}}
 
 
+def lockstep(args: argparse.Namespace) -> dict:
+    import os
+
+    from acquire.md.calculators import calculator_for
+    from acquire.md.runs import MDSettings, run_stability
+    from acquire.molecules import load_molecule
+
+    factories = {"model": functools.partial(calculator_for, args.model)}
+    settings = MDSettings(steps=args.steps, temperature_K=500.0, timestep_fs=0.5, save_every=0)
+    rows = []
+    for replicas in (int(r) for r in args.replicas.split(",")):
+        row = {"replicas": replicas}
+        for mode, source in (("one_at_a_time", "not-a-path"), ("lockstep", args.model)):  # a path batches
+            result = run_stability(factories, [load_molecule("ethanol")], settings, [0.5], runs=replicas,
+                                   seed=args.seed, sources={"model": source})
+            steps = sum(r.steps for r in result.runs)
+            row[mode] = {"steps": steps, "wall_s": result.wall_s, "md_steps_per_s": steps / result.wall_s,
+                         "stable": sum(r.stable for r in result.runs)}
+        row["speedup"] = row["lockstep"]["md_steps_per_s"] / row["one_at_a_time"]["md_steps_per_s"]
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return {"model": args.model, "model_config": _model_config(Path(args.model)), "steps_per_run": args.steps,
+            "threads": 1, "load_average": os.getloadavg(), "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -168,8 +196,13 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--save-every", type=int, default=0)
     p.add_argument("--out", default=None)
+    p = sub.add_parser("lockstep")
+    p.add_argument("--model", required=True, help="trained model run directory or model.pt")
+    p.add_argument("--replicas", default="1,5,20")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    result = speed(args) if args.what == "speed" else stability(args)
+    result = {"speed": speed, "stability": stability, "lockstep": lockstep}[args.what](args)
     print(json.dumps(result, indent=2))
 
 

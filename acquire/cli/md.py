@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-every", type=int, default=100, metavar="N",
                         help="trajectory frame every N steps (and the failing step), 0 for none (default 100)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="parallel processes, one thread each (default: CPU count)")
+                        help="parallel processes, one thread each (default: CPU count); the runs of a trained "
+                        "model at one time step are stepped together in one process, one batched model call per step")
     parser.add_argument("--out", default="md-report", metavar="DIR",
                         help="report.md, metrics.json, PNGs, trajectories/ and finished runs/ (default md-report); "
                         "rerunning into the same DIR resumes")

@@ -311,6 +311,32 @@ def _run_job(job: Job, settings: MDSettings) -> MDRun:
     return run_one(_calculator(job.model), job.start, step, job.seed, job.model, job.run, job.trajectory)
 
 
+def _run_unit(jobs: list[Job], settings: MDSettings) -> list[MDRun]:
+    """The runs of one unit of work: one job, or the runs of one trained model at one time step,
+    stepped together with one batched model call per step (`acquire.md.lockstep`)."""
+    from acquire.md.lockstep import can_batch, run_together
+
+    calculator = _calculator(jobs[0].model)
+    if len(jobs) == 1 or not can_batch(calculator):
+        return [_run_job(job, settings) for job in jobs]
+    step = settings_at(settings, jobs[0].timestep_fs)
+    return run_together(calculator, lambda replica, k: run_one(
+        replica, jobs[k].start, step, jobs[k].seed, jobs[k].model, jobs[k].run, jobs[k].trajectory), len(jobs))
+
+
+def units_of_work(jobs: list[Job], batched: set[str]) -> list[list[Job]]:
+    """Jobs grouped for `_run_unit`: the runs of a model in `batched` at one time step together,
+    every other job alone (a labeler such as xTB labels one geometry per call)."""
+    groups: dict[tuple[str, float], list[Job]] = {}
+    units: list[list[Job]] = []
+    for job in jobs:
+        if job.model in batched:
+            groups.setdefault((job.model, job.timestep_fs), []).append(job)
+        else:
+            units.append([job])
+    return list(groups.values()) + units
+
+
 @dataclass
 class Summary:
     """Stable fraction and failures of one model at one time step."""
@@ -411,7 +437,8 @@ def run_stability(
             results.append(stored)
             if on_result:
                 on_result(stored)
-    for result in _execute(list(todo.values()), models, settings, workers, on_result):
+    batched = {m for m in models if Path(sources.get(m, m)).expanduser().exists()}  # trained models, not labelers
+    for result in _execute(units_of_work(list(todo.values()), batched), models, settings, workers, on_result):
         if store is not None:
             job = todo[(result.model, result.timestep_fs, result.run)]
             store.save(job, settings, sources.get(job.model, job.model), result)
@@ -421,19 +448,19 @@ def run_stability(
                            wall_s=time.perf_counter() - began, resumed=len(jobs) - len(todo))
 
 
-def _execute(jobs: list[Job], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,
+def _execute(units: list[list[Job]], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,
              on_result: Callable[[MDRun], None] | None) -> Iterator[MDRun]:
-    if not jobs:
+    if not units:
         return
-    workers = max(1, min(int(workers), len(jobs)))
+    workers = max(1, min(int(workers), len(units)))
     if workers == 1:
         _init_worker(models)
         try:
-            for job in jobs:
-                result = _run_job(job, settings)
-                if on_result:
-                    on_result(result)
-                yield result
+            for unit in units:
+                for result in _run_unit(unit, settings):
+                    if on_result:
+                        on_result(result)
+                    yield result
         finally:
             _CALCULATORS.clear()
         return
@@ -441,12 +468,12 @@ def _execute(jobs: list[Job], models: Mapping[str, CalculatorFactory], settings:
 
     context = multiprocessing.get_context("spawn")  # torch and tblite are not fork-safe
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(dict(models),)) as pool:
-        futures = [pool.submit(_run_job, job, settings) for job in jobs]
+        futures = [pool.submit(_run_unit, unit, settings) for unit in units]
         for future in as_completed(futures):
-            result = future.result()
-            if on_result:
-                on_result(result)
-            yield result
+            for result in future.result():
+                if on_result:
+                    on_result(result)
+                yield result
 
 
 def parse_timesteps(text: str) -> list[float]:
