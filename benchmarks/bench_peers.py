@@ -86,8 +86,13 @@ def prepare(compare: Path, seed: int, work: Path) -> dict:
             "n_test": len(ast["test"])}
 
 
-def mace_train(work: Path, name: str, args: list[str], threads: int) -> float:
-    """Run `mace_run_train` in `work`; return the CPU seconds it used."""
+def mace_train(work: Path, name: str, args: list[str], threads: int) -> float | None:
+    """Run `mace_run_train` in `work` (skipped when its model exists); return the CPU seconds it
+    used, recorded in `NAME.cpu.json` (None for a model trained without that record)."""
+    work = work.resolve()  # mace_run_train runs in `work`: its output folders must not be relative
+    record = work / f"{name}.cpu.json"
+    if (work / name / "model" / f"{name}.model").exists():
+        return json.loads(record.read_text())["cpu_seconds"] if record.exists() else None
     dirs = []
     for kind in ("results", "checkpoints", "model", "log"):
         dirs += [f"--{kind}_dir", str(work / name / kind)]
@@ -97,7 +102,9 @@ def mace_train(work: Path, name: str, args: list[str], threads: int) -> float:
     with open(work / f"{name}.log", "w") as log:
         subprocess.run(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    record.write_text(json.dumps({"cpu_seconds": cpu, "threads": threads}))
+    return cpu
 
 
 def score(model: Path, test: Path) -> dict:
@@ -127,18 +134,19 @@ def run_recipe(recipe: str, work: Path, threads: int) -> dict:
         return json.loads(done.read_text())
     began = time.monotonic()
     if recipe == "std":
-        cpu = mace_train(work, "std", ["--train_file", "train.xyz", "--valid_file", "val.xyz", *MODEL,
-                                        "--max_num_epochs", "400", "--lr", "0.01", "--scheduler_patience", "10"], threads)
+        cpus = [mace_train(work, "std", ["--train_file", "train.xyz", "--valid_file", "val.xyz", *MODEL,
+                                         "--max_num_epochs", "400", "--lr", "0.01", "--scheduler_patience", "10"], threads)]
         model = work / "std" / "model" / "std.model"
     else:
-        cpu = mace_train(work, "pre", ["--train_file", "dft_train.xyz", "--valid_file", "dft_val.xyz", *MODEL,
-                                        "--max_num_epochs", "40", "--lr", "0.01", "--scheduler_patience", "5"], threads)
-        cpu += mace_train(work, "ft", ["--foundation_model", str((work / "pre" / "model" / "pre.model").resolve()),
-                                        "--multiheads_finetuning", "False", "--train_file", "train_acc.xyz",
-                                        "--valid_file", "val.xyz", "--max_num_epochs", "200", "--lr", "0.001",
-                                        "--scheduler_patience", "10"], threads)
+        cpus = [mace_train(work, "pre", ["--train_file", "dft_train.xyz", "--valid_file", "dft_val.xyz", *MODEL,
+                                         "--max_num_epochs", "40", "--lr", "0.01", "--scheduler_patience", "5"], threads)]
+        cpus.append(mace_train(work, "ft", ["--foundation_model", str((work / "pre" / "model" / "pre.model").resolve()),
+                                            "--multiheads_finetuning", "False", "--train_file", "train_acc.xyz",
+                                            "--valid_file", "val.xyz", "--max_num_epochs", "200", "--lr", "0.001",
+                                            "--scheduler_patience", "10"], threads))
         model = work / "ft" / "model" / "ft.model"
-    result = {**score(model, work / "test.xyz"), "cpu_minutes": cpu / 60, "wall_minutes": (time.monotonic() - began) / 60}
+    cpu = None if None in cpus else sum(cpus) / 60
+    result = {**score(model, work / "test.xyz"), "cpu_minutes": cpu, "wall_minutes": (time.monotonic() - began) / 60}
     done.write_text(json.dumps(result))
     return result
 
@@ -154,6 +162,10 @@ def ours(run_dir: Path) -> dict | None:
             "cpu_minutes": cpu / 60, "cpu_measured": "cpu_seconds" in metrics}
 
 
+def _minutes(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:.0f}"
+
+
 def table(rows: dict[str, dict[int, dict]]) -> str:
     labels = {"standard": "project, standard (250 CCSD(T))", "asteroid": "project, ASTEROID (200 CCSD(T) + DFT)",
               "std": "mace_run_train, standard (250 CCSD(T), 400 epochs)",
@@ -162,13 +174,14 @@ def table(rows: dict[str, dict[int, dict]]) -> str:
     lines = ["| recipe | " + " | ".join(f"seed {s} F / E / CPU min" for s in seeds) + " | mean F ± spread | mean E | mean CPU min |",
              "|---|" + "---|" * (len(seeds) + 3)]
     for name, per in rows.items():
-        cells = [f"{per[s]['force_mae']:.3f} / {per[s]['energy_mae']:.3f} / {per[s]['cpu_minutes']:.0f}" if s in per else "—"
-                 for s in seeds]
+        cells = [f"{per[s]['force_mae']:.3f} / {per[s]['energy_mae']:.3f} / {_minutes(per[s]['cpu_minutes'])}" if s in per
+                 else "—" for s in seeds]
         f = np.array([r["force_mae"] for r in per.values()])
         e = np.array([r["energy_mae"] for r in per.values()])
-        c = np.array([r["cpu_minutes"] for r in per.values()])
+        c = [r["cpu_minutes"] for r in per.values()]
         spread = f" ± {f.std(ddof=1):.3f}" if len(f) > 1 else ""
-        lines.append(f"| {labels[name]} | " + " | ".join(cells) + f" | {f.mean():.3f}{spread} | {e.mean():.3f} | {c.mean():.0f} |")
+        mean_cpu = _minutes(None if None in c else float(np.mean(c)))
+        lines.append(f"| {labels[name]} | " + " | ".join(cells) + f" | {f.mean():.3f}{spread} | {e.mean():.3f} | {mean_cpu} |")
     return "\n".join(lines)
 
 
