@@ -306,9 +306,10 @@ def settings_at(settings: MDSettings, timestep_fs: float) -> MDSettings:
     return replace(settings, timestep_fs=timestep_fs)
 
 
-def _run_job(job: Job, settings: MDSettings) -> MDRun:
+def _run_job(job: Job, settings: MDSettings, calculator: Calculator | None = None) -> MDRun:
+    """One job with its model's calculator (or `calculator`, e.g. a lockstep replica's)."""
     step = settings_at(settings, job.timestep_fs)
-    return run_one(_calculator(job.model), job.start, step, job.seed, job.model, job.run, job.trajectory)
+    return run_one(calculator if calculator is not None else _calculator(job.model), job.start, step, job.seed, job.model, job.run, job.trajectory)
 
 
 def _run_unit(jobs: list[Job], settings: MDSettings) -> list[MDRun]:
@@ -319,9 +320,7 @@ def _run_unit(jobs: list[Job], settings: MDSettings) -> list[MDRun]:
     calculator = _calculator(jobs[0].model)
     if len(jobs) == 1 or not can_batch(calculator):
         return [_run_job(job, settings) for job in jobs]
-    step = settings_at(settings, jobs[0].timestep_fs)
-    return run_together(calculator, lambda replica, k: run_one(
-        replica, jobs[k].start, step, jobs[k].seed, jobs[k].model, jobs[k].run, jobs[k].trajectory), len(jobs))
+    return run_together(calculator, lambda replica, k: _run_job(jobs[k], settings, replica), len(jobs))
 
 
 def units_of_work(jobs: list[Job], batched: set[str]) -> list[list[Job]]:
