@@ -4,7 +4,8 @@ on the same batch of ethanol configurations, in one run, interleaved, best of `-
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_mace_step.py [--batch 10] [--threads 1] [--max-ell 2]
 
 Both sides: the same MACE (32 x 0e + 32 x 1o, 2 interactions, 8 Bessel functions, correlation 3,
-r_max 5 Å, H C O one-hot), float32, Adam; a step = collate the batch, energies and forces (forces
+polynomial envelope of order 5 and the full Clebsch-Gordan basis as mace-torch's command line builds
+it, r_max 5 Å, H C O one-hot), float32, Adam; a step = collate the batch, energies and forces (forces
 by autograd through the positions), the energy + force loss, backward, optimiser step. Ours:
 `train.graph.collate` + `train.losses.weighted_loss` on `Potential(MACENet)`. mace-torch's:
 its `Batch.from_data_list` of `AtomicData` + `take_step` with `WeightedEnergyForcesLoss(10, 1000)`
@@ -70,7 +71,7 @@ def theirs(frames, max_ell: int, lr: float):
         atoms.info["REF_energy"], atoms.arrays["REF_forces"] = float(frames.energies[i]), frames.forces[i]
         items.append(data.AtomicData.from_config(data.config_from_atoms(atoms, keys), z_table=table, cutoff=5.0))
     model = modules.ScaleShiftMACE(
-        r_max=5.0, num_bessel=8, num_polynomial_cutoff=6, max_ell=max_ell,
+        r_max=5.0, num_bessel=8, num_polynomial_cutoff=5, max_ell=max_ell, use_reduced_cg=False,
         interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
         interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
         num_interactions=2, num_elements=len(ELEMENTS), hidden_irreps=o3.Irreps("32x0e + 32x1o"),

@@ -117,6 +117,45 @@ def test_mace_one_hot_follows_the_run_data(tmp_path) -> None:
     np.testing.assert_allclose(atoms.get_forces(), again.energy_forces(batch)[1].detach().numpy()[:9], atol=1e-5)
 
 
+def test_a_mace_file_from_before_the_envelope_and_basis_fields_reloads_as_built(tmp_path) -> None:
+    """New MACE models use mace-torch's command-line envelope order (5) and full Clebsch-Gordan
+    basis; a file written before those fields existed holds an order-6, reduced-basis network with
+    the same parameter shapes, and must reload as that network (its config says so, and so does
+    a resumed run's), not as today's."""
+    from dataclasses import asdict, replace
+
+    from train.checkpoint import load_model, save_model
+    from train.config import ModelConfig, TrainConfig, preset
+    from train.models import build_model
+
+    new = ModelConfig(name="mace", hidden=4, layers=1, rbf=4, max_ell=1, correlation=2, elements=(1, 6, 8))
+    assert (new.cutoff_power, new.reduced_cg) == (5, False) == (preset("paper").model.cutoff_power, preset("paper").model.reduced_cg)
+    old = replace(new, cutoff_power=6, reduced_cg=True)
+    torch.manual_seed(0)
+    model = build_model(old).eval()
+    save_model(model, old, tmp_path / "model.pt")
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    for field in ("cutoff_power", "reduced_cg"):  # as the older code wrote it
+        del state["model_config"][field]
+    torch.save(state, tmp_path / "model.pt")
+    batch = collate(to_data_list(_frames(2), 5.0, torch.float32))
+    reloaded = load_model(tmp_path)
+    np.testing.assert_allclose(reloaded.energy_forces(batch)[1].detach().numpy(),
+                               model.energy_forces(batch)[1].detach().numpy(), atol=1e-6)
+    assert reloaded.net.settings["num_polynomial_cutoff"] == 6 and reloaded.net.settings["use_reduced_cg"]
+    as_new = build_model(new).eval()
+    as_new.load_state_dict(dict(model.named_parameters()), strict=False)  # the same weights, today's envelope and basis
+    assert not np.allclose(as_new.energy_forces(batch)[1].detach().numpy(), model.energy_forces(batch)[1].detach().numpy(), atol=1e-4)
+    stored = {**preset("paper").to_dict(), "model": asdict(new)}
+    for field in ("cutoff_power", "reduced_cg"):
+        del stored["model"][field]
+    assert TrainConfig.from_dict(stored).model == old  # a run's config.json, written before the fields
+    paper = preset("paper")
+    assert paper.matches(paper.to_dict())
+    older = {**paper.to_dict(), "model": {k: v for k, v in asdict(paper.model).items() if k not in ("cutoff_power", "reduced_cg")}}
+    assert not paper.matches(older)  # an old MACE run directory is not resumed by today's network
+
+
 def test_min_steps_gives_a_small_training_set_more_epochs(tmp_path) -> None:
     from dataclasses import replace
 

@@ -30,8 +30,11 @@ STRICT = ConfigDict(extra="forbid")  # an unknown field is an error, not silentl
 class ModelConfig:
     """Architecture: `name` in MODEL_NAMES; width, interaction layers, radial basis size, cutoff (Å).
     MACE only: `max_ell` (spherical harmonics), `correlation` (body order - 1), `elements` (the
-    atomic numbers it one-hot encodes) and `neighbours` (its message normalisation, the mean number
-    of neighbours within the cutoff); left empty / 0, a run sets them from its data."""
+    atomic numbers it one-hot encodes), `neighbours` (its message normalisation, the mean number
+    of neighbours within the cutoff; left empty / 0, a run sets them from its data),
+    `cutoff_power` (the polynomial envelope's order) and `reduced_cg` (mace-torch's reduced
+    Clebsch-Gordan basis for the symmetric products). Their defaults are those of mace-torch's
+    command line (5, False); model files written before they existed hold 6 and True (`from_dict`)."""
 
     name: ModelName = "painn"
     hidden: int = 128
@@ -43,12 +46,15 @@ class ModelConfig:
     correlation: int = 3
     elements: tuple[int, ...] = ()
     neighbours: float = 0.0
+    cutoff_power: int = 5
+    reduced_cg: bool = False
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "ModelConfig":
-        """From `asdict` output, JSON or a checkpoint (old files lack `elements`)."""
+        """From `asdict` output, JSON or a checkpoint (old files lack `elements`, and those written
+        before `cutoff_power` and `reduced_cg` existed get the values their network was built with)."""
         try:
-            return ModelConfig(**data)
+            return ModelConfig(**stored_model(data))
         except ValidationError as error:
             raise ConfigError(f"invalid model config: {describe(error)}") from None
 
@@ -146,8 +152,21 @@ class TrainConfig:
     @staticmethod
     def from_dict(data: dict[str, Any]) -> "TrainConfig":
         """From `to_dict` output: a run's `config.json` or a checkpoint, also one written by an older
-        version (fields added since take their defaults; `temperature` is now `temperature_K`)."""
+        version (fields added since take their defaults, model fields the values that version built
+        with; `temperature` is now `temperature_K`)."""
+        if isinstance(data.get("model"), dict):
+            data = {**data, "model": stored_model(data["model"])}
         return with_overrides(TrainConfig(), data)
+
+
+# How a MACE stored before these fields existed was built (other architectures do not read them).
+_MACE_BEFORE = {"cutoff_power": 6, "reduced_cg": True}
+
+
+def stored_model(data: dict[str, Any]) -> dict[str, Any]:
+    """A complete model-config mapping read from a file, with the fields it predates filled in as
+    the code that wrote it built the network (not with today's defaults)."""
+    return {**_MACE_BEFORE, **data} if data.get("name") == "mace" else dict(data)
 
 
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")

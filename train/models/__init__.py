@@ -57,7 +57,8 @@ def _tensornet(c: ModelConfig) -> Module:
 def _mace(c: ModelConfig) -> Module:
     from train.models.mace_net import MACENet
 
-    return MACENet(c.hidden, c.layers, c.rbf, c.cutoff, c.max_z, c.elements, c.max_ell, c.correlation, c.neighbours)
+    return MACENet(c.hidden, c.layers, c.rbf, c.cutoff, c.max_z, c.elements, c.max_ell, c.correlation, c.neighbours,
+                   c.cutoff_power, c.reduced_cg)
 
 
 # name -> the network's constructor from a ModelConfig (each imports its module when called: mace-torch is heavy)

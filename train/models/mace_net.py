@@ -48,11 +48,13 @@ def _mace_modules():
 class MACENet(nn.Module):
     """Per-atom energies from a MACE with `layers` interactions, `hidden` channels of 0e + 1o
     features, `rbf` Bessel functions, spherical harmonics up to `max_ell`, and symmetric products
-    of up to `correlation` neighbour features (3: four-body messages, MACE's default)."""
+    of up to `correlation` neighbour features (3: four-body messages, MACE's default), a polynomial
+    envelope of order `cutoff_power` and, with `reduced_cg`, the reduced Clebsch-Gordan basis."""
 
     def __init__(self, hidden: int = 32, layers: int = 2, rbf: int = 8, cutoff: float = 5.0,
                  max_z: int = 100, elements: tuple[int, ...] = (), max_ell: int = 2,
-                 correlation: int = 3, neighbours: float = 0.0) -> None:
+                 correlation: int = 3, neighbours: float = 0.0, cutoff_power: int = 5,
+                 reduced_cg: bool = False) -> None:
         super().__init__()
         modules, o3 = _mace_modules()
         self.cutoff = cutoff
@@ -65,14 +67,14 @@ class MACENet(nn.Module):
         # mace-torch's constructor arguments, kept so that `train.export` can build the same
         # network as a stand-alone ScaleShiftMACE
         self.settings = dict(
-            r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=6, max_ell=max_ell,
+            r_max=cutoff, num_bessel=rbf, num_polynomial_cutoff=cutoff_power, max_ell=max_ell,
             interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
             interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
             num_interactions=layers, num_elements=len(self.elements),
             hidden_irreps=o3.Irreps(f"{hidden}x0e + {hidden}x1o"), MLP_irreps=o3.Irreps("16x0e"),
             atomic_energies=np.zeros(len(self.elements)), avg_num_neighbors=neighbours or AVG_NEIGHBOURS,
             atomic_numbers=list(self.elements), correlation=correlation,
-            gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
+            gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64], use_reduced_cg=reduced_cg,
         )
         with _quiet():
             self.mace = modules.MACE(**self.settings)
