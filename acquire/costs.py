@@ -111,17 +111,18 @@ def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculato
 
     config = train_preset(preset)
     per_config = training_s_per_config(config.model, len(atoms))
-    gammas = len(config.gammas)
+    # one pretraining per gamma candidate (and uniform); without bias weights no bias model and one pretraining
+    gammas = len(config.gammas) + config.uniform_candidate if config.bias_weights else 1
+    bias = (("bias", "accurate", config.bias, 1),) if config.bias_weights else ()
     stages = tuple(TrainingStage(name=name, frames=frames, epochs=stage.epochs, repeats=repeats,
                                  min_configs=stage.min_steps * stage.batch_size)
-                   for name, frames, stage, repeats in (("standard", "accurate", config.standard, 1),
-                                                        ("bias", "accurate", config.bias, 1),
+                   for name, frames, stage, repeats in (("standard", "accurate", config.standard, 1), *bias,
                                                         ("pretrain", "inaccurate", config.pretrain, gammas),
                                                         ("finetune", "accurate", config.finetune_stage, gammas)))
+    bias_note = f" + bias {_epochs(config.bias)}" if config.bias_weights else " (uniform weights: no bias model)"
     training_note = (f"preset {preset}: {config.model.name}, {per_config * 1e3:.3g} ms per configuration per epoch "
-                     f"(recorded throughput), epochs standard {_epochs(config.standard)} + bias "
-                     f"{_epochs(config.bias)} + {gammas} x (pretrain {_epochs(config.pretrain)} + finetune "
-                     f"{_epochs(config.finetune_stage)})")
+                     f"(recorded throughput), epochs standard {_epochs(config.standard)}{bias_note} + {gammas} x "
+                     f"(pretrain {_epochs(config.pretrain)} + finetune {_epochs(config.finetune_stage)})")
     if calculator is None or not sampled:
         return Overheads(training_s_per_config_epoch=per_config, training_stages=stages,
                          training_note=training_note, sampling_note="no sampling: the configurations exist")

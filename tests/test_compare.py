@@ -311,6 +311,12 @@ def test_the_methods_table_decides_what_each_run_trains_on() -> None:
     assert runs["no-finetune"].cost_accurate_labels == runs["asteroid"].cost_accurate_labels
     assert not train_config(everything, "no-finetune", 0).finetune and train_config(everything, "asteroid", 0).finetune
     assert not train_config(everything, "no-bias-weights", 0).bias_weights
+    from dataclasses import replace
+
+    paper = replace(everything, preset="paper")  # a preset with uniform weights: --gammas turns bias weights on
+    assert not train_config(paper, "asteroid", 0).bias_weights
+    assert train_config(replace(paper, gammas=(0.5,)), "asteroid", 0).bias_weights
+    assert not train_config(replace(paper, gammas=(0.5,)), "no-bias-weights", 0).bias_weights
     assert label("asteroid") == "ASTEROID" and label("unknown") == "unknown"
 
 

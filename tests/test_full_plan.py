@@ -111,6 +111,8 @@ def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_slower() -> No
     pretrain = max(quick.pretrain.epochs * 1000, quick.pretrain.min_steps * quick.pretrain.batch_size)  # its step floor
     assert extra.training_s(100, 1000) == pytest.approx(per_config * (
         (quick.standard.epochs + quick.bias.epochs + quick.finetune_stage.epochs) * 100 + pretrain))
+    assert not paper.bias_weights  # its ASTEROID trains no bias model and pretrains once
+    assert [s.name for s in overheads(ethanol, "paper", "md", None, None).training_stages] == ["standard", "pretrain", "finetune"]
     l2 = training_s_per_config(with_model(paper, max_ell=2).model, 9)
     assert paper.model.max_ell == 3 and MACE_L3_SLOWDOWN > 1
     assert training_s_per_config(paper.model, 9) == pytest.approx(MACE_L3_SLOWDOWN * l2)

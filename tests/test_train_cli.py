@@ -55,6 +55,9 @@ def test_model_option_starts_from_that_architecture_default_size() -> None:
     assert config("--model", "mace").model == train.default_model("mace")
     assert config("--model", "mace", "--hidden", "8").model.hidden == 8
     assert config("--preset", "paper").model.name == "mace"
+    assert not config("--preset", "paper").bias_weights  # uniform weights, measured better on ethanol
+    assert config("--preset", "paper", "--gammas", "0.5,uniform").bias_weights  # asking for gammas turns them on
+    assert not config("--preset", "paper", "--gammas", "1", "--no-bias-weights").bias_weights
     assert config("--model", "painn", "--layers", "2").model == train.with_model(train.preset(), layers=2).model
 
 

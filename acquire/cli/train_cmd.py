@@ -138,7 +138,7 @@ def build_config(args: argparse.Namespace) -> Any:
         config = train.with_model(config, **sizes)
     if args.gammas:
         gammas, uniform = parse_gammas(args.gammas)
-        config = replace(config, gammas=gammas, uniform_candidate=uniform)
+        config = replace(config, gammas=gammas, uniform_candidate=uniform, bias_weights=True)  # asked for: on in every preset
     if args.no_bias_weights or args.no_finetune:
         config = replace(config, bias_weights=config.bias_weights and not args.no_bias_weights,
                          finetune=config.finetune and not args.no_finetune)

@@ -145,14 +145,15 @@ def label(name: str) -> str:
 
 
 def train_config(settings: CompareSettings, method: str, seed: int) -> TrainConfig:
-    """The preset with the comparison's training fields, seed, threads, gammas and the method's switches."""
+    """The preset with the comparison's training fields, seed, threads, gammas (which turn bias weights
+    on) and the method's switches."""
     import train
     from train.config import with_overrides
 
     config = with_overrides(train.preset(settings.preset), {**(settings.training or {}), "seed": seed,
                                                            "threads": settings.threads, "progress": settings.progress})
-    if settings.gammas is not None:
-        config = replace(config, gammas=tuple(settings.gammas))
+    if settings.gammas is not None:  # asked for: bias weights on, also in a preset without them
+        config = replace(config, gammas=tuple(settings.gammas), bias_weights=True)
     if settings.uniform_candidate:
         config = replace(config, uniform_candidate=True)
     return replace(config, **METHODS[method].switches)
