@@ -111,8 +111,7 @@ def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculato
 
     config = train_preset(preset)
     per_config = training_s_per_config(config.model, len(atoms))
-    # one pretraining per gamma candidate (and uniform); without bias weights no bias model and one pretraining
-    gammas = len(config.gammas) + config.uniform_candidate if config.bias_weights else 1
+    gammas = len(config.weightings())  # one pretraining and fine-tuning per candidate weighting
     bias = (("bias", "accurate", config.bias, 1),) if config.bias_weights else ()
     stages = tuple(TrainingStage(name=name, frames=frames, epochs=stage.epochs, repeats=repeats,
                                  min_configs=stage.min_steps * stage.batch_size)

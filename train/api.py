@@ -295,11 +295,11 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         run.stage("bias", bias_model, train, val, config.bias)
         bias = np.concatenate([bias_of(bias_model, graphs, p.forces, config.eval_batch_size) if same_molecule(p, accurate)
                                else np.full(len(p), np.nan) for p, graphs in zip(parts, part_graphs)])
-        gammas = list(config.gammas) + ([math.inf] if config.uniform_candidate else [])
         known = bias[target]
         extra["bias"] = {"mean": known.mean(), "std": known.std(), "min": known.min(), "max": known.max()}
     else:
-        bias, gammas = np.zeros(len(pool)), [math.inf]
+        bias = np.zeros(len(pool))
+    gammas = config.weightings()
     weights = {g: _weights(bias, target, g) for g in gammas}
     if config.bias_weights:
         np.save(run.out_dir / "bias.npy", bias)

@@ -132,6 +132,13 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def weightings(self) -> tuple[float, ...]:
+        """ASTEROID's candidate gammas (kcal/mol/Å), one pretraining and fine-tuning each; math.inf
+        is uniform weights, the only candidate without bias weights."""
+        if not self.bias_weights:
+            return (math.inf,)
+        return self.gammas + ((math.inf,) if self.uniform_candidate else ())
+
     def comparable(self) -> dict[str, Any]:
         """The settings that change what a run learns (not progress, threads or checkpoint timing),
         as plain JSON values."""
