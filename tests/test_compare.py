@@ -55,6 +55,9 @@ def test_metrics_json_structure_and_units(tiny: Path) -> None:
         assert {"model.pt", "metrics.json", "split.json", "predictions.npz"} <= {p.name for p in (tiny / run["dir"]).iterdir()}
     for row in doc["summary"]:
         assert row["force_mae_std"] is None and row["seeds"] == [0]  # one seed: no spread
+        # training CPU time is what the trainer measured (process CPU time), not wall time × threads
+        cpu = runs[row["key"], row["method"]]["cpu_seconds"]
+        assert cpu > 0 and row["train_cpu_h"] == pytest.approx(cpu / 3600)
         if row["method"] == "standard":
             assert row["force_mae_gain_pct"] == 0
     asteroid = runs["60ccsd_r2", "asteroid"]

@@ -229,8 +229,8 @@ def save_predictions(model: Potential, frames: Frames, path: Path) -> None:
 def read_run(run: RunSpec, out: Path) -> None:
     """Fill `run.result` from the run directory's metrics.json."""
     metrics = json.loads((out / run.dir / "metrics.json").read_text())
-    keep = ("validation", "test", "gamma", "gamma_search", "bias", "seconds", "stage_seconds", "counts",
-            "skipped_because", "delta", "inaccurate_molecules", "weights")
+    keep = ("validation", "test", "gamma", "gamma_search", "bias", "seconds", "stage_seconds", "cpu_seconds",
+            "stage_cpu_seconds", "counts", "skipped_because", "delta", "inaccurate_molecules", "weights")
     run.result = {k: metrics[k] for k in keep if k in metrics}
     run.result["threads"] = metrics.get("config", {}).get("threads", 1)
     run.result["versions"] = metrics.get("versions", {})

@@ -18,7 +18,7 @@ from typing import Any
 
 from acquire.compare.methods import label
 from acquire.compare.plans import CompareError
-from acquire.compare.report import fmt, gain, read_document
+from acquire.compare.report import fmt, gain, read_document, training_cpu_seconds
 
 
 @dataclass
@@ -46,7 +46,7 @@ class SummaryRow:
     bias_std: float | None = None  # mean over seeds of the per-frame spread
     ess_share: float | None = None  # effective sample size of the chosen weights / pretraining frames
     gammas_chosen: list[str] = field(default_factory=list)
-    train_cpu_min: float | None = 0.0  # per seed, wall × threads (None for a candidate: its run's is shared)
+    train_cpu_min: float | None = 0.0  # per seed, measured CPU time (None for a candidate: its run's is shared)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "force_mae_mean": _mean(self.force_mae), "force_mae_std": _std(self.force_mae),
@@ -100,7 +100,7 @@ def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
             test_frames=int((first.get("counts") or {}).get("test", 0)), seeds=[r["seed"] for r in finite],
             force_mae=[r["test"]["force_mae"] for r in finite], energy_mae=[r["test"]["energy_mae"] for r in finite],
             diverged=len(group) - len(finite), candidate=candidate,
-            train_cpu_min=None if candidate else sum(r.get("seconds", 0.0) * r.get("threads", 1) for r in group) / 60 / len(group))
+            train_cpu_min=None if candidate else sum(map(training_cpu_seconds, group)) / 60 / len(group))
         if method != "standard":
             row.paired_gain_pct = [100 * (1 - r["test"]["force_mae"] / standard[(key, r["seed"])])
                                    for r in finite if (key, r["seed"]) in standard]
