@@ -58,9 +58,11 @@ def apply(config, settings: list[str]):
     return config
 
 
-def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, stages_from: Path | None = None):
-    """The frames, method and config of a finished comparison run, with `settings` applied; the
-    `reuse` stages copied into `out` from `stages_from` (default `run_dir`)."""
+def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, stages_from: Path | None = None,
+             more_inaccurate: tuple[str, ...] = ()):
+    """The frames, method and config of a finished comparison run, with `settings` applied and the
+    SRCs `more_inaccurate` added to its pretraining; the `reuse` stages copied into `out` from
+    `stages_from` (default `run_dir`)."""
     import shutil
 
     import train
@@ -77,7 +79,7 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
     pool = None
     if split.get("inaccurate_indices"):
         pool = frames_of(_inaccurate(split, params, run_dir.parents[3]), split["inaccurate_indices"], "inaccurate")
-        extra = extra_frames(split.get("extra_inaccurate", []), accurate, split["test"])
+        extra = extra_frames([*split.get("extra_inaccurate", []), *more_inaccurate], accurate, split["test"])
         pool = [pool, *extra] if extra else pool
     (out / "stages").mkdir(parents=True, exist_ok=True)
     for item in reuse:  # NAME (from stages_from or run_dir) or NAME=DIR (from DIR)
@@ -106,6 +108,8 @@ def main() -> None:
     p.add_argument("--reuse", default="", help="with --run: finished stages to copy, e.g. bias,pretrain_g1 "
                    "(NAME=DIR: from DIR)")
     p.add_argument("--stages-from", type=Path, help="with --reuse: the run directory to copy them from (default --run)")
+    p.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
+                   help="with --run: further cheap labels for the pretraining, as `acquire compare --extra-inaccurate`")
     p.add_argument("--method", choices=("standard", "asteroid"), help="with --split (--run: the run's own)")
     p.add_argument("--preset", default="paper")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -124,7 +128,7 @@ def main() -> None:
     began = time.monotonic()
     if args.run is not None:
         frames, pool, config = from_run(args.run, args.set, [s for s in args.reuse.split(",") if s], Path(args.out),
-                                         args.stages_from)
+                                         args.stages_from, tuple(args.extra_inaccurate))
         config = replace(config, threads=args.threads, progress=False)
         acc, val, test = frames["train"], frames["validation"], frames["test"]
         args.method, args.preset, n_acc = ("asteroid" if pool is not None else "standard"), "run", len(acc)
@@ -150,6 +154,7 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     m = result.metrics
     print(json.dumps({"method": args.method, "preset": args.preset, "set": args.set, "seed": seed,
+                      "extra_inaccurate": args.extra_inaccurate,
                       "n_accurate": n_acc, "test_force_mae": round(m["test"]["force_mae"], 4),
                       "test_energy_mae": round(m["test"]["energy_mae"], 4),
                       "val_force_mae": round(m["validation"]["force_mae"], 4),
