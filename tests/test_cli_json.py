@@ -25,6 +25,7 @@ COMMANDS: dict[str, list[str]] = {
               "--preset", "tiny", "--out", "run"],
     "export-model": ["run", "--format", "torchscript", "--out", "model.pt"],
     "md": ["run", "--molecule", "ethanol", "--steps", "5", "--runs", "1", "--workers", "1", "--out", "md"],
+    "scan": ["run", "xtb:gfn2", "--bond", "O-H", "--distances", "0.9:1.1:0.1", "--out", "scan"],
     "compare": ["--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "2", "--preset", "tiny",
                 "--validation", "4", "--test", "8", "--out", "cmp"],
     "summarize": ["first=cmp", "again=cmp", "--out", "side"],
@@ -51,6 +52,20 @@ def test_json_output_is_one_document(folder: Path, command: str) -> None:
     document = json.loads(done.stdout)  # exactly one document: json.loads refuses anything around it
     assert isinstance(document, (dict, list)) and document
     assert "\x1b[" not in done.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`acquire plan --json | head -c 1`: stdout closed early is exit 141 (as a shell reports SIGPIPE), no traceback."""
+    import subprocess
+    import sys
+
+    from conftest import ENV
+
+    process = subprocess.Popen([sys.executable, "-m", "acquire", "plan", *COMMANDS["plan"], "--json"], env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and "Traceback" not in error, error
 
 
 def test_version() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "compare": "compare",
     "summarize": "summarize",
     "md": "md",
+    "scan": "scan",
     "run": "run_cmd",
     "demo": "demo",
 }
@@ -133,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         why = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"acquire: {why}; everything already stored is kept", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): what was computed is stored
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit flush cannot fail again
+        return 141
     except user_error_types() as exc:
         print(f"acquire {command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
