@@ -15,6 +15,7 @@ from ase import Atoms
 
 from acquire.errors import AcquireError
 
+BOND_SCALE = 1.25  # atoms closer than this × the sum of their covalent radii are bonded
 EMBED_SEED = 20230723  # fixed ETKDG seed: the same SMILES always gives the same geometry
 RELAX_STEPS = 500  # force-field relaxation iterations: a quick clean-up, not a real optimisation
 FILE_SUFFIXES = (".xyz", ".extxyz")
@@ -24,6 +25,24 @@ EMBEDDED = {"ethanol": ("ethanol", "dft"), "md17:ethanol": ("ethanol", "dft")}
 
 class MoleculeError(AcquireError):
     """A molecule given as text that is neither a SMILES, a readable xyz file, nor an embedded name."""
+
+
+def bond_mask(numbers: np.ndarray, distances: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+              scale: float = BOND_SCALE) -> np.ndarray:
+    """Which atom pairs (`pairs`: index arrays i, j; `distances` in Å) are bonded: closer than
+    `scale` × the sum of their covalent radii."""
+    from ase.data import covalent_radii
+
+    radii = covalent_radii[np.asarray(numbers)]
+    return distances < scale * (radii[pairs[0]] + radii[pairs[1]])
+
+
+def bonded_pairs(numbers: np.ndarray, positions: np.ndarray, scale: float = BOND_SCALE) -> list[tuple[int, int]]:
+    """The bonded atom pairs (i, j), i < j, of one geometry (positions in Å)."""
+    i, j = np.triu_indices(len(numbers), k=1)
+    distances = np.linalg.norm(np.asarray(positions)[i] - np.asarray(positions)[j], axis=1)
+    bonded = bond_mask(numbers, distances, (i, j), scale)
+    return [(int(a), int(b)) for a, b in zip(i[bonded], j[bonded])]
 
 
 def load_molecule(text: str) -> Atoms:

@@ -26,12 +26,12 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from acquire.errors import AcquireError
+from acquire.molecules import bonded_pairs
 from labelers.base import Labeler
 from labelers.files import atomic_write_text
 
 FORMAT = "asteroid-ff/scan/1"
 KCAL_MOL_PER_EV = 23.060548
-BOND_SCALE = 1.2  # atoms closer than this × the sum of covalent radii are bonded (as `acquire md`)
 
 
 class ScanError(AcquireError):
@@ -69,20 +69,11 @@ def resolve_bond(atoms: Atoms, text: str) -> Bond:
         raise ScanError(f"--bond {text!r}: give I,J (atom indices, J moves) or element symbols such as O-H")
     first, second = match.groups()
     symbols = atoms.get_chemical_symbols()
-    for i, j in bonded_pairs(atoms):
+    for i, j in bonded_pairs(atoms.numbers, atoms.positions):
         for a, b in ((i, j), (j, i)):
             if (symbols[a], symbols[b]) == (first, second):
                 return Bond(a, b)
     raise ScanError(f"--bond {text!r}: no bonded {first}-{second} pair in {atoms.get_chemical_formula()}")
-
-
-def bonded_pairs(atoms: Atoms) -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, closer than BOND_SCALE × the sum of their covalent radii."""
-    from ase.data import covalent_radii
-
-    radii = covalent_radii[atoms.numbers]
-    d = atoms.get_all_distances()
-    return [(i, j) for i in range(len(atoms)) for j in range(i + 1, len(atoms)) if d[i, j] < BOND_SCALE * (radii[i] + radii[j])]
 
 
 def stretched(atoms: Atoms, bond: Bond, length: float) -> Atoms:

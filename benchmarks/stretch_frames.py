@@ -14,7 +14,7 @@ so they sit on the pool fidelity's energy scale and agree with it at zero stretc
 
 `--run` is an ASTEROID run of `acquire compare` (its split.json names the inaccurate source and the
 pool); the new frames come from the pool's first `--frames` frames, so no test geometry is touched.
-Bonds are atom pairs closer than 1.2 × the sum of covalent radii in the first pool frame; each
+Bonds are those `acquire md` perceives (1.25 × the sum of covalent radii) in the first pool frame; each
 frame stretches one bond drawn at random, by a length drawn uniformly from `--stretch` (Å, negative
 compresses; the lighter atom moves, the first atom on a tie). Writes extxyz with `REF_energy` (eV)
 and `REF_forces` (eV/Å), the input of `--extra-inaccurate`, and prints one JSON line.
@@ -30,18 +30,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def bonds(numbers: np.ndarray, positions: np.ndarray, scale: float = 1.2) -> list[tuple[int, int]]:
-    """Atom pairs (i, j), i < j, closer than `scale` × the sum of their covalent radii."""
-    from ase.data import covalent_radii
-
-    pairs = []
-    for i in range(len(numbers)):
-        for j in range(i + 1, len(numbers)):
-            if np.linalg.norm(positions[i] - positions[j]) < scale * (covalent_radii[numbers[i]] + covalent_radii[numbers[j]]):
-                pairs.append((i, j))
-    return pairs
 
 
 def stretch(positions: np.ndarray, numbers: np.ndarray, bond: tuple[int, int], by: float) -> np.ndarray:
@@ -68,6 +56,7 @@ def main() -> None:
     from ase import Atoms
     from ase.io import write
 
+    from acquire.molecules import bonded_pairs
     from acquire.sources import load_source
     from labelers import get_labeler
 
@@ -76,7 +65,7 @@ def main() -> None:
     source = load_source(split["inaccurate"])
     picks = split["inaccurate_indices"][:args.frames]
     numbers = np.asarray(source.numbers)
-    pairs = bonds(numbers, source.positions[picks[0]])
+    pairs = bonded_pairs(numbers, source.positions[picks[0]])
     labeler = get_labeler(args.labeler)
     rng = np.random.default_rng(args.seed)
     began, images, moved_by = time.process_time(), [], []

@@ -25,10 +25,10 @@ from typing import Callable, Iterator, Literal, Mapping, Protocol, Sequence
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator
-from ase.data import covalent_radii
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
+from acquire.molecules import BOND_SCALE, bond_mask
 from train.config import STRICT
 
 CalculatorFactory = Callable[[], Calculator]
@@ -48,7 +48,7 @@ class MDSettings:
     steps: int = 10000
     bond_tolerance_A: float = 0.5
     min_pair_distance_A: float = 0.5
-    bond_scale: float = 1.25
+    bond_scale: float = BOND_SCALE
     save_every: int = 100  # trajectory frame every N steps, plus the failing one (0: no trajectory)
     trace_points: int = 400  # distance-trace samples kept per run (for plots)
 
@@ -108,8 +108,7 @@ class Geometry:
         self.symbols = start.get_chemical_symbols()
         self.pairs_i, self.pairs_j = np.triu_indices(len(start), k=1)
         d0 = self.distances(start.get_positions())
-        radii = covalent_radii[start.numbers]
-        self.bonded = d0 < settings.bond_scale * (radii[self.pairs_i] + radii[self.pairs_j])
+        self.bonded = bond_mask(start.numbers, d0, (self.pairs_i, self.pairs_j), settings.bond_scale)
         self.has_bonds = bool(self.bonded.any())
         self.d0 = d0
         self.settings = settings
