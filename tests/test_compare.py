@@ -320,6 +320,12 @@ def test_the_methods_table_decides_what_each_run_trains_on() -> None:
     assert not train_config(paper, "asteroid", 0).bias_weights
     assert train_config(replace(paper, gammas=(0.5,)), "asteroid", 0).bias_weights
     assert not train_config(replace(paper, gammas=(0.5,)), "no-bias-weights", 0).bias_weights
+    from acquire.compare.runner import _identity  # identical runs are trained once and shared
+
+    paper_runs = {r.method: r for r in plan_runs(paper, make_plans(paper, None))}
+    assert _identity(paper_runs["asteroid"], paper) == _identity(paper_runs["no-bias-weights"], paper)
+    assert _identity(runs["asteroid"], everything) != _identity(runs["no-bias-weights"], everything)
+    assert _identity(paper_runs["asteroid"], paper) != _identity(paper_runs["no-finetune"], paper)
     assert label("asteroid") == "ASTEROID" and label("unknown") == "unknown"
 
 

@@ -128,9 +128,12 @@ def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], rooms: dict[int, 
     return limited
 
 
-def _identity(run: RunSpec) -> tuple:
-    """Runs with the same identity train the same model on the same frames (e.g. standard at two ratios)."""
-    return (run.method, run.seed, run.n_accurate, run.n_inaccurate, run.n_unlabeled)
+def _identity(run: RunSpec, settings: CompareSettings) -> tuple:
+    """Runs with the same identity train the same model on the same frames: standard at two ratios,
+    or ASTEROID and its no-bias-weights ablation in a preset without bias weights."""
+    config = train_config(settings, run.method, run.seed).to_dict()
+    return (METHODS[run.method].run, json.dumps(config, sort_keys=True), run.seed, run.n_accurate, run.n_inaccurate,
+            run.n_unlabeled)
 
 
 def unused_by(method: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -274,7 +277,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     first: dict[tuple, RunSpec] = {}
     pending: list[RunSpec] = []
     for number, run in enumerate(runs, 1):
-        twin = first.setdefault(_identity(run), run)
+        twin = first.setdefault(_identity(run, settings), run)
         if twin is not run and twin.status != "skipped":
             run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.key}, shared"
         elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
