@@ -65,3 +65,18 @@ def test_a_comparison_pretrains_on_them(tmp_path: Path) -> None:
     assert main(args) == 0  # a rerun resumes: nothing trained or labelled again
     assert {r["status"] for r in json.loads((out / "metrics.json").read_text())["runs"]} == {"resumed-finished"}
     assert main([*args[:-2], "--stretch-labeler", "md17:ethanol/dft", "--out", str(tmp_path / "d")]) == 2
+
+
+def test_acquire_train_takes_them_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from acquire.cli.main import main
+
+    args = ["train", "--accurate", "md17:ethanol/ccsd(t)", "--inaccurate", "md17:ethanol/dft", "--train", "8",
+            "--validation", "4", "--test", "4", "--inaccurate-count", "30", "--preset", "tiny", "--json"]
+    assert main([*args, "--stretched", "5", "--out", str(tmp_path / "t")]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["counts"]["inaccurate"] == 35 and [m["frames"] for m in metrics["inaccurate_molecules"]] == [30, 5]
+    assert json.loads((tmp_path / "t" / "stretched.json").read_text())["frames"] == 5
+    for bad in (["--stretched", "5", "--stretch-labeler", "md17:ethanol/dft"], ["--stretched", "-1"],
+                ["--stretched", "5", "--method", "standard"]):
+        assert main([*args, *bad, "--out", str(tmp_path / "bad")]) == 2, bad
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1

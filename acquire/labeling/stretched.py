@@ -24,6 +24,7 @@ from ase import Atoms
 from acquire.errors import AcquireError
 from acquire.molecules import bonded_pairs
 from acquire.sources import SourceArrays
+from labelers.base import Labeler
 
 
 class StretchError(AcquireError):
@@ -43,6 +44,17 @@ class Stretch:
         if self.count < 0 or not self.low_A < self.high_A:
             raise StretchError(f"stretched frames: need a count >= 0 and LOW < HIGH, got {self.count}, "
                                f"{self.low_A}:{self.high_A} Å")
+
+
+def stretch_labeler(spec: str) -> Labeler:
+    """The labeler of the moves: one that computes labels (a cached one knows no stretched geometry)."""
+    from labelers import get_labeler
+
+    labeler = get_labeler(spec)
+    if getattr(labeler, "data", None) is not None:
+        raise StretchError(f"stretch labeler {spec}: serves stored labels; the stretched frames need one that "
+                           "computes them (xtb:gfn2, pyscf:...)")
+    return labeler
 
 
 def stretch_bond(positions: np.ndarray, numbers: np.ndarray, bond: tuple[int, int], by: float) -> np.ndarray:
@@ -80,11 +92,10 @@ def stretched_frames(data: SourceArrays, rows: list[int], stretch: Stretch, seed
     from acquire.labeling.engine import label_frames
     from acquire.errors import StoreError
     from acquire.labeling.store import LabelStore
-    from labelers import get_labeler
 
     geometries, notes = stretched_geometries(data, rows, stretch, seed)
     originals = [Atoms(numbers=data.numbers, positions=data.positions[row]) for row in rows]
-    labeler = get_labeler(stretch.labeler)
+    labeler = stretch_labeler(stretch.labeler)
     store = LabelStore(store_path)
     report = label_frames(store, labeler, originals + geometries, workers=workers)
     try:
