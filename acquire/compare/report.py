@@ -262,10 +262,12 @@ def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str,
 METHOD_NOTES = {
     "standard": "the whole budget on accurate labels.",
     "asteroid": "bias identification on the accurate set, bias-weighted training on the inaccurate set "
-                "(w = exp(-B/gamma), gamma chosen on the validation set), fine-tuning on the accurate set.",
+                "(w = exp(-B/gamma), gamma chosen on the validation set; uniform weights where the preset has no "
+                "bias weights or the validation set chooses them), fine-tuning on the accurate set.",
     "no-bias-weights": "ablation: uniform weights, i.e. plain pretraining on the inaccurate set then fine-tuning.",
-    "no-finetune": "ablation: the bias-weighted model without fine-tuning (reference energies refitted on the "
-                   "accurate set); it reuses ASTEROID's finished bias and pretraining stages.",
+    "no-finetune": "ablation: ASTEROID's pretrained model without fine-tuning (reference energies refitted on "
+                   "the accurate set); it reuses ASTEROID's finished bias and pretraining stages, whose CPU time "
+                   "its training column counts again.",
     "delta-ml": "a base model on the inaccurate labels plus a model of (accurate - inaccurate) on paired "
                 "frames (the accurate training frames and their inaccurate twins); same labels as ASTEROID.",
     "score-matching": "sliced score matching on the inaccurate pool's geometries with their labels removed "

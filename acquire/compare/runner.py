@@ -305,7 +305,7 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
     for number, run in enumerate(runs, 1):
         twin = first.setdefault(_identity(run, settings), run)
         if twin is not run and twin.status != "skipped":
-            run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.key}, shared"
+            run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.method} at {twin.key}, shared"
         elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
             run.status, run.note = "skipped", why
             log(f"run {number} of {len(runs)}: {run.dir}: not run: {why}")
