@@ -80,13 +80,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="cheap labels of further molecules that ASTEROID (and its ablations) also pretrain on "
                          "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; one fidelity with "
                          "--inaccurate); not charged to the budget: the report lists them")
-    methods.add_argument("--stretched", type=int, default=0, metavar="N",
-                         help="N pool frames per seed with one bond stretched or compressed (-0.2 to +0.6 Å), "
-                         "labelled on the cheap fidelity's scale by --stretch-labeler, added to ASTEROID's "
-                         "pretraining: MD data never reach far up a bond's wall (see acquire scan); default 0")
-    methods.add_argument("--stretch-labeler", default="xtb:gfn2", metavar="SPEC",
-                         help="the computing labeler of the stretched frames' moves (default xtb:gfn2); its "
-                         "labels are stored in OUT/labels.db and reported, not charged to the budget")
     methods.add_argument("--reuse", action="append", default=[], metavar="DIR",
                          help="an earlier comparison's folder: a run there with the same method, seed, frames and "
                          "settings (as far as the method reads them: a standard run does not read the cheap "
@@ -194,12 +187,6 @@ def settings_from(args: argparse.Namespace) -> Any:
             raise AcquireError(f"--reuse {folder}: not a comparison's output folder (it has no runs/)")
     for src in args.extra_inaccurate:
         load_molecules(src)  # a missing store or spec fails now, before any training
-    if args.stretched < 0:
-        raise AcquireError(f"--stretched must be >= 0, got {args.stretched}")
-    if args.stretched:
-        from acquire.labeling.stretched import stretch_labeler
-
-        stretch_labeler(args.stretch_labeler)  # a cached or unknown labeler fails now
     command = command_line(args)
     if pin is not None:
         from acquire.compare.pool import pin_ratio
@@ -213,7 +200,7 @@ def settings_from(args: argparse.Namespace) -> Any:
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,
                            extra_inaccurate=tuple(args.extra_inaccurate), test_source=args.test_source,
-                           reuse=tuple(args.reuse), stretched=args.stretched, stretch_labeler=args.stretch_labeler)
+                           reuse=tuple(args.reuse))
 
 
 def _auto_ratio(accurate: str, inaccurate: str, out: Path) -> tuple[float, tuple[str, str, float] | None]:

@@ -40,12 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ASTEROID: cheap labels of further molecules, pretrained on together with --inaccurate "
                         "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; the same fidelity "
                         "as --inaccurate, since one set of element reference energies is fitted across them)")
-    parser.add_argument("--stretched", type=int, default=0, metavar="N",
-                        help="ASTEROID: N inaccurate frames with one bond stretched or compressed, labelled on the "
-                        "inaccurate scale by --stretch-labeler, added to the pretraining (as acquire compare; default 0)")
-    parser.add_argument("--stretch-labeler", default="xtb:gfn2", metavar="SPEC",
-                        help="the computing labeler of the stretched frames' moves (default xtb:gfn2; its labels "
-                        "are kept in OUT/labels.db)")
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's: painn for quick, mace for paper)")
@@ -89,14 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise train.TrainError("--method asteroid needs --inaccurate SRC")
     if args.method == "score-matching" and not args.unlabeled:
         raise train.TrainError("--method score-matching needs --unlabeled SRC")
-    if (args.extra_inaccurate or args.stretched) and args.method != "asteroid":
-        raise train.TrainError("--extra-inaccurate and --stretched go with --method asteroid (its pretraining)")
-    if args.stretched < 0:
-        raise train.TrainError(f"--stretched must be >= 0, got {args.stretched}")
-    if args.stretched:
-        from acquire.labeling.stretched import stretch_labeler
-
-        stretch_labeler(args.stretch_labeler)  # a cached or unknown labeler fails before any training
+    if args.extra_inaccurate and args.method != "asteroid":
+        raise train.TrainError("--extra-inaccurate goes with --method asteroid (its pretraining)")
     pool = load_source(extra_src) if extra_src else None
     if pool is not None:
         count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
@@ -113,17 +101,9 @@ def run(args: argparse.Namespace) -> int:
     (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
                                                 "pool": extra_src, "pool_indices": list(map(int, chosen)),
-                                                "extra_inaccurate": args.extra_inaccurate,
-                                                "stretched": {"count": args.stretched, "labeler": args.stretch_labeler}}))
+                                                "extra_inaccurate": args.extra_inaccurate}))
     acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
     extra = extra_frames(args.extra_inaccurate, accurate, split.test if pool is not None else te)
-    if args.stretched:
-        from acquire.labeling.stretched import Stretch, stretched_frames
-
-        arrays, record = stretched_frames(pool, list(map(int, chosen[:args.stretched])),
-                                          Stretch(args.stretched, args.stretch_labeler), args.seed, out / "labels.db")
-        (out / "stretched.json").write_text(json.dumps(record, indent=1))
-        extra.append(frames(arrays, np.arange(len(arrays.energies)), "stretched"))
     with device:  # torch's default device: model and graphs are built there
         if args.method == "standard":
             result = train.run_standard(acc, val, test, config, out)

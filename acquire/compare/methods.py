@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from acquire.compare.plans import CompareSettings, stretched_path
+from acquire.compare.plans import CompareSettings
 from acquire.sources import SourceArrays, frames_of
 
 if TYPE_CHECKING:
@@ -59,10 +59,7 @@ def _asteroid(inputs: RunInputs) -> Potential:
 
     acc, val, test = _frames(inputs)
     pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "inaccurate")
-    sources = list(inputs.indices.get("extra_inaccurate", []))
-    if inputs.indices.get("stretched"):  # run_dir is OUT/runs/<key>/<method>/seed<k>
-        sources.append(f"cached:{stretched_path(inputs.run_dir.parents[3], inputs.indices['seed']).resolve()}")
-    extra = extra_frames(sources, inputs.accurate, inputs.indices["test"])
+    extra = extra_frames(inputs.indices.get("extra_inaccurate", []), inputs.accurate, inputs.indices["test"])
     return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir).model
 
 

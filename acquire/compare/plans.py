@@ -31,11 +31,6 @@ class CompareError(AcquireError):
     """A comparison cannot be set up or resumed as asked."""
 
 
-def stretched_path(out: Path, seed: int) -> Path:
-    """Where a comparison keeps a seed's bond-stretched pretraining frames (extxyz; a .json record beside)."""
-    return out / "stretched" / f"seed{seed}.extxyz"
-
-
 @pydantic_dataclass(frozen=True, config=STRICT)
 class CompareSettings:
     """What to compare: label sources, budgets, ratios, seeds, methods, training preset and the
@@ -66,8 +61,6 @@ class CompareSettings:
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
     extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
     reuse: tuple[str, ...] = ()  # folders of earlier comparisons whose finished runs are copied where they fit
-    stretched: int = 0  # bond-stretched pool frames per seed added to ASTEROID's pretraining (acquire.labeling.stretched)
-    stretch_labeler: str = "xtb:gfn2"  # the computing labeler that labels their stretch (not charged: recorded)
 
     def __post_init__(self) -> None:
         if self.training:  # a bad field fails now, before anything is written (ConfigError)

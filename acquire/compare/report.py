@@ -190,27 +190,16 @@ def archive_previous(out: Path, document: dict[str, Any]) -> None:
 
 
 def _extra_lines(document: dict[str, Any]) -> list[str]:
-    """What ASTEROID pretrained on besides the plan's inaccurate labels (--extra-inaccurate, --stretched)."""
+    """What ASTEROID pretrained on besides the plan's inaccurate labels (--extra-inaccurate)."""
     extra = document["settings"].get("extra_inaccurate") or []
-    stretched = (document.get("pool") or {}).get("stretched") or {}
-    lines = []
-    if stretched:
-        first = next(iter(stretched.values()))
-        lines = ["", f"ASTEROID and its ablations also pretrained on bond-stretched pool frames (one bond each, "
-                 f"{first['range_A'][0]:+g} to {first['range_A'][1]:+g} Å), labelled on the cheap fidelity's scale "
-                 f"with the move's change by {first['labeler']}: " + ", ".join(
-                     f"seed {seed} {r['frames']} frames ({r['cheap_labels']} {r['labeler']} labels, "
-                     f"{r['cheap_cpu_s']:.1f} CPU-core s" + (f", {r['failed']} failed" if r["failed"] else "") + ")"
-                     for seed, r in stretched.items())
-                 + ". Not charged to the budget."]
     if not extra:
-        return lines
+        return []
     molecules = next((r["inaccurate_molecules"] for r in document["runs"] if r.get("inaccurate_molecules")), [])
     listed = ", ".join(f"{m['formula']} {m['frames']}" + (" (bias-weighted)" if m["bias_weighted"] else "")
                        for m in molecules[1:])
-    return lines + ["", f"ASTEROID and its ablations also pretrained on the cheap labels of {', '.join(extra)}"
-                    + (f" (frames per molecule: {listed})" if listed else "")
-                    + ". They are not charged to the budget: the plans above count only the target molecule's labels."]
+    return ["", f"ASTEROID and its ablations also pretrained on the cheap labels of {', '.join(extra)}"
+            + (f" (frames per molecule: {listed})" if listed else "")
+            + ". They are not charged to the budget: the plans above count only the target molecule's labels."]
 
 
 def _committee(split: dict[str, Any]) -> str:

@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from acquire.compare.methods import METHODS, PRETRAINING, RunInputs, selected, train_config
-from acquire.compare.plans import (CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split,
-                                   stretched_path)
+from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
 from acquire.compare.pool import pool_rooms
 from acquire.progress import clock
 from acquire.sources import SourceArrays, followed_by, frames_of, load_source, predict_frames, split_source
-from labelers.files import atomic_path, atomic_write_text
+from labelers.files import atomic_path
 
 if TYPE_CHECKING:
     from budget import Plan
@@ -163,30 +162,7 @@ def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> di
                "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
     if settings.extra_inaccurate and run.method in PRETRAINING:
         indices["extra_inaccurate"] = list(settings.extra_inaccurate)
-    if settings.stretched and run.method in PRETRAINING:
-        indices["stretched"] = {"count": settings.stretched, "labeler": settings.stretch_labeler}
     return indices
-
-
-def make_stretched(out: Path, settings: CompareSettings, inaccurate: SourceArrays, splits: dict[int, SeedSplit],
-                   labelled: int, log: Log) -> None:
-    """Each seed's bond-stretched frames from the first labelled rows of its pool order, written once
-    (`stretched_path`; the cheap labels in OUT/labels.db)."""
-    from acquire.compare.pool import STORE
-    from acquire.labeling.stretched import Stretch, stretched_frames, write_extxyz
-
-    for seed, split in splits.items():
-        path = stretched_path(out, seed)
-        if path.exists():
-            continue
-        rows = split.pool_order[:min(settings.stretched, labelled)]
-        arrays, record = stretched_frames(inaccurate, rows, Stretch(settings.stretched, settings.stretch_labeler),
-                                          seed, out / STORE, settings.label_workers)
-        write_extxyz(arrays, path)
-        atomic_write_text(path.with_suffix(".json"), json.dumps(record, indent=1))
-        log(f"seed {seed}: {record['frames']} bond-stretched frames for the pretraining ({record['labeler']}, "
-            f"{record['cheap_labels_computed_now']} cheap labels computed, {record['cheap_cpu_s']:.1f} CPU-core s"
-            + (f", {record['failed']} failed" if record["failed"] else "") + ")")
 
 
 def same_frames(stored: dict[str, Any], indices: dict[str, Any], method: str) -> bool:
@@ -292,8 +268,6 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
 
         inaccurate = label_pool(out, settings.inaccurate, pool_frames(settings.pool), inaccurate, splits,
                                 labelled, settings.label_workers, settings.progress, log)
-    if settings.stretched:
-        make_stretched(out, settings, inaccurate, splits, labelled, log)
     if settings.selection == "uncertain":  # ranks the training candidates with the pool's labels
         from acquire.compare.plans import rank_by_committee
 
@@ -327,9 +301,6 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
                 + (f"{force:.3f} kcal/mol/Å" if force is not None else "not finite (the run diverged)"))
     pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
             "usable_frames": min(rooms.values()), "usable_frames_by_seed": rooms, "limited": limited}
-    if settings.stretched:
-        records = {seed: json.loads(stretched_path(out, seed).with_suffix(".json").read_text()) for seed in splits}
-        pool["stretched"] = {str(seed): {k: v for k, v in r.items() if k != "frames_made"} for seed, r in records.items()}
     return write_outputs(out, settings, plans, runs, splits, pool, None if cost is None else cost.as_dict())
 
 
