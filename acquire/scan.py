@@ -28,10 +28,10 @@ from ase.calculators.calculator import Calculator
 from acquire.errors import AcquireError
 from acquire.molecules import bonded_pairs
 from labelers.base import Labeler
+from labelers.datasets import KCAL_MOL
 from labelers.files import atomic_write_text
 
 FORMAT = "asteroid-ff/scan/1"
-KCAL_MOL_PER_EV = 23.060548
 
 
 class ScanError(AcquireError):
@@ -126,14 +126,11 @@ def scan(sources: list[tuple[str, str]], atoms: Atoms, bond: Bond, distances: li
 
 
 def _evaluator(source: str, device: str) -> Labeler | Calculator:
-    """The labeler a spec names, or the ASE calculator of a trained model."""
-    from acquire.md.calculators import calculator_for, is_labeler_spec
+    """The labeler a spec names (its labels may be energies only), or the ASE calculator of a trained model."""
+    from acquire.md.calculators import LabelerCalculator, calculator_for
 
-    if is_labeler_spec(source) and not Path(source).expanduser().exists():
-        from labelers import get_labeler
-
-        return get_labeler(source)
-    return calculator_for(source, device=device)
+    calculator = calculator_for(source, device=device)
+    return calculator.labeler if isinstance(calculator, LabelerCalculator) else calculator
 
 
 def _is_labeler(evaluator: Labeler | Calculator) -> bool:
@@ -200,9 +197,9 @@ def _save_partial(out: Path, document: dict[str, Any], name: str, source: str, p
 def _curve(source: str, labeler: bool, points: list[dict], origin: int, cpu_s: float) -> dict[str, Any]:
     """A source's points with energies relative to the origin point, in kcal/mol and kcal/mol/Å."""
     zero = points[origin]["energy_eV"]
-    energy = [None if p["energy_eV"] is None or zero is None else round((p["energy_eV"] - zero) * KCAL_MOL_PER_EV, 3)
+    energy = [None if p["energy_eV"] is None or zero is None else round((p["energy_eV"] - zero) / KCAL_MOL, 3)
               for p in points]
-    force = [None if p["force_eV_A"] is None else round(p["force_eV_A"] * KCAL_MOL_PER_EV, 3) for p in points]
+    force = [None if p["force_eV_A"] is None else round(p["force_eV_A"] / KCAL_MOL, 3) for p in points]
     return {"source": source, "labeler": labeler, "points": points, "energy_kcal_mol": energy,
             "force_kcal_mol_A": force, "failed": sum("error" in p for p in points), "cpu_s": round(cpu_s, 2)}
 
