@@ -42,6 +42,7 @@ from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
+from train.replay import joint_fidelity, replay_loss
 from train.score import beta_of, score_matching_loss
 
 
@@ -316,8 +317,13 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         model = run.fresh("pretrain")
         _align(model, parts, pool, fresh=True)
         run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
+        cheap_ref = model.ref.clone()
         _align(model, accurate, train, fresh=False)
-        if config.finetune:
+        if config.finetune and config.replay > 0:
+            joint = joint_fidelity(model, config, cheap_ref)
+            run.stage(f"finetune_replay_{tag}", joint, train, val, config.finetune_stage,
+                      replay_loss(pool, config, config.finetune_stage.batch_size))
+        elif config.finetune:
             run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
         scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
         point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
