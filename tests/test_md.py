@@ -14,7 +14,8 @@ from ase.io import read
 
 from acquire.md.calculators import LabelerCalculator, calculator_for, model_labels
 from acquire.md.store import RunStore
-from acquire.md.runs import Geometry, MDError, MDSettings, parse_timesteps, plan_jobs, run_one, run_stability
+from acquire.md.runs import (Geometry, MDError, MDSettings, energy_drift, parse_timesteps, plan_jobs, run_one,
+                             run_stability)
 from acquire.md.report import write_outputs
 from acquire.molecules import load_molecule
 from conftest import ENV
@@ -92,6 +93,27 @@ def test_collapsed_atoms_fail_the_pair_check(ethanol) -> None:
     collapsed.positions[1] = collapsed.positions[0] + [0.2, 0.0, 0.0]
     with pytest.raises(MDError, match="start geometry"):
         Geometry(collapsed, settings)
+
+
+def test_energy_drift_is_the_total_energys_slope_per_atom_and_ps() -> None:
+    assert energy_drift([0.0, 1000.0, 2000.0], [-5.0, -4.991, -4.982], 9) == pytest.approx(1.0)  # 9 meV/ps, 9 atoms
+    assert energy_drift([0.0, 10.0, 20.0, 30.0], [1.0, float("nan"), 1.0, 1.0], 3) == pytest.approx(0.0, abs=1e-9)
+    assert energy_drift([0.0, 1.0], [1.0, 2.0], 1) is None  # too few points for a slope
+
+
+def test_microcanonical_runs_conserve_energy_better_with_a_shorter_step(ethanol, tmp_path: Path) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
+    result = run_stability(models, [ethanol], MDSettings(steps=200, friction_per_fs=0.0, save_every=0),
+                           timesteps_fs=[0.25, 1.0], runs=1, seed=2)
+    fine, coarse = result.runs
+    assert fine.stable and coarse.stable
+    # velocity Verlet's energy error grows as the time step squared: 16 times from 0.25 to 1 fs
+    assert 4 * fine.energy_fluctuation_meV_per_atom < coarse.energy_fluctuation_meV_per_atom
+    assert fine.energy_fluctuation_meV_per_atom < 0.2 and fine.energy_drift_meV_per_atom_ps is not None
+    total = np.array(fine.trace["total_energy_eV"])
+    assert np.std(total) * 1e3 / len(ethanol) == pytest.approx(fine.energy_fluctuation_meV_per_atom)
+    report = write_outputs(result, tmp_path)["report"].read_text()
+    assert "drift (meV/atom/ps) | fluctuation (meV/atom) |" in report and "Friction 0: microcanonical" in report
 
 
 def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: Path) -> None:

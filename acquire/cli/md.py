@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timesteps", default=None, metavar="LIST",
                         help="step-size sweep, fs, e.g. 0.5,1,2,3 (overrides --timestep)")
     parser.add_argument("--friction", type=float, default=0.002, metavar="1/FS",
-                        help="Langevin friction, 1/fs (default 0.002)")
+                        help="Langevin friction, 1/fs (default 0.002); 0: microcanonical dynamics, and the "
+                             "report gives each model's total-energy drift and fluctuation")
     parser.add_argument("--steps", type=int, default=10000, help="steps per run (default 10000)")
     parser.add_argument("--runs", type=int, default=20, help="runs per model and time step (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of run 0; run k uses seed+k (default 0)")

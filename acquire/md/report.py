@@ -68,9 +68,15 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
         f"moves more than {s.bond_tolerance_A:g} Å from its start value, two atoms come closer than "
         f"{s.min_pair_distance_A:g} Å, or energy/forces are not finite.",
         "",
+    ]
+    nve = s.friction_per_fs == 0  # microcanonical: the drift measures energy conservation
+    if nve:
+        lines += ["Friction 0: microcanonical dynamics (velocity Verlet). Total energy before any failure, medians "
+                  "over the runs: drift = |slope| (meV per atom per ps), fluctuation = standard deviation (meV per atom).", ""]
+    lines += [
         "| model | source | time step (fs) | run length (ps) | stable / runs | stable fraction "
-        "| median time to failure (ps) | failures | mean T of stable runs (K) |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+        "| median time to failure (ps) | failures | mean T of stable runs (K) |" + (" drift (meV/atom/ps) | fluctuation (meV/atom) |" if nve else ""),
+        "|---|---|---:|---:|---:|---:|---:|---|---:|" + ("---:|---:|" if nve else ""),
     ]
     for summary in result.summaries():
         failures = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.failures.items())) or "—"
@@ -79,6 +85,8 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
             f"| {summary.model} | `{result.models.get(summary.model, summary.model)}` | {summary.timestep_fs:g} | "
             f"{s.steps * summary.timestep_fs / 1000.0:g} | {summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} | {ttf} | {failures} | "
             f"{'—' if summary.mean_temperature_K is None else format(summary.mean_temperature_K, '.0f')} |"
+            + (f" {_number(summary.median_abs_drift_meV_per_atom_ps)} | {_number(summary.median_fluctuation_meV_per_atom)} |"
+               if nve else "")
         )
     failed = [r for r in result.runs if not r.stable]
     lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
@@ -99,6 +107,10 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
               f"Trajectories (extxyz, eV and eV/Å): `trajectories/MODEL/dtSTEPfs/runNNN.extxyz`. "
               f"Numbers: `{files['metrics']}`. Wall time {result.wall_s:.1f} s.", ""]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
 
 
 def plot_stability(result: StabilityResult, path: Path) -> None:

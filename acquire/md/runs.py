@@ -8,6 +8,11 @@ A run is unstable at the first step where (checked every step, in this order)
 - a bonded distance leaves [d0 - tol, d0 + tol], d0 its start value and tol `bond_tolerance_A`
   (0.5 Å, the criterion of Fu et al., "Forces are not enough", 2022); bonds are the pairs closer
   than `bond_scale` × the sum of covalent radii in the start geometry (`bond`).
+Each run also records its total energy (potential + kinetic) at the trace points, its drift (the
+slope of a straight line through them, meV per atom per ps) and its fluctuation (their standard
+deviation, meV per atom): with `friction_per_fs` 0 the dynamics is microcanonical (velocity
+Verlet), the fluctuation grows as the time step squared and the drift shows a force field or time
+step that does not conserve energy; under the thermostat both also hold the bath's exchange.
 Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
 With an output directory every finished run is stored (`acquire.md.store`) and a rerun resumes.
 """
@@ -93,7 +98,9 @@ class MDRun:
     mean_temperature_K: float
     wall_s: float
     trajectory: str | None = None
-    trace: dict[str, list[float]] = field(default_factory=dict)  # time_fs, max_bond_deviation_A, min_pair_distance_A
+    trace: dict[str, list[float]] = field(default_factory=dict)  # time_fs, max_bond_deviation_A, min_pair_distance_A, total_energy_eV
+    energy_drift_meV_per_atom_ps: float | None = None  # slope of the total energy before any failure
+    energy_fluctuation_meV_per_atom: float | None = None  # its standard deviation before any failure
 
     @property
     def time_fs(self) -> float:
@@ -162,7 +169,8 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
     dyn = Langevin(atoms, settings.timestep_fs * units.fs, temperature_K=settings.temperature_K,
                    friction=settings.friction_per_fs / units.fs, fixcm=False, rng=rng)
     trace_every = max(1, settings.steps // settings.trace_points)
-    trace: dict[str, list[float]] = {"time_fs": [], "max_bond_deviation_A": [], "min_pair_distance_A": []}
+    trace: dict[str, list[float]] = {"time_fs": [], "max_bond_deviation_A": [], "min_pair_distance_A": [],
+                                     "total_energy_eV": []}
     temperatures: list[float] = []
     failure: MDFailure | None = None
     writer = _TrajectoryWriter(trajectory, settings.save_every)
@@ -191,6 +199,8 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
                 trace["time_fs"].append(step * settings.timestep_fs)
                 trace["max_bond_deviation_A"].append(max_dev)
                 trace["min_pair_distance_A"].append(min_pair)
+                total = energy + float(atoms.get_kinetic_energy()) if energy is not None else math.nan
+                trace["total_energy_eV"].append(total if kind is None else math.nan)  # a failing step is not fitted
                 temperatures.append(float(atoms.get_temperature()))
             if kind is not None:
                 failure = MDFailure(kind, detail, step, step * settings.timestep_fs)
@@ -206,7 +216,27 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
         model=model, timestep_fs=settings.timestep_fs, run=run, seed=seed, steps=step, stable=failure is None,
         failure=failure, mean_temperature_K=float(np.nanmean(temperatures)) if temperatures else math.nan,
         wall_s=time.perf_counter() - began, trajectory=None if trajectory is None else str(trajectory), trace=trace,
+        energy_drift_meV_per_atom_ps=energy_drift(trace["time_fs"], trace["total_energy_eV"], len(atoms)),
+        energy_fluctuation_meV_per_atom=energy_fluctuation(trace["total_energy_eV"], len(atoms)),
     )
+
+
+def energy_drift(time_fs: Sequence[float], total_energy_eV: Sequence[float], atoms: int) -> float | None:
+    """Least-squares slope of the total energy against time, meV per atom per ps (None with fewer
+    than 3 finite points)."""
+    t, e = np.asarray(time_fs, dtype=float), np.asarray(total_energy_eV, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(e)
+    if keep.sum() < 3 or np.ptp(t[keep]) == 0:
+        return None
+    slope_eV_per_fs = np.polyfit(t[keep], e[keep], 1)[0]
+    return float(slope_eV_per_fs * 1e3 * 1e3 / atoms)
+
+
+def energy_fluctuation(total_energy_eV: Sequence[float], atoms: int) -> float | None:
+    """Standard deviation of the total energy's finite values, meV per atom (None with fewer than 3)."""
+    e = np.asarray(total_energy_eV, dtype=float)
+    e = e[np.isfinite(e)]
+    return float(e.std() * 1e3 / atoms) if len(e) >= 3 else None
 
 
 def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
@@ -347,6 +377,8 @@ class Summary:
     failures: dict[str, int]
     median_time_to_failure_ps: float | None
     mean_temperature_K: float | None  # over stable runs: a check of the thermostat
+    median_abs_drift_meV_per_atom_ps: float | None = None  # over runs with a drift (before any failure)
+    median_fluctuation_meV_per_atom: float | None = None
 
 
 @dataclass
@@ -377,8 +409,15 @@ class StabilityResult:
                     median_time_to_failure_ps=float(np.median(failed)) if failed else None,
                     mean_temperature_K=float(np.nanmean([r.mean_temperature_K for r in group if r.stable]))
                     if stable else None,
+                    median_abs_drift_meV_per_atom_ps=_median_abs([r.energy_drift_meV_per_atom_ps for r in group]),
+                    median_fluctuation_meV_per_atom=_median_abs([r.energy_fluctuation_meV_per_atom for r in group]),
                 ))
         return out
+
+
+def _median_abs(values: Sequence[float | None]) -> float | None:
+    known = [abs(v) for v in values if v is not None]
+    return float(np.median(known)) if known else None
 
 
 def plan_jobs(models: Sequence[str], starts: Sequence[Atoms], timesteps_fs: Sequence[float], runs: int,
