@@ -31,6 +31,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -59,10 +61,11 @@ def apply(config, settings: list[str]):
 
 
 def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, stages_from: Path | None = None,
-             more_inaccurate: tuple[str, ...] = ()):
+             more_inaccurate: tuple[str, ...] = (), energy_only: int = 0):
     """The frames, method and config of a finished comparison run, with `settings` applied and the
     SRCs `more_inaccurate` added to its pretraining; the `reuse` stages copied into `out` from
-    `stages_from` (default `run_dir`)."""
+    `stages_from` (default `run_dir`); with `energy_only`, that many accurate frames of the
+    training source outside the split as energy-only labels (`frames['energy_only']`)."""
     import shutil
 
     import train
@@ -71,6 +74,7 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
     split = json.loads((run_dir / "split.json").read_text())
     params = json.loads((run_dir.parents[3] / "splits" / f"seed{split['seed']}.json").read_text())["params"]
     accurate = load_source(split["accurate"])
+    source_rows = len(accurate.energies)  # the rows before any test source
     if params.get("test_source"):  # test frames follow the accurate source's own rows
         accurate = followed_by(accurate, load_source(params["test_source"]))
     config = train.TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
@@ -81,6 +85,12 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
         pool = frames_of(_inaccurate(split, params, run_dir.parents[3]), split["inaccurate_indices"], "inaccurate")
         extra = extra_frames([*split.get("extra_inaccurate", []), *more_inaccurate], accurate, split["test"])
         pool = [pool, *extra] if extra else pool
+    if energy_only:  # accurate rows outside this run's split, in a seeded order, energies only
+        used = set(split["train"]) | set(split["validation"]) | set(split["test"])
+        free = [i for i in np.random.default_rng(split["seed"]).permutation(source_rows) if i not in used]
+        if len(free) < energy_only:
+            raise SystemExit(f"--energy-only {energy_only}: only {len(free)} accurate frames outside the split")
+        frames["energy_only"] = replace(frames_of(accurate, free[:energy_only], "energy_only"), forces=None)
     (out / "stages").mkdir(parents=True, exist_ok=True)
     for item in reuse:  # NAME (from stages_from or run_dir) or NAME=DIR (from DIR)
         stage, _, source = item.partition("=")
@@ -110,10 +120,13 @@ def main() -> None:
     p.add_argument("--stages-from", type=Path, help="with --reuse: the run directory to copy them from (default --run)")
     p.add_argument("--extra-inaccurate", action="append", default=[], metavar="SRC",
                    help="with --run: further cheap labels for the pretraining, as `acquire compare --extra-inaccurate`")
+    p.add_argument("--energy-only", type=int, default=0, metavar="N",
+                   help="with --run: N accurate frames outside the split as energy-only labels in the fine-tuning")
     p.add_argument("--method", choices=("standard", "asteroid"), help="with --split (--run: the run's own)")
     p.add_argument("--preset", default="paper")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--n-accurate", type=int, default=None, help="default: 250 standard, 200 ASTEROID")
+    p.add_argument("--n-accurate", type=int, default=None,
+                   help="default: 250 standard, 200 ASTEROID (--run: the first N of the run's training frames)")
     p.add_argument("--n-inaccurate", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
@@ -128,14 +141,17 @@ def main() -> None:
     began = time.monotonic()
     if args.run is not None:
         frames, pool, config = from_run(args.run, args.set, [s for s in args.reuse.split(",") if s], Path(args.out),
-                                         args.stages_from, tuple(args.extra_inaccurate))
+                                         args.stages_from, tuple(args.extra_inaccurate), args.energy_only)
         config = replace(config, threads=args.threads, progress=False)
         acc, val, test = frames["train"], frames["validation"], frames["test"]
+        if args.n_accurate:
+            acc = acc.subset(range(args.n_accurate))
         args.method, args.preset, n_acc = ("asteroid" if pool is not None else "standard"), "run", len(acc)
         seed = config.seed
     else:
         if args.method is None:
             p.error("--split needs --method")
+        frames = {}
         split = json.loads(Path(args.split).read_text())
         accurate = load_source(split["params"]["accurate"])
         inaccurate = load_source(split["params"]["inaccurate"])
@@ -150,11 +166,11 @@ def main() -> None:
     if args.method == "standard":
         result = train.run_standard(acc, val, test, config, args.out)
     else:
-        result = train.run_asteroid(acc, pool, val, test, config, args.out)
+        result = train.run_asteroid(acc, pool, val, test, config, args.out, energy_only=frames.get("energy_only"))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     m = result.metrics
     print(json.dumps({"method": args.method, "preset": args.preset, "set": args.set, "seed": seed,
-                      "extra_inaccurate": args.extra_inaccurate,
+                      "extra_inaccurate": args.extra_inaccurate, "energy_only": args.energy_only,
                       "n_accurate": n_acc, "test_force_mae": round(m["test"]["force_mae"], 4),
                       "test_energy_mae": round(m["test"]["energy_mae"], 4),
                       "val_force_mae": round(m["validation"]["force_mae"], 4),

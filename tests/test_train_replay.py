@@ -1,4 +1,5 @@
-"""Fine-tuning with the cheap labels replayed through a fidelity shift (train/replay.py)."""
+"""Fine-tuning with the cheap labels replayed through a fidelity shift, and with accurate energy-only
+labels (train/replay.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,10 @@ from train import Frames, ModelConfig, load_calculator, preset, run_asteroid
 from train.config import with_overrides
 from train.errors import ConfigError
 from train.graph import collate, to_data_list
-from train.losses import weighted_loss
+from train.errors import DataError
+from train.losses import energy_only_loss, weighted_loss
 from train.models import build_model
-from train.replay import joint_fidelity, replay_loss
+from train.replay import finetune_loss, joint_fidelity
 
 torch.set_num_threads(1)
 
@@ -53,12 +55,12 @@ def test_replay_loss_adds_the_weighted_cheap_loss_and_replays_the_same_frames_fo
     model, joint = _joint(config)
     pool = to_data_list(_frames("dft", 0, 30), config.model.cutoff)
     batch = collate(to_data_list(_frames("ccsd(t)", 0, 4), config.model.cutoff))
-    loss = replay_loss(pool, config, 5)
+    loss = finetune_loss(config, 5, cheap=pool)
     first, again = float(loss(joint, batch)), float(loss(joint, batch))
     assert first == again
     accurate = float(weighted_loss(model, batch, config.rho, config.loss))
     assert first > accurate  # the cheap term is there and positive
-    half = float(replay_loss(pool, with_overrides(config, {"replay": 1.0}), 5)(joint, batch))
+    half = float(finetune_loss(with_overrides(config, {"replay": 1.0}), 5, cheap=pool)(joint, batch))
     assert (first - accurate) == pytest.approx(2 * (half - accurate), rel=1e-5)
     other = collate(to_data_list(_frames("ccsd(t)", 4, 8), config.model.cutoff))
     assert float(loss(joint, other)) != pytest.approx(float(weighted_loss(model, other, config.rho, config.loss)) + first - accurate)
@@ -85,3 +87,36 @@ def test_asteroid_with_replay_trains_a_plain_model_and_resumes_to_the_same_one(t
     assert again.metrics["test"] == first.metrics["test"]
     calculator = load_calculator(tmp_path / "a")  # the saved model is the accurate head alone
     assert calculator is not None
+
+
+def test_energy_only_frames_train_on_their_energies_alone() -> None:
+    data = _frames("ccsd(t)", 0, 6)
+    energies = Frames(data.positions, data.numbers, data.energies, name="energies")
+    assert energies.energy_only and not energies.labelled
+    with pytest.raises(DataError, match="forces without energies"):
+        Frames(data.positions, data.numbers, None, data.forces)
+    config = preset("tiny")
+    model, _ = _joint(config)
+    batch = collate(to_data_list(energies, config.model.cutoff))
+    assert "force" not in batch
+    energy, _ = model.energy_forces(collate(to_data_list(data, config.model.cutoff)))
+    target = batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)
+    expected = 0.7 * float(torch.mean(((energy.double() - target) / model.scale) ** 2))
+    assert float(energy_only_loss(model, batch, 0.7, "mse")) == pytest.approx(expected, rel=1e-4)
+    accurate = collate(to_data_list(_frames("ccsd(t)", 10, 14), config.model.cutoff))
+    plain = float(finetune_loss(config, 3)(model, accurate))
+    assert plain == pytest.approx(float(weighted_loss(model, accurate, config.rho, config.loss)))
+    assert float(finetune_loss(config, 3, energy_only=to_data_list(energies, config.model.cutoff))(model, accurate)) > plain
+
+
+def test_asteroid_fine_tunes_on_energy_only_labels_beside_the_force_labels(tmp_path) -> None:
+    config = with_overrides(preset("tiny", gammas=(1.0,)), {"model": {"hidden": 8}})
+    energies = _frames("ccsd(t)", 300, 340)
+    run = run_asteroid(_frames("ccsd(t)", 0, 12), _frames("dft", 0, 40), _frames("ccsd(t)", 100, 108),
+                       _frames("ccsd(t)", 200, 210), config, tmp_path / "a",
+                       energy_only=Frames(energies.positions, energies.numbers, energies.energies))
+    assert (tmp_path / "a" / "stages" / "finetune_energies_g1.pt").exists()
+    assert run.metrics["counts"]["energy_only"] == 40
+    with pytest.raises(DataError, match="energy_only"):
+        run_asteroid(_frames("ccsd(t)", 0, 12), _frames("dft", 0, 40), _frames("ccsd(t)", 100, 108), None, config,
+                     tmp_path / "b", energy_only=energies.subset([0]).with_weights(None).unlabelled())

@@ -42,7 +42,7 @@ from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
-from train.replay import joint_fidelity, replay_loss
+from train.replay import finetune_loss, joint_fidelity
 from train.score import beta_of, score_matching_loss
 
 
@@ -255,7 +255,7 @@ def run_standard(accurate: Frames, validation: Frames, test: Frames | None, conf
 
 
 def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], validation: Frames, test: Frames | None,
-                 config: TrainConfig, out_dir: str | Path) -> RunResult:
+                 config: TrainConfig, out_dir: str | Path, energy_only: Frames | None = None) -> RunResult:
     """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection.
 
     `inaccurate` is one Frames, or several (one per molecule, one fidelity: pretraining across
@@ -265,7 +265,9 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
 
     Ablations through the config: `bias_weights=False` (uniform weights: plain pretrain then
     fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
-    re-fitted on the accurate set, no fine-tuning).
+    re-fitted on the accurate set, no fine-tuning). Beyond the paper (`train.replay`): `replay > 0`
+    keeps the cheap labels in the fine-tuning through a learned fidelity shift, and `energy_only`
+    (accurate energies without forces, of the accurate molecule) adds an energy term to it.
     """
     parts = pool_parts(inaccurate)
     single = isinstance(inaccurate, Frames)
@@ -274,6 +276,9 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test"),
                          *((p, "inaccurate" if single else f"inaccurate[{k}]") for k, p in enumerate(parts))):
         _check(frames, what)
+    if energy_only is not None and not (isinstance(energy_only, Frames) and energy_only.energies is not None
+                                        and same_molecule(energy_only, accurate)):
+        raise DataError("energy_only: expected Frames with energies of the accurate molecule")
     _check_elements(config, [accurate, validation, test, *parts])
     target = np.concatenate([np.full(len(p), same_molecule(p, accurate)) for p in parts])
     if config.bias_weights and not target.any():
@@ -281,12 +286,14 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
                         "needs some (or train without bias weights)")
     run = _Run(config, out_dir)
     named = {"inaccurate" if k == 0 else f"inaccurate_{k}": p for k, p in enumerate(parts)}
-    run.claim("asteroid", accurate=accurate, **named, validation=validation, test=test)
+    energy_only = None if energy_only is None else replace(energy_only, forces=None)
+    run.claim("asteroid", accurate=accurate, **named, validation=validation, test=test, energy_only=energy_only)
     train, val = run.graphs(accurate), run.graphs(validation)
     part_graphs = [run.graphs(p) for p in parts]
     pool = [g for graphs in part_graphs for g in graphs]
-    extra: dict = {"counts": {**_counts(accurate=accurate, validation=validation, test=test),
+    extra: dict = {"counts": {**_counts(accurate=accurate, validation=validation, test=test, energy_only=energy_only),
                               "inaccurate": len(pool)}}
+    energy_graphs = run.graphs(energy_only) if energy_only is not None else None
     if not single:
         extra["inaccurate_molecules"] = [{"formula": formula(p), "frames": len(p), "bias_weighted": bool(same_molecule(p, accurate))}
                                          for p in parts]
@@ -319,12 +326,12 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
         cheap_ref = model.ref.clone()
         _align(model, accurate, train, fresh=False)
-        if config.finetune and config.replay > 0:
-            joint = joint_fidelity(model, config, cheap_ref)
-            run.stage(f"finetune_replay_{tag}", joint, train, val, config.finetune_stage,
-                      replay_loss(pool, config, config.finetune_stage.batch_size))
-        elif config.finetune:
-            run.stage(f"finetune_{tag}", model, train, val, config.finetune_stage)
+        if config.finetune:
+            replay = config.replay > 0
+            extended = f"finetune{'_replay' if replay else ''}{'_energies' if energy_graphs else ''}_{tag}"
+            tuned = joint_fidelity(model, config, cheap_ref) if replay else model
+            loss = finetune_loss(config, config.finetune_stage.batch_size, pool if replay else None, energy_graphs)
+            run.stage(extended, tuned, train, val, config.finetune_stage, loss)
         scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
         point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
                  **{f"val_{k}": v for k, v in scored["validation"].items()}}

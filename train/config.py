@@ -104,6 +104,7 @@ class TrainConfig:
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
     replay: float = 0.0  # ASTEROID fine-tuning: weight of the cheap labels replayed through a fidelity shift (0 = off; train/replay.py)
     shift_hidden: int = 8  # channels of the replay's fidelity-shift network (one interaction)
+    energy_only_rho: float = 1.0  # ASTEROID fine-tuning: energy weight of accurate energy-only labels (as rho)
     temperature_K: float = 500.0  # for score matching (beta = 1 / kT)
     projections: int = 1  # random projections of the sliced score-matching trace estimator
     standard: StageConfig = field(default_factory=StageConfig)
@@ -121,7 +122,8 @@ class TrainConfig:
             (self.rho >= 0, f"rho {self.rho} (must be >= 0)"),
             (len(self.gammas) > 0 and all(g > 0 for g in self.gammas), f"gammas {self.gammas} (need one or more, > 0)"),
             (self.threads >= 1 and self.projections >= 1, "threads and projections (must be >= 1)"),
-            (self.replay >= 0 and self.shift_hidden >= 1, f"replay {self.replay} (>= 0), shift_hidden {self.shift_hidden} (>= 1)"),
+            (self.replay >= 0 and self.shift_hidden >= 1 and self.energy_only_rho >= 0,
+             f"replay {self.replay} (>= 0), shift_hidden {self.shift_hidden} (>= 1), energy_only_rho {self.energy_only_rho} (>= 0)"),
             (self.temperature_K > 0, f"temperature {self.temperature_K} K (must be > 0)"),
         ]
         for stage in _STAGES:
@@ -182,8 +184,8 @@ def stored_model(data: dict[str, Any]) -> dict[str, Any]:
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
 # The fields only the methods that learn from inaccurate or unlabelled data read: a standard run
 # trains the same model whatever they hold.
-PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "replay", "shift_hidden", "temperature_K",
-                      "projections", "bias", "pretrain", "finetune_stage")
+PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "replay", "shift_hidden", "energy_only_rho",
+                      "temperature_K", "projections", "bias", "pretrain", "finetune_stage")
 
 
 def parse_gammas(text: str) -> tuple[tuple[float, ...], bool]:

@@ -2,7 +2,8 @@
 
 Arrays in ASE units: positions (n, k, 3) Å, numbers (k,) or (n, k), energies (n,) eV, forces
 (n, k, 3) eV/Å, optional per-configuration weights (n,). Energies/forces may be None for unlabelled
-configurations (score matching). No torch here: callers build Frames from numpy or `ase.Atoms`.
+configurations (score matching); forces alone None for energy-only labels (`energy_only`). No torch
+here: callers build Frames from numpy or `ase.Atoms`.
 """
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class Frames:
             if not np.all(np.isfinite(value)):
                 raise DataError(f"{self.name or 'frames'}: {attr} contain NaN or inf")
             object.__setattr__(self, attr, value)
-        if (self.energies is None) != (self.forces is None):
-            raise DataError(f"{self.name or 'frames'}: give both energies and forces, or neither")
+        if self.energies is None and self.forces is not None:
+            raise DataError(f"{self.name or 'frames'}: forces without energies; give energies (and forces, or none)")
         if self.weights is not None and np.any(self.weights < 0):
             raise DataError(f"{self.name or 'frames'}: weights must be >= 0")
 
@@ -56,6 +57,11 @@ class Frames:
     @property
     def labelled(self) -> bool:
         return self.forces is not None
+
+    @property
+    def energy_only(self) -> bool:
+        """Energies without forces (labels that skipped the gradient: about 1/40 of a CCSD(T) force label)."""
+        return self.energies is not None and self.forces is None
 
     @property
     def atom_numbers(self) -> np.ndarray:

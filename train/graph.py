@@ -52,6 +52,7 @@ def to_data_list(frames: Frames, cutoff: float, dtype: torch.dtype = torch.float
         data = Data(pos=pos, z=numbers[index], edge_index=edge_index, weight=weights[index:index + 1])
         if energies is not None:
             data.y = energies[index:index + 1]
+        if forces is not None:
             data.force = forces[index]
         out.append(data)
     return out
@@ -73,6 +74,7 @@ def collate(data: list[Data]) -> Batch:
               "ptr": ptr}
     if "y" in data[0]:
         fields["y"] = torch.cat([d.y for d in data])
+    if "force" in data[0]:
         fields["force"] = torch.cat([d.force for d in data])
     batch = Batch(**fields)
     batch._num_graphs = len(data)

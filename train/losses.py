@@ -39,6 +39,16 @@ def per_config_loss(model, batch, rho: float, kind: str, create_graph: bool = Tr
     return rho * loss_e + loss_f, energy, forces
 
 
+def energy_only_loss(model, batch, rho: float, kind: str, per_atom: bool = False) -> torch.Tensor:
+    """Mean over the batch of weight x rho * L_E, for energy-only labels (no forces computed)."""
+    energy = model.residual(batch.z, batch.pos, batch.edge_index, batch.batch, batch.num_graphs)
+    target = (batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)).to(energy.dtype)
+    atoms = torch.bincount(batch.batch, minlength=batch.num_graphs).to(energy.dtype)
+    scale = model.scale.to(energy.dtype)
+    loss = rho * _elementwise((energy - target) / (scale * atoms if per_atom else scale), kind)
+    return (batch.weight.to(loss.dtype) * loss).mean()
+
+
 def weighted_loss(model, batch, rho: float, kind: str, per_atom: bool = False) -> torch.Tensor:
     """Mean over the batch of weight x (rho * L_E + L_F)."""
     loss, _, _ = per_config_loss(model, batch, rho, kind, per_atom=per_atom)

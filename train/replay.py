@@ -1,4 +1,5 @@
-"""Fine-tuning with the cheap labels replayed through a learned fidelity shift.
+"""Fine-tuning with more than the accurate force labels: the cheap labels replayed through a
+learned fidelity shift, and accurate energy-only labels.
 
 The paper's fine-tuning sees the accurate labels only, so what the pretraining learnt from the
 cheap labels is kept only as far as the starting weights carry it. Here each fine-tuning step also
@@ -15,9 +16,12 @@ the shift is too small a network to absorb it, as mace-torch's multi-head fine-t
 pretraining data in play with a head of its own. Validation, selection and the saved model use `E`
 alone; the shift is discarded after the stage.
 
-A replay batch is drawn by a generator seeded from the accurate batch's positions and the run's
-seed: the same accurate batch always replays the same cheap frames, so a resumed stage is the
-stage that was interrupted.
+Accurate energy-only labels (a CCSD(T) energy without its gradient costs about 1/40 of a force
+label) add `energy_only_rho * L_E` on a batch of them per step, with the energy alone computed.
+
+A replay or energy-only batch is drawn by a generator seeded from the accurate batch's positions
+and the run's seed: the same accurate batch always draws the same frames, so a resumed stage is
+the stage that was interrupted.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from torch import nn
 
 from train.config import TrainConfig
 from train.graph import collate
-from train.losses import weighted_loss
+from train.losses import energy_only_loss, weighted_loss
 from train.models import Potential, build_model
 
 
@@ -94,18 +98,28 @@ def joint_fidelity(potential: Potential, config: TrainConfig, cheap_ref: torch.T
     return JointFidelity(potential, shift, cheap_ref)
 
 
-def replay_loss(pool: list, config: TrainConfig, batch_size: int) -> Callable:
-    """The fine-tuning loss `L_accurate + replay * L_cheap` of a `JointFidelity`, with `batch_size`
-    frames of `pool` (the cheap-label graphs) replayed per step."""
-    if not pool:
-        raise ValueError("replay needs cheap-label frames")
+def _draw(graphs: list, batch, seed: int, size: int):
+    """`size` of `graphs`, drawn with a generator seeded from `batch`'s positions and `seed`."""
+    key = zlib.crc32(batch.pos.detach().cpu().numpy().tobytes()) ^ (seed * 2_654_435_761 % 2**32)
+    picks = torch.randint(len(graphs), (size,), generator=torch.Generator().manual_seed(key)).tolist()
+    return collate([graphs[i] for i in picks])
 
-    def loss(model: JointFidelity, batch) -> torch.Tensor:
-        accurate = weighted_loss(model.potential, batch, config.rho, config.loss, config.energy_per_atom)
-        key = zlib.crc32(batch.pos.detach().cpu().numpy().tobytes()) ^ (config.seed * 2_654_435_761 % 2**32)
-        picks = torch.randint(len(pool), (batch_size,), generator=torch.Generator().manual_seed(key)).tolist()
-        cheap = weighted_loss(model.cheap(), collate([pool[i] for i in picks]), config.rho, config.loss,
-                              config.energy_per_atom)
-        return accurate + config.replay * cheap
+
+def finetune_loss(config: TrainConfig, batch_size: int, cheap: list | None = None,
+                  energy_only: list | None = None) -> Callable:
+    """The fine-tuning loss `L_accurate [+ replay * L_cheap] [+ energy_only_rho * L_E(energy-only)]`
+    of a model (a `JointFidelity` when `cheap` graphs are replayed), with `batch_size` frames of
+    each extra set drawn per step."""
+
+    def loss(model, batch) -> torch.Tensor:
+        potential = model.potential if isinstance(model, JointFidelity) else model
+        total = weighted_loss(potential, batch, config.rho, config.loss, config.energy_per_atom)
+        if cheap:
+            total = total + config.replay * weighted_loss(model.cheap(), _draw(cheap, batch, config.seed, batch_size),
+                                                          config.rho, config.loss, config.energy_per_atom)
+        if energy_only:
+            total = total + energy_only_loss(potential, _draw(energy_only, batch, config.seed + 1, batch_size),
+                                             config.energy_only_rho, config.loss, config.energy_per_atom)
+        return total
 
     return loss
