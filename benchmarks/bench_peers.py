@@ -9,7 +9,8 @@ For each seed it writes the split's frames as extxyz (mace-torch's `REF_energy` 
 keys, eV and eV/Å): `train.xyz` (the standard run's 250 CCSD(T) frames), `train_acc.xyz` (the
 ASTEROID run's 200), `val.xyz` (the comparison's validation frames), `test.xyz` (its test frames),
 `dft_train.xyz` / `dft_val.xyz` (the ASTEROID run's DFT pool, the last 50 held out for
-validation). Then it runs the recipes of the peer table (`--recipes`, default all):
+validation). Then it runs the recipes of the peer table (`--recipes`, default all; the table also
+shows those an earlier call finished in `--out`):
 
 - `std`: standard on the 250 CCSD(T) frames, 400 epochs;
 - `ft`: naive pretrain-then-fine-tune: 40 epochs on the DFT frames, then `--foundation_model`
@@ -197,7 +198,7 @@ def main() -> None:
     unknown = set(recipes) - set(RECIPES)
     if unknown:
         raise SystemExit(f"unknown recipes {sorted(unknown)}; known: {', '.join(RECIPES)}")
-    rows: dict[str, dict[int, dict]] = {"standard": {}, "asteroid": {}, **{r: {} for r in recipes}}
+    rows: dict[str, dict[int, dict]] = {"standard": {}, "asteroid": {}, **{r: {} for r in RECIPES}}
     for seed in (int(s) for s in args.seeds.split(",")):
         work = args.out / f"seed{seed}"
         info = prepare(args.compare, seed, work)
@@ -208,9 +209,12 @@ def main() -> None:
             print(f"seed {seed}: {recipe} ...", file=sys.stderr, flush=True)
             rows[recipe][seed] = run_recipe(recipe, work, args.threads)
             print(f"seed {seed}: {recipe}: {rows[recipe][seed]}", file=sys.stderr, flush=True)
+        for recipe in [r for r in RECIPES if r not in recipes]:  # finished by an earlier call: in the table too
+            if (work / f"{recipe}.json").exists():
+                rows[recipe][seed] = json.loads((work / f"{recipe}.json").read_text())
     from importlib.metadata import version
 
-    document = {"compare": str(args.compare), "rows": rows, "threads": args.threads, "host": platform.node(),
+    document = {"compare": str(args.compare), "rows": {k: v for k, v in rows.items() if v}, "threads": args.threads, "host": platform.node(),
                 "load_average": os.getloadavg(), "versions": {"mace-torch": version("mace-torch"), "torch": version("torch")}}
     (args.out / "peers.json").write_text(json.dumps(document, indent=1))
     md = table({k: v for k, v in rows.items() if v})
