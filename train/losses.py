@@ -29,23 +29,28 @@ def _elementwise(error: torch.Tensor, kind: str) -> torch.Tensor:
 def per_config_loss(model, batch, rho: float, kind: str, create_graph: bool = True, per_atom: bool = False):
     """(per-configuration loss (B,), predicted residual energies (B,), forces (N, 3))."""
     energy, forces = model.energy_forces(batch, create_graph=create_graph)
-    target = (batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)).to(energy.dtype)
     scale = model.scale.to(energy.dtype)
     atom_losses = _elementwise((forces - batch.force) / scale, kind).sum(dim=1)
     sums = torch.zeros(batch.num_graphs, dtype=atom_losses.dtype).index_add(0, batch.batch, atom_losses)
-    atoms = torch.bincount(batch.batch, minlength=batch.num_graphs).to(atom_losses.dtype)
-    loss_e = _elementwise((energy - target) / (scale * atoms if per_atom else scale), kind)
-    loss_f = sums / (3.0 * atoms)
-    return rho * loss_e + loss_f, energy, forces
+    loss_f = sums / (3.0 * _atoms(batch, atom_losses.dtype))
+    return rho * _energy_loss(model, batch, energy, kind, per_atom) + loss_f, energy, forces
+
+
+def _atoms(batch, dtype: torch.dtype) -> torch.Tensor:
+    return torch.bincount(batch.batch, minlength=batch.num_graphs).to(dtype)
+
+
+def _energy_loss(model, batch, energy: torch.Tensor, kind: str, per_atom: bool) -> torch.Tensor:
+    """Per-configuration L_E of predicted residual energies `energy` (B,) against the batch's labels."""
+    target = (batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)).to(energy.dtype)
+    scale = model.scale.to(energy.dtype)
+    return _elementwise((energy - target) / (scale * _atoms(batch, energy.dtype) if per_atom else scale), kind)
 
 
 def energy_only_loss(model, batch, rho: float, kind: str, per_atom: bool = False) -> torch.Tensor:
     """Mean over the batch of weight x rho * L_E, for energy-only labels (no forces computed)."""
     energy = model.residual(batch.z, batch.pos, batch.edge_index, batch.batch, batch.num_graphs)
-    target = (batch.y - model.reference(batch.z, batch.batch, batch.num_graphs)).to(energy.dtype)
-    atoms = torch.bincount(batch.batch, minlength=batch.num_graphs).to(energy.dtype)
-    scale = model.scale.to(energy.dtype)
-    loss = rho * _elementwise((energy - target) / (scale * atoms if per_atom else scale), kind)
+    loss = rho * _energy_loss(model, batch, energy, kind, per_atom)
     return (batch.weight.to(loss.dtype) * loss).mean()
 
 

@@ -36,6 +36,7 @@ from train.config import TrainConfig
 from train.graph import collate
 from train.losses import energy_only_loss, weighted_loss
 from train.models import Potential, build_model
+from train.models.potential import energy_forces
 
 
 class JointFidelity(nn.Module):
@@ -74,14 +75,15 @@ class CheapFidelity:
         self.joint = joint
         self.scale = joint.potential.scale
 
-    def energy_forces(self, batch, create_graph: bool = False):
-        pos = batch.pos if batch.pos.requires_grad else batch.pos.detach().requires_grad_(True)
+    def residual(self, z: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor, batch: torch.Tensor,
+                 num_graphs: int) -> torch.Tensor:
+        """The model's residual energies plus the gated shift's (eV)."""
         joint = self.joint
-        energy = joint.potential.residual(batch.z, pos, batch.edge_index, batch.batch, batch.num_graphs)
-        shift = joint.shift.residual(batch.z, pos, batch.edge_index, batch.batch, batch.num_graphs)
-        energy = energy + joint.gate.to(energy.dtype) * shift
-        (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=create_graph)
-        return energy, -grad
+        energy = joint.potential.residual(z, pos, edge_index, batch, num_graphs)
+        return energy + joint.gate.to(energy.dtype) * joint.shift.residual(z, pos, edge_index, batch, num_graphs)
+
+    def energy_forces(self, batch, create_graph: bool = False):
+        return energy_forces(self.residual, batch, create_graph)
 
     def reference(self, z: torch.Tensor, batch: torch.Tensor, num_graphs: int) -> torch.Tensor:
         out = torch.zeros(num_graphs, dtype=torch.float64, device=z.device)

@@ -13,6 +13,17 @@ import torch
 from torch import nn
 
 
+def energy_forces(residual, batch, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(residual energies (B,), forces (N, 3) = -dE/dx) of a batch, from `residual(z, pos,
+    edge_index, batch, num_graphs)` (a `Potential`'s, or any sum of them)."""
+    pos = batch.pos
+    if not pos.requires_grad:
+        pos = pos.detach().requires_grad_(True)
+    energy = residual(batch.z, pos, batch.edge_index, batch.batch, batch.num_graphs)
+    (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=create_graph)
+    return energy, -grad
+
+
 class Potential(nn.Module):
     def __init__(self, net: nn.Module, max_z: int) -> None:
         super().__init__()
@@ -41,12 +52,7 @@ class Potential(nn.Module):
 
     def energy_forces(self, batch, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """(residual energies (B,), forces (N, 3)) of a torch-geometric batch; forces = -dE/dx."""
-        pos = batch.pos
-        if not pos.requires_grad:
-            pos = pos.detach().requires_grad_(True)
-        energy = self.residual(batch.z, pos, batch.edge_index, batch.batch, batch.num_graphs)
-        (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=create_graph)
-        return energy, -grad
+        return energy_forces(self.residual, batch, create_graph)
 
     def fit_reference(self, counts: np.ndarray, energies: np.ndarray) -> None:
         """Least-squares per-element energies from (n, max_z+1) composition counts and energies (eV).
