@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from labelers.datasets import load_md17
@@ -82,3 +83,18 @@ def test_diverging_epoch_is_undone_and_rerun_at_half_the_rate() -> None:
     assert kept[-1]["lr"] <= wild.lr / 2  # the rate after a rollback is halved
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert kept[-1]["train_loss"] < 10 * kept[0]["train_loss"] < rolled[0]["train_loss"] / 1e4
+
+
+def test_cooldown_holds_the_rate_then_falls_linearly_to_min_lr() -> None:
+    """A constant-rate stage with `cooldown` 0.5 keeps its rate for the first half of its epochs and
+    then falls linearly: the last step of the last epoch runs close to min_lr; the plain constant
+    stage never moves."""
+    config = preset("tiny", seed=0)
+    steady = StageConfig(epochs=4, batch_size=2, lr=1e-3, min_lr=1e-5, warmup_epochs=0, schedule="constant")
+    cooled = replace(steady, cooldown=0.5)
+    plain = fit(_model(), _graphs(0, 8), None, steady, config, None, "steady")
+    rates = [row["lr"] for row in fit(_model(), _graphs(0, 8), None, cooled, config, None, "cooled").history]
+    assert [row["lr"] for row in plain.history] == [steady.lr] * 4
+    assert rates[:2] == [steady.lr] * 2  # epoch 2's last step sits at the start of the cooldown
+    assert rates[1] > rates[2] > rates[3]
+    assert rates[3] == pytest.approx(steady.min_lr + (steady.lr - steady.min_lr) * 0.25 / 2)  # the step at 3.75 of 4 epochs

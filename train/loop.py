@@ -53,13 +53,21 @@ class FitResult:
 
 
 def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
+    """The learning rate at fractional `epoch`: warm-up, then the schedule (`factor`: the plateau
+    rule's multiplier), then, in the last `cooldown` fraction of the epochs, a linear fall to min_lr
+    (warm-up, stable, decay: the decay is where a constant-rate stage's loss drops most)."""
     if stage.warmup_epochs and epoch < stage.warmup_epochs:
         return stage.lr * (0.1 + 0.9 * epoch / stage.warmup_epochs)
     if stage.schedule == "cosine":
         span = max(stage.epochs - stage.warmup_epochs, 1)
         progress = min((epoch - stage.warmup_epochs) / span, 1.0)
-        return stage.min_lr + 0.5 * (stage.lr - stage.min_lr) * (1 + math.cos(math.pi * progress))
-    return max(stage.lr * factor, stage.min_lr)
+        rate = stage.min_lr + 0.5 * (stage.lr - stage.min_lr) * (1 + math.cos(math.pi * progress))
+    else:
+        rate = max(stage.lr * factor, stage.min_lr)
+    start = stage.epochs * (1.0 - stage.cooldown)
+    if stage.cooldown and epoch > start:
+        rate = stage.min_lr + (rate - stage.min_lr) * max(1.0 - (epoch - start) / (stage.epochs - start), 0.0)
+    return rate
 
 
 def _save(state: dict, path: Path) -> None:
