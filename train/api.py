@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -114,7 +113,7 @@ class _Run:
         return to_data_list(frames, self.config.model.cutoff, self.dtype)
 
     def fresh(self, tag: str) -> Potential:
-        torch.manual_seed(self.config.seed * 7919 + zlib.crc32(tag.encode()) % 100_000)
+        torch.manual_seed(self.config.seed_for(tag))
         return build_model(self.config.model).to(self.dtype)
 
     def stage(self, name: str, model: Potential, train: list, val: list | None, stage: StageConfig,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from dataclasses import asdict, field, replace
 from typing import Any, Literal, get_args
 
@@ -137,6 +138,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def seed_for(self, tag: str) -> int:
+        """The torch seed of the fresh network built for `tag` (a stage or a head) in this run."""
+        return self.seed * 7919 + zlib.crc32(tag.encode()) % 100_000
 
     def weightings(self) -> tuple[float, ...]:
         """ASTEROID's candidate gammas (kcal/mol/Å), one pretraining and fine-tuning each; math.inf

@@ -94,7 +94,7 @@ def joint_fidelity(potential: Potential, config: TrainConfig, cheap_ref: torch.T
     """`potential` (reference energies already fitted on the accurate labels; `cheap_ref` those of
     the cheap labels) with a fresh shift network of `config.shift_hidden` channels, one interaction."""
     dtype = next(potential.parameters()).dtype
-    torch.manual_seed(config.seed * 7919 + zlib.crc32(b"shift") % 100_000)
+    torch.manual_seed(config.seed_for("shift"))
     shift = build_model(replace(config.model, hidden=config.shift_hidden, layers=1)).to(dtype)
     shift.set_scale(float(potential.scale))
     return JointFidelity(potential, shift, cheap_ref)
