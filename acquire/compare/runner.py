@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -242,12 +242,24 @@ def read_run(run: RunSpec, out: Path) -> None:
 Log = Callable[[str], None]
 
 
-def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
-    """Run (or resume) every run of the comparison, `settings.jobs` at a time; write metrics.json,
-    report.md and plots; return the metrics document."""
-    from acquire.compare.report import write_outputs
+@dataclass
+class Prepared:
+    """A comparison ready to train: its labelled arrays, plans, runs (capped at the pool's room)
+    and one split per seed."""
 
-    out = Path(out)
+    accurate: SourceArrays
+    inaccurate: SourceArrays
+    cost: CostEstimate | None
+    plans: dict[str, Plan]
+    runs: list[RunSpec]
+    rooms: dict[int, int]
+    limited: dict[str, dict[str, Any]]
+    splits: dict[int, SeedSplit]
+
+
+def prepare(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> Prepared:
+    """Load the labels, plan the budget, write every seed's split (labelling a computed pool and
+    ranking the candidates where the settings ask for it): everything before training."""
     out.mkdir(parents=True, exist_ok=True)
     accurate, inaccurate, own_rows = load_data(settings)
     cost = accurate_label_cost(settings.accurate, accurate)
@@ -274,6 +286,17 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
         splits = {seed: rank_by_committee(split, accurate, inaccurate, labelled,
                                           train_config(settings, "standard", seed), out, log)
                   for seed, split in splits.items()}
+    return Prepared(accurate, inaccurate, cost, plans, runs, rooms, limited, splits)
+
+
+def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
+    """Run (or resume) every run of the comparison, `settings.jobs` at a time; write metrics.json,
+    report.md and plots; return the metrics document."""
+    from acquire.compare.report import write_outputs
+
+    out = Path(out)
+    prepared = prepare(settings, out, log)
+    accurate, inaccurate, runs, splits = prepared.accurate, prepared.inaccurate, prepared.runs, prepared.splits
     first: dict[tuple, RunSpec] = {}
     pending: list[RunSpec] = []
     for number, run in enumerate(runs, 1):
@@ -300,8 +323,10 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
                 + (f"{force:.3f} kcal/mol/Å" if force is not None else "not finite (the run diverged)"))
     pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
-            "usable_frames": min(rooms.values()), "usable_frames_by_seed": rooms, "limited": limited}
-    return write_outputs(out, settings, plans, runs, splits, pool, None if cost is None else cost.as_dict())
+            "usable_frames": min(prepared.rooms.values()), "usable_frames_by_seed": prepared.rooms,
+            "limited": prepared.limited}
+    cost = None if prepared.cost is None else prepared.cost.as_dict()
+    return write_outputs(out, settings, prepared.plans, runs, splits, pool, cost)
 
 
 def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,
