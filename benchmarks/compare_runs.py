@@ -12,7 +12,6 @@ Everything after `--` is `acquire compare`'s own arguments; progress goes to std
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from acquire.cli.compare import settings_from
     from acquire.cli.main import build_parser
-    from acquire.compare.runner import execute, prepare, run_indices
+    from acquire.compare.runner import execute, prepare, store_indices
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, required=True)
@@ -40,8 +39,7 @@ def main() -> None:
         if run.seed != args.seed or (args.method and run.method != args.method):
             continue
         if args.splits_only:
-            (out / run.dir).mkdir(parents=True, exist_ok=True)
-            (out / run.dir / "split.json").write_text(json.dumps(run_indices(run, settings, prepared.splits[run.seed])))
+            store_indices(run, out, settings, prepared.splits[run.seed])
         else:
             print(f"training {run.dir}", file=sys.stderr)
             execute(run, out, settings, prepared.accurate, prepared.inaccurate, prepared.splits[run.seed])

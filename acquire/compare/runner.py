@@ -207,13 +207,19 @@ def copy_run(source: Path, target: Path, indices: dict[str, Any]) -> None:
     (target / "reused_from.txt").write_text(f"{source.resolve()}\n")
 
 
+def store_indices(run: RunSpec, out: Path, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
+    """Write the frames `run` trains, validates and tests on to its run directory's split.json."""
+    indices = run_indices(run, settings, split)
+    (out / run.dir).mkdir(parents=True, exist_ok=True)
+    (out / run.dir / "split.json").write_text(json.dumps(indices))
+    return indices
+
+
 def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: SourceArrays,
             inaccurate: SourceArrays, split: SeedSplit) -> None:
     """Train (or resume) one run with its method and store its split indices and test predictions."""
     run_dir = out / run.dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    indices = run_indices(run, settings, split)
-    (run_dir / "split.json").write_text(json.dumps(indices))
+    indices = store_indices(run, out, settings, split)
     config = train_config(settings, run.method, run.seed)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
     model = METHODS[run.method].run(RunInputs(accurate, inaccurate, indices, config, run_dir))
