@@ -98,3 +98,24 @@ def test_cooldown_holds_the_rate_then_falls_linearly_to_min_lr() -> None:
     assert rates[:2] == [steady.lr] * 2  # epoch 2's last step sits at the start of the cooldown
     assert rates[1] > rates[2] > rates[3]
     assert rates[3] == pytest.approx(steady.min_lr + (steady.lr - steady.min_lr) * 0.25 / 2)  # the step at 3.75 of 4 epochs
+
+
+def test_anchor_keeps_the_weights_near_the_stage_start_and_resumes_with_its_start(tmp_path: Path) -> None:
+    """`anchor` (decoupled L2-SP) pulls every step back towards the starting weights: the same
+    stage moves the weights less with it than without, and a stage resumed from its state file
+    keeps the original start as its anchor (the same weights as an uninterrupted run)."""
+    config = preset("tiny", seed=0)
+    free = StageConfig(epochs=4, batch_size=2, lr=1e-2, min_lr=1e-5, warmup_epochs=0, schedule="constant")
+    start = [p.detach().clone() for p in _model().parameters()]
+
+    def moved(model) -> float:
+        return sum(float((p.detach() - p0).norm()) for p, p0 in zip(model.parameters(), start))
+
+    loose, tied = _model(), _model()
+    fit(loose, _graphs(0, 8), None, free, config, None, "free")
+    fit(tied, _graphs(0, 8), None, replace(free, anchor=50.0), config, None, "tied")
+    assert 0 < moved(tied) < 0.5 * moved(loose)
+    resumed, state = _model(), tmp_path / "state.pt"
+    fit(resumed, _graphs(0, 8), None, replace(free, anchor=50.0, epochs=2), config, state, "tied")
+    fit(resumed, _graphs(0, 8), None, replace(free, anchor=50.0), config, state, "tied")
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), tied.parameters()))

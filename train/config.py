@@ -81,6 +81,7 @@ class StageConfig:
     clip_grad: float = 0.0  # clip the gradient norm to this value (0 = off)
     min_steps: int = 0  # at least this many optimiser steps: a small training set gets more epochs (0 = off)
     cooldown: float = 0.0  # the last fraction of the epochs: the rate falls linearly to min_lr (0 = off)
+    anchor: float = 0.0  # each step pulls the weights towards the stage's starting ones by lr * anchor of the gap (L2-SP, decoupled; 0 = off)
 
     def epochs_for(self, frames: int) -> int:
         """The epochs this stage runs on `frames` training configurations: `epochs`, or more when
@@ -130,8 +131,8 @@ class TrainConfig:
         ]
         for stage in _STAGES:
             s = getattr(self, stage)
-            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0 and s.min_steps >= 0 and 0 <= s.cooldown <= 1,
-                           f"{stage}: epochs, batch_size, lr (must be > 0), min_steps (>= 0), cooldown (0 to 1)"))
+            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0 and s.min_steps >= 0 and 0 <= s.cooldown <= 1 and s.anchor >= 0,
+                           f"{stage}: epochs, batch_size, lr (must be > 0), min_steps (>= 0), cooldown (0 to 1), anchor (>= 0)"))
         for ok, what in checks:
             if not ok:
                 raise ConfigError(f"invalid training config: {what}")

@@ -6,7 +6,8 @@ training loss `DIVERGED` times the stage's lowest, or no finite batch) is undone
 optimiser and EMA go back to the end of the epoch with the lowest training loss, and the epoch
 runs again at half the learning rate (`rolled_back` rows in the history; at most `MAX_ROLLBACKS`).
 Stages are bounded by epochs, never by wall time: the same seed gives the same model on an idle or
-a busy machine (with the same number of threads).
+a busy machine (with the same number of threads). `anchor` pulls the weights back towards the
+stage's starting ones after every step (L2-SP for a fine-tuning on few labels).
 
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
 selected weights in it (the best validation epoch, or the last epoch without validation). A killed
@@ -108,6 +109,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay,
                                  amsgrad=stage.amsgrad)
     ema = copy.deepcopy(model) if stage.ema > 0 else None
+    anchor = [p.detach().clone() for p in model.parameters()] if stage.anchor > 0 else None
     result = FitResult()
     best_state = None
     start_epoch, bad_epochs, factor, plateau_best, plateau_bad = 0, 0, 1.0, math.inf, 0
@@ -116,6 +118,8 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     if state_path is not None and state_path.exists():
         saved = torch.load(state_path, weights_only=True)
         model.load_state_dict(saved["model"])
+        if anchor is not None:
+            anchor = saved["anchor"]
         optimizer.load_state_dict(saved["optimizer"])
         if ema is not None:
             ema.load_state_dict(saved["ema"])
@@ -153,6 +157,10 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                 if stage.clip_grad:  # clip_grad_norm_ with the norm computed once
                     torch.nn.utils.clip_grads_with_norm_(model.parameters(), stage.clip_grad, norm)
                 optimizer.step()
+                if anchor is not None:  # decoupled L2-SP: a fraction lr * anchor of the way back
+                    with torch.no_grad():
+                        for p, p0 in zip(model.parameters(), anchor):
+                            p.lerp_(p0, min(optimizer.param_groups[0]["lr"] * stage.anchor, 1.0))
                 if ema is not None:
                     with torch.no_grad():
                         for p_ema, p in zip(ema.parameters(), model.parameters()):
@@ -208,7 +216,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
                     "factor": factor, "plateau_best": plateau_best, "plateau_bad": plateau_bad,
                     "history": result.history, "best_loss": result.best_loss, "seconds": result.seconds,
                     "cpu_seconds": result.cpu_seconds, "lr_scale": scale, "rollbacks": rollbacks,
-                    "best_train": best_train, "good": list(good),
+                    "best_train": best_train, "good": list(good), "anchor": anchor,
                 }, state_path)
                 last_save = time.monotonic()
             if stopped:
