@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main() -> None:
     from acquire.cli.compare import settings_from
-    from acquire.cli.main import build_parser
+    from acquire.cli.main import parse_args
     from acquire.compare.runner import execute, prepare, store_indices
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,7 +31,7 @@ def main() -> None:
     args = p.parse_args()
     if args.method is None and not args.splits_only:
         p.error("give --method or --splits-only")
-    compare_args = build_parser().parse_args(["compare", *[a for a in args.compare if a != "--"]])
+    compare_args = parse_args(["compare", *[a for a in args.compare if a != "--"]])  # --config applied
     settings = settings_from(compare_args)
     out = Path(compare_args.out)
     prepared = prepare(settings, out, lambda line: print(line, file=sys.stderr))

@@ -115,19 +115,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """`argv` parsed as the command line parses it: a `--config` file's values become the options'
+    defaults, and options given on the command line win."""
     from acquire.cli.config_file import apply_config, config_path
 
-    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     command = next((word for word in argv if not word.startswith("-")), "")
+    commands = parser.get_default("_commands")
+    if command in commands and (path := config_path(argv)) is not None:
+        apply_config(commands[command], path)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), "")
     try:
-        commands = parser.get_default("_commands")
-        if command in commands and (path := config_path(argv)) is not None:
-            apply_config(commands[command], path)  # the file's values become the options' defaults
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
         if getattr(args, "_run", None) is None:
-            parser.print_help()
+            build_parser().print_help()
             return 2
         with _sigterm_as_interrupt():
             return int(args._run(args) or 0)
