@@ -115,13 +115,18 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _command(argv: list[str]) -> str:
+    """The subcommand word of `argv` (its first word that is not an option), or ''."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """`argv` parsed as the command line parses it: a `--config` file's values become the options'
     defaults, and options given on the command line win."""
     from acquire.cli.config_file import apply_config, config_path
 
     parser = build_parser()
-    command = next((word for word in argv if not word.startswith("-")), "")
+    command = _command(argv)
     commands = parser.get_default("_commands")
     if command in commands and (path := config_path(argv)) is not None:
         apply_config(commands[command], path)
@@ -130,7 +135,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = next((word for word in argv if not word.startswith("-")), "")
+    command = _command(argv)
     try:
         args = parse_args(argv)
         if getattr(args, "_run", None) is None:
