@@ -17,6 +17,7 @@ from acquire.md.store import RunStore
 from acquire.md.runs import (Geometry, MDError, MDSettings, energy_drift, parse_timesteps, plan_jobs, run_one,
                              run_stability)
 from acquire.md.report import write_outputs
+from acquire.md.vibrations import fastest_mode, verdict
 from acquire.molecules import load_molecule
 from conftest import ENV
 
@@ -205,6 +206,7 @@ def test_cli_json(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     document = json.loads(ok.stdout)
     assert document["summary"][0]["stable_fraction"] == 1.0 and document["models"] == {"xtb_gfn2": "xtb:gfn2"}
+    assert document["fastest_modes"]["xtb_gfn2"]["label"] == "O2-H8"
     assert (tmp_path / "md" / "report.md").exists()
 
 
@@ -230,7 +232,8 @@ def test_cli_bad_inputs_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.C
     (tmp_path / "broken.pt").write_bytes(b"not a model")
     for args in (["no-such-model"], [str(tmp_path / "broken.pt")], ["xtb:gfn9"], ["xtb:gfn2", "--timesteps", "0,1"],
                  ["xtb:gfn2", "--steps", "0"], ["xtb:gfn2", "--start", str(tmp_path / "missing.xyz")],
-                 ["xtb:gfn2", "--temperature", "-5"], ["xtb:gfn2", "--workers", "0"]):
+                 ["xtb:gfn2", "--temperature", "-5"], ["xtb:gfn2", "--workers", "0"],
+                 ["xtb:gfn2", "--hydrogen-mass", "-1"]):
         assert main(["md", *args, "--out", str(tmp_path / "bad")]) == 2, args
         captured = capsys.readouterr()
         assert len(captured.err.strip().splitlines()) == 1 and captured.out == "", (args, captured.err)
@@ -248,3 +251,45 @@ def test_models_are_named_by_what_tells_their_paths_apart(tmp_path: Path) -> Non
                                                        "xtb_gfn2", "xtb_gfn2-2"]
     named = model_labels([f"ASTEROID-xTB={runs[1]}", "pyscf:b3lyp/6-31g*;grid=3"])  # a spec's '=' is not a name
     assert named == [("ASTEROID-xTB", str(runs[1])), ("pyscf_b3lyp_6-31g_grid_3", "pyscf:b3lyp/6-31g*;grid=3")]
+
+
+def test_fastest_mode_of_a_morse_diatomic_is_the_analytic_frequency() -> None:
+    from ase import Atoms, units
+    from ase.calculators.morse import MorsePotential
+
+    depth, a, r0 = 4.7, 1.9, 0.74  # eV, 1/Å, Å: an H2-like Morse well
+    h2 = Atoms("H2", positions=[[0, 0, 0], [0, 0, r0]])
+    calc = MorsePotential(epsilon=depth, rho0=a * r0, r0=r0, rcut1=5.0, rcut2=6.0)
+    for mass in (1.008, 2.014):
+        mu = mass / 2.0
+        omega_per_fs = a * np.sqrt(2.0 * depth / mu) * units.fs  # harmonic limit of the Morse well
+        mode = fastest_mode(calc, h2, masses=np.array([mass, mass]))
+        assert mode.period_fs == pytest.approx(2.0 * np.pi / omega_per_fs, rel=2e-3)
+        assert mode.omega_dt(2.0) == pytest.approx(2.0 * omega_per_fs, rel=2e-3) and mode.label == "H0-H1"
+    assert verdict(1.0) == "below the low-order resonances" and verdict(1.5) == "at or past the 4:1 resonance"
+    assert verdict(1.8) == "at or past the 3:1 resonance" and verdict(2.0) == "linearly unstable"
+
+
+def test_heavier_hydrogens_slow_the_oh_stretch_and_are_used_by_the_dynamics(ethanol, tmp_path: Path) -> None:
+    models = {"xtb": functools.partial(calculator_for, "xtb:gfn2")}
+    natural = run_stability(models, [ethanol], MDSettings(steps=10, save_every=0), [2.0], runs=1, seed=0)
+    heavy_settings = MDSettings(steps=10, save_every=10, hydrogen_mass_amu=2.014)
+    heavy = run_stability(models, [ethanol], heavy_settings, [2.0], runs=1, seed=0, out_dir=tmp_path)
+    light_mode, heavy_mode = natural.fastest_modes["xtb"], heavy.fastest_modes["xtb"]
+    assert light_mode.label == "O2-H8" and 3000 < light_mode.wavenumber_cm1 < 4000  # the hydroxyl stretch
+    mu = lambda m: 15.999 * m / (15.999 + m)  # noqa: E731 - the O-H reduced mass
+    assert heavy_mode.wavenumber_cm1 / light_mode.wavenumber_cm1 == pytest.approx(np.sqrt(mu(1.008) / mu(2.014)), rel=0.02)
+    start = read(tmp_path / "trajectories" / "xtb" / "dt2fs" / "run000.extxyz", index="0")
+    natural_start = run_one(calculator_for("xtb:gfn2"), ethanol, MDSettings(steps=1, save_every=1), seed=0,
+                            trajectory=tmp_path / "natural.extxyz")
+    assert natural_start.stable
+    light = read(tmp_path / "natural.extxyz", index="0")
+    hydrogens = ethanol.numbers == 1
+    # the same seed draws the same normal deviates: momenta scale as sqrt(mass) at one temperature
+    # (up to the removal of the centre-of-mass motion and rotation, which depends on the masses)
+    ratio = np.linalg.norm(start.get_momenta()[hydrogens], axis=1) / np.linalg.norm(light.get_momenta()[hydrogens], axis=1)
+    assert ratio.mean() == pytest.approx(np.sqrt(2.014 / 1.008), rel=0.05) and (ratio > 1.25).all()
+    report = write_outputs(heavy, tmp_path)["report"].read_text()
+    assert "every H atom of mass 2.014 amu" in report and "| xtb |" in report and "ωΔt at 2 fs" in report
+    with pytest.raises(MDError):
+        MDSettings(hydrogen_mass_amu=0.0)

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a run fails when a bond moves more than this from its start length (default 0.5 Å)")
     parser.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
                         help="any two atoms closer than this fail a run (default 0.5 Å)")
+    parser.add_argument("--hydrogen-mass", type=float, default=None, metavar="AMU",
+                        help="mass of every H atom in the dynamics, amu (e.g. 2.014, deuterium: slows the X-H "
+                        "stretches so that 2 fs steps stay clear of Verlet's resonances; default: natural masses)")
     parser.add_argument("--save-every", type=int, default=100, metavar="N",
                         help="trajectory frame every N steps (and the failing step), 0 for none (default 100)")
     parser.add_argument("--workers", type=int, default=None,
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     settings = MDSettings(
         temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,
         bond_tolerance_A=args.bond_tolerance, min_pair_distance_A=args.min_distance, save_every=args.save_every,
+        hydrogen_mass_amu=args.hydrogen_mass,
     )
     timesteps = parse_timesteps(args.timesteps) if args.timesteps else [args.timestep]
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = metrics(result)
         print_json({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
+                    "fastest_modes": data["fastest_modes"],
                     "outputs": {k: str(p) for k, p in paths.items()}})
     else:
         _print_summary(result, paths["report"])
@@ -147,6 +152,10 @@ def _print_summary(result, report) -> None:
                       ", ".join(f"{k} {n}" for k, n in sorted(s.failures.items())) or "—")
     console = Console()
     console.print(table)
+    for name, mode in result.fastest_modes.items():
+        steps = ", ".join(f"{mode.omega_dt(dt):.2f} at {dt:g} fs" for dt in result.timesteps_fs)
+        console.print(f"{name}: fastest vibration {mode.wavenumber_cm1:.0f} cm⁻¹ ({mode.label}, {mode.period_fs:.1f} fs); "
+                      f"ωΔt {steps} (Verlet: 4:1 resonance at 1.41, unstable at 2)", highlight=False)
     if result.resumed:
         console.print(f"{result.resumed} runs read back from an earlier call (rerun with another --out to redo them)")
     console.print(f"report: {report}", highlight=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acquire.md.runs import StabilityResult
+from acquire.md.vibrations import verdict
 from acquire.versions import versions
 
 FAILURE_KINDS = {
@@ -35,6 +36,8 @@ def metrics(result: StabilityResult) -> dict[str, Any]:
         "summary": [asdict(s) for s in result.summaries()],
         "runs": [{**{k: v for k, v in asdict(r).items() if k != "trace"}, "time_to_failure_ps":
                   None if r.stable else r.time_fs / 1000.0} for r in result.runs],
+        "fastest_modes": {name: {**asdict(mode), "omega_dt": {f"{dt:g}": mode.omega_dt(dt) for dt in result.timesteps_fs}}
+                          for name, mode in result.fastest_modes.items()},
         "wall_s": result.wall_s,
         "resumed_runs": result.resumed,
         "versions": versions(("ase", "numpy"), loaded=("torch", "tblite")),
@@ -63,7 +66,8 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
         "",
         f"Langevin dynamics (ASE) at {s.temperature_K:g} K, friction {s.friction_per_fs:g} 1/fs, {s.steps} steps "
         f"per run, time steps {', '.join(f'{t:g}' for t in result.timesteps_fs)} fs, seeds {result.seed}.."
-        f"{result.seed + max(len({r.run for r in result.runs}), 1) - 1}.",
+        f"{result.seed + max(len({r.run for r in result.runs}), 1) - 1}"
+        + (f", every H atom of mass {s.hydrogen_mass_amu:g} amu." if s.hydrogen_mass_amu is not None else "."),
         f"A run fails when a bonded distance (bonds from the start geometry, {s.bond_scale:g} × covalent radii) "
         f"moves more than {s.bond_tolerance_A:g} Å from its start value, two atoms come closer than "
         f"{s.min_pair_distance_A:g} Å, or energy/forces are not finite.",
@@ -88,6 +92,7 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
             + (f" {_number(summary.median_abs_drift_meV_per_atom_ps)} | {_number(summary.median_fluctuation_meV_per_atom)} |"
                if nve else "")
         )
+    lines += _mode_lines(result)
     failed = [r for r in result.runs if not r.stable]
     lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
     if failed:
@@ -107,6 +112,26 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
               f"Trajectories (extxyz, eV and eV/Å): `trajectories/MODEL/dtSTEPfs/runNNN.extxyz`. "
               f"Numbers: `{files['metrics']}`. Wall time {result.wall_s:.1f} s.", ""]
     return "\n".join(lines)
+
+
+def _mode_lines(result: StabilityResult) -> list[str]:
+    """Each model's fastest vibration at the start geometry, and ωΔt at each time step."""
+    if not result.fastest_modes:
+        return []
+    mass = result.settings.hydrogen_mass_amu
+    lines = [
+        "", "## Time steps against each model's fastest vibration", "",
+        "Harmonic frequencies at the start geometry" + (f", hydrogen mass {mass:g} amu" if mass else "") + ". Velocity "
+        "Verlet is linearly unstable for ωΔt ≥ 2 and has its 3:1 and 4:1 nonlinear resonances at ωΔt = √3 = 1.73 "
+        "and √2 = 1.41, where a bond stretch can take up energy from the integrator until it breaks "
+        "(`acquire.md.vibrations`).", "",
+        "| model | fastest mode (cm⁻¹) | period (fs) | atoms | " + " | ".join(f"ωΔt at {dt:g} fs" for dt in result.timesteps_fs) + " |",
+        "|---|---:|---:|---|" + "---|" * len(result.timesteps_fs),
+    ]
+    for name, mode in result.fastest_modes.items():
+        cells = [f"{mode.omega_dt(dt):.2f} ({verdict(mode.omega_dt(dt))})" for dt in result.timesteps_fs]
+        lines.append(f"| {name} | {mode.wavenumber_cm1:.0f} | {mode.period_fs:.2f} | {mode.label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _number(value: float | None) -> str:

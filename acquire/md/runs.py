@@ -33,6 +33,7 @@ from ase.calculators.calculator import Calculator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
+from acquire.md.vibrations import FastestMode, fastest_mode
 from acquire.molecules import BOND_SCALE, bond_mask
 from train.config import STRICT
 
@@ -56,6 +57,7 @@ class MDSettings:
     bond_scale: float = BOND_SCALE
     save_every: int = 100  # trajectory frame every N steps, plus the failing one (0: no trajectory)
     trace_points: int = 400  # distance-trace samples kept per run (for plots)
+    hydrogen_mass_amu: float | None = None  # every H atom's mass (e.g. 2.014, deuterium); None: natural masses
 
     def __post_init__(self) -> None:
         for name, value, strict in (
@@ -69,6 +71,15 @@ class MDSettings:
             raise MDError(f"steps must be >= 1 and save-every >= 0, got steps={self.steps}, save_every={self.save_every}")
         if self.trace_points < 2:
             raise MDError(f"trace points must be >= 2 (a trace needs a start and an end), got {self.trace_points}")
+        if self.hydrogen_mass_amu is not None and not (math.isfinite(self.hydrogen_mass_amu) and self.hydrogen_mass_amu > 0):
+            raise MDError(f"hydrogen mass (amu) must be a finite number > 0, got {self.hydrogen_mass_amu}")
+
+    def masses(self, atoms: Atoms) -> np.ndarray:
+        """The atoms' masses (amu) in these dynamics: natural, or H set to `hydrogen_mass_amu`."""
+        masses = atoms.get_masses()
+        if self.hydrogen_mass_amu is not None:
+            masses = np.where(atoms.numbers == 1, self.hydrogen_mass_amu, masses)
+        return masses
 
 
 FailureKind = Literal["bond", "pair", "nonfinite", "calculator"]
@@ -159,6 +170,7 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
 
     began = time.perf_counter()
     atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
+    atoms.set_masses(settings.masses(atoms))
     geometry = Geometry(atoms, settings)
     calculator.reset()
     atoms.calc = calculator
@@ -392,6 +404,7 @@ class StabilityResult:
     runs: list[MDRun]
     wall_s: float
     resumed: int = 0  # runs read back from an earlier, interrupted call
+    fastest_modes: dict[str, FastestMode] = field(default_factory=dict)  # per model, at the first start geometry
 
     def summaries(self) -> list[Summary]:
         out = []
@@ -449,13 +462,16 @@ def run_stability(
     sources: Mapping[str, str] | None = None,
     on_result: Callable[[MDRun], None] | None = None,
     store: ResultStore | None = None,
+    modes: bool = True,
 ) -> StabilityResult:
     """Run `runs` trajectories per model and time step; `workers` > 1 uses spawned processes.
 
     `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
     once per worker process); `sources` maps it to what it was made from (a path or spec). With
     `out_dir`, trajectories go under `out_dir/trajectories/`; with a `store` (`acquire.md.store.RunStore`)
-    every finished run is stored, so that calling again with the same arguments resumes.
+    every finished run is stored, so that calling again with the same arguments resumes. With
+    `modes`, each model's fastest vibration at the first start geometry is measured too (6 N force
+    calls; `acquire.md.vibrations`), so that the report can set the time steps against it.
     """
     timesteps = [float(t) for t in (timesteps_fs or [settings.timestep_fs])]
     for dt in timesteps:
@@ -482,7 +498,21 @@ def run_stability(
         results.append(result)
     results.sort(key=lambda r: (list(models).index(r.model), r.timestep_fs, r.run))
     return StabilityResult(settings=settings, models=sources, timesteps_fs=timesteps, seed=seed, runs=results,
-                           wall_s=time.perf_counter() - began, resumed=len(jobs) - len(todo))
+                           wall_s=time.perf_counter() - began, resumed=len(jobs) - len(todo),
+                           fastest_modes=_fastest_modes(models, starts[0], settings) if modes else {})
+
+
+def _fastest_modes(models: Mapping[str, CalculatorFactory], start: Atoms, settings: MDSettings) -> dict[str, FastestMode]:
+    """Each model's fastest vibration at `start`, with the masses of the dynamics."""
+    from labelers.errors import LabelerError
+
+    out = {}
+    for name, factory in models.items():
+        try:
+            out[name] = fastest_mode(factory(), start, settings.masses(start))
+        except (LabelerError, ValueError):  # one atom, or a calculator that fails: its runs say why
+            continue
+    return out
 
 
 def _execute(units: list[list[Job]], models: Mapping[str, CalculatorFactory], settings: MDSettings, workers: int,

@@ -24,7 +24,10 @@ from labelers.files import atomic_write_text
 def result_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:
     """What a stored run must match to be reused."""
     geometry = np.round(start.get_positions(), 6).tobytes() + np.asarray(start.numbers, dtype=np.int64).tobytes()
-    return {"settings": asdict(settings), "seed": int(seed), "source": str(source),
+    fields = asdict(settings)
+    if fields["hydrogen_mass_amu"] is None:  # natural masses: the key of runs stored before the setting existed
+        del fields["hydrogen_mass_amu"]
+    return {"settings": fields, "seed": int(seed), "source": str(source),
             "model": source_fingerprint(str(source)), "start": hashlib.sha256(geometry).hexdigest()}
 
 
