@@ -289,7 +289,9 @@ def test_heavier_hydrogens_slow_the_oh_stretch_and_are_used_by_the_dynamics(etha
     # (up to the removal of the centre-of-mass motion and rotation, which depends on the masses)
     ratio = np.linalg.norm(start.get_momenta()[hydrogens], axis=1) / np.linalg.norm(light.get_momenta()[hydrogens], axis=1)
     assert ratio.mean() == pytest.approx(np.sqrt(2.014 / 1.008), rel=0.05) and (ratio > 1.25).all()
-    report = write_outputs(heavy, tmp_path)["report"].read_text()
+    paths = write_outputs(heavy, tmp_path)
+    assert paths["omega_plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = paths["report"].read_text()
     assert "every H atom of mass 2.014 amu" in report and "| xtb |" in report and "ωΔt at 2 fs" in report
     with pytest.raises(MDError):
         MDSettings(hydrogen_mass_amu=0.0)

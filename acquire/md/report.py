@@ -53,6 +53,9 @@ def write_outputs(result: StabilityResult, out_dir: str | Path) -> dict[str, Pat
     data = metrics(result)
     paths["metrics"].write_text(json.dumps(data, indent=2) + "\n")
     plot_stability(result, paths["stability_plot"])
+    if result.fastest_modes:
+        paths["omega_plot"] = out / "stability_vs_omega_dt.png"
+        plot_stability(result, paths["omega_plot"], against_omega_dt=True)
     plot_failing_traces(result, paths["traces_plot"])
     paths["report"].write_text(report_markdown(result, {k: p.name for k, p in paths.items()}))
     return paths
@@ -131,22 +134,31 @@ def _mode_lines(result: StabilityResult) -> list[str]:
     for name, mode in result.fastest_modes.items():
         cells = [f"{mode.omega_dt(dt):.2f} ({verdict(mode.omega_dt(dt))})" for dt in result.timesteps_fs]
         lines.append(f"| {name} | {mode.wavenumber_cm1:.0f} | {mode.period_fs:.2f} | {mode.label} | " + " | ".join(cells) + " |")
-    return lines
+    return lines + ["", "![stable fraction against ωΔt](stability_vs_omega_dt.png)"]
 
 
 def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
 
-def plot_stability(result: StabilityResult, path: Path) -> None:
-    """Stable fraction against time step (fs), one line per model."""
+def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool = False) -> None:
+    """Stable fraction against time step (fs), one line per model; or against ωΔt of each model's
+    fastest vibration, where an integrator limit shows as curves that fall at the same place."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
     summaries = result.summaries()
     for model in result.models:
-        points = sorted((s.timestep_fs, s.stable_fraction) for s in summaries if s.model == model)
+        mode = result.fastest_modes.get(model)
+        if against_omega_dt and mode is None:
+            continue
+        points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction)
+                        for s in summaries if s.model == model)
         ax.plot(*zip(*points), marker="o", label=model)
-    ax.set_xlabel("time step (fs)")
+    if against_omega_dt:
+        for value, name in ((2 ** 0.5, "4:1"), (3 ** 0.5, "3:1"), (2.0, "unstable")):
+            ax.axvline(value, color="k", ls=":", lw=1)
+            ax.text(value, 1.0, f" {name}", fontsize="x-small", va="top")
+    ax.set_xlabel("ωΔt of the fastest vibration" if against_omega_dt else "time step (fs)")
     ax.set_ylabel("stable fraction")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title(f"MD stability, {result.settings.temperature_K:g} K, {result.settings.steps} steps")
