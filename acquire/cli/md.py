@@ -153,9 +153,9 @@ def _print_summary(result, report) -> None:
     console = Console()
     console.print(table)
     for name, mode in result.fastest_modes.items():
-        steps = ", ".join(f"{mode.omega_dt(dt):.2f} at {dt:g} fs" for dt in result.timesteps_fs)
+        steps = ", ".join(f"{mode.omega_dt(dt):.3f} at {dt:g} fs" for dt in result.timesteps_fs)
         console.print(f"{name}: fastest vibration {mode.wavenumber_cm1:.0f} cm⁻¹ ({mode.label}, {mode.period_fs:.1f} fs); "
-                      f"ωΔt {steps} (Verlet: 4:1 resonance at 1.41, unstable at 2)", highlight=False)
+                      f"ωΔt {steps} (Verlet: 4:1 resonance at 1.414, unstable at 2)", highlight=False)
     if result.resumed:
         console.print(f"{result.resumed} runs read back from an earlier call (rerun with another --out to redo them)")
     console.print(f"report: {report}", highlight=False)

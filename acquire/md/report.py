@@ -125,14 +125,14 @@ def _mode_lines(result: StabilityResult) -> list[str]:
     lines = [
         "", "## Time steps against each model's fastest vibration", "",
         "Harmonic frequencies at the start geometry" + (f", hydrogen mass {mass:g} amu" if mass else "") + ". Velocity "
-        "Verlet is linearly unstable for ωΔt ≥ 2 and has its 3:1 and 4:1 nonlinear resonances at ωΔt = √3 = 1.73 "
-        "and √2 = 1.41, where a bond stretch can take up energy from the integrator until it breaks "
+        "Verlet is linearly unstable for ωΔt ≥ 2 and has its 3:1 and 4:1 nonlinear resonances at ωΔt = √3 = 1.732 "
+        "and √2 = 1.414, where a bond stretch can take up energy from the integrator until it breaks "
         "(`acquire.md.vibrations`).", "",
         "| model | fastest mode (cm⁻¹) | period (fs) | atoms | " + " | ".join(f"ωΔt at {dt:g} fs" for dt in result.timesteps_fs) + " |",
         "|---|---:|---:|---|" + "---|" * len(result.timesteps_fs),
     ]
     for name, mode in result.fastest_modes.items():
-        cells = [f"{mode.omega_dt(dt):.2f} ({verdict(mode.omega_dt(dt))})" for dt in result.timesteps_fs]
+        cells = [f"{mode.omega_dt(dt):.3f} ({verdict(mode.omega_dt(dt))})" for dt in result.timesteps_fs]
         lines.append(f"| {name} | {mode.wavenumber_cm1:.0f} | {mode.period_fs:.2f} | {mode.label} | " + " | ".join(cells) + " |")
     return lines + ["", "![stable fraction against ωΔt](stability_vs_omega_dt.png)"]
 
