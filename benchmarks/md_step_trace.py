@@ -20,12 +20,9 @@ KCAL_PER_EV = 23.0605
 
 def main() -> None:
     import numpy as np
-    from ase import Atoms, units
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import Stationary, ZeroRotation
 
     from acquire.md.calculators import calculator_for
-    from acquire.md.runs import MDSettings, _thermalize
+    from acquire.md.runs import MDSettings, start_dynamics
     from acquire.molecules import load_molecule
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,16 +40,7 @@ def main() -> None:
     low, high = (float(x) for x in args.range.split(","))
     settings = MDSettings(temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction)
     calculator = calculator_for(args.model)
-    start = load_molecule(args.molecule)
-    atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
-    atoms.set_masses(settings.masses(atoms))
-    atoms.calc = calculator
-    rng = np.random.default_rng(args.seed)  # as acquire.md.runs.run_one draws a run's velocities and noise
-    _thermalize(atoms, args.temperature, rng)
-    Stationary(atoms)
-    ZeroRotation(atoms)
-    dyn = Langevin(atoms, args.timestep * units.fs, temperature_K=args.temperature,
-                   friction=args.friction / units.fs, fixcm=False, rng=rng)
+    atoms, dyn = start_dynamics(calculator, load_molecule(args.molecule), settings, args.seed)
     masses = atoms.get_masses()
     reduced = masses[i] * masses[j] / (masses[i] + masses[j])
     forces = atoms.get_forces(md=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acquire.md.runs import StabilityResult
-from acquire.md.vibrations import verdict
+from acquire.md.vibrations import LIMITS, verdict
 from acquire.versions import versions
 
 FAILURE_KINDS = {
@@ -95,7 +95,7 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
             + (f" {_number(summary.median_abs_drift_meV_per_atom_ps)} | {_number(summary.median_fluctuation_meV_per_atom)} |"
                if nve else "")
         )
-    lines += _mode_lines(result)
+    lines += _mode_lines(result, files.get("omega_plot"))
     failed = [r for r in result.runs if not r.stable]
     lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
     if failed:
@@ -117,7 +117,7 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _mode_lines(result: StabilityResult) -> list[str]:
+def _mode_lines(result: StabilityResult, plot: str | None) -> list[str]:
     """Each model's fastest vibration at the start geometry, and ωΔt at each time step."""
     if not result.fastest_modes:
         return []
@@ -134,7 +134,7 @@ def _mode_lines(result: StabilityResult) -> list[str]:
     for name, mode in result.fastest_modes.items():
         cells = [f"{mode.omega_dt(dt):.3f} ({verdict(mode.omega_dt(dt))})" for dt in result.timesteps_fs]
         lines.append(f"| {name} | {mode.wavenumber_cm1:.0f} | {mode.period_fs:.2f} | {mode.label} | " + " | ".join(cells) + " |")
-    return lines + ["", "![stable fraction against ωΔt](stability_vs_omega_dt.png)"]
+    return lines + (["", f"![stable fraction against ωΔt]({plot})"] if plot else [])
 
 
 def _number(value: float | None) -> str:
@@ -155,7 +155,7 @@ def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool =
                         for s in summaries if s.model == model)
         ax.plot(*zip(*points), marker="o", label=model)
     if against_omega_dt:
-        for value, name in ((2 ** 0.5, "4:1"), (3 ** 0.5, "3:1"), (2.0, "unstable")):
+        for value, name in LIMITS:
             ax.axvline(value, color="k", ls=":", lw=1)
             ax.text(value, 1.0, f" {name}", fontsize="x-small", va="top")
     ax.set_xlabel("ωΔt of the fastest vibration" if against_omega_dt else "time step (fs)")

@@ -25,7 +25,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Literal, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 from ase import Atoms, units
@@ -36,6 +36,9 @@ from acquire.errors import AcquireError
 from acquire.md.vibrations import FastestMode, fastest_mode
 from acquire.molecules import BOND_SCALE, bond_mask
 from train.config import STRICT
+
+if TYPE_CHECKING:
+    from ase.md.langevin import Langevin
 
 CalculatorFactory = Callable[[], Calculator]
 
@@ -163,23 +166,11 @@ class Geometry:
 def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: int, model: str = "model",
             run: int = 0, trajectory: str | Path | None = None) -> MDRun:
     """One Langevin trajectory from `start` with velocities drawn at the temperature (seeded)."""
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import Stationary, ZeroRotation
-
     from labelers.errors import LabelerError, NonFiniteLabelError
 
     began = time.perf_counter()
-    atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
-    atoms.set_masses(settings.masses(atoms))
-    geometry = Geometry(atoms, settings)
-    calculator.reset()
-    atoms.calc = calculator
-    rng = np.random.default_rng(seed)
-    _thermalize(atoms, settings.temperature_K, rng)
-    Stationary(atoms)
-    ZeroRotation(atoms)
-    dyn = Langevin(atoms, settings.timestep_fs * units.fs, temperature_K=settings.temperature_K,
-                   friction=settings.friction_per_fs / units.fs, fixcm=False, rng=rng)
+    geometry = Geometry(start, settings)
+    atoms, dyn = start_dynamics(calculator, start, settings, seed)
     trace_every = max(1, settings.steps // settings.trace_points)
     trace: dict[str, list[float]] = {"time_fs": [], "max_bond_deviation_A": [], "min_pair_distance_A": [],
                                      "total_energy_eV": []}
@@ -231,6 +222,26 @@ def run_one(calculator: Calculator, start: Atoms, settings: MDSettings, seed: in
         energy_drift_meV_per_atom_ps=energy_drift(trace["time_fs"], trace["total_energy_eV"], len(atoms)),
         energy_fluctuation_meV_per_atom=energy_fluctuation(trace["total_energy_eV"], len(atoms)),
     )
+
+
+def start_dynamics(calculator: Calculator, start: Atoms, settings: MDSettings, seed: int) -> tuple[Atoms, Langevin]:
+    """A copy of `start` with the dynamics' masses and seeded Maxwell-Boltzmann momenta (no net
+    translation or rotation) on `calculator`, and ASE's Langevin integrator for it: how every run
+    begins, so that a run can be repeated step by step (`benchmarks/md_step_trace.py`)."""
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import Stationary, ZeroRotation
+
+    atoms = Atoms(numbers=start.numbers, positions=start.get_positions())
+    atoms.set_masses(settings.masses(atoms))
+    calculator.reset()
+    atoms.calc = calculator
+    rng = np.random.default_rng(seed)
+    _thermalize(atoms, settings.temperature_K, rng)
+    Stationary(atoms)
+    ZeroRotation(atoms)
+    dyn = Langevin(atoms, settings.timestep_fs * units.fs, temperature_K=settings.temperature_K,
+                   friction=settings.friction_per_fs / units.fs, fixcm=False, rng=rng)
+    return atoms, dyn
 
 
 def energy_drift(time_fs: Sequence[float], total_energy_eV: Sequence[float], atoms: int) -> float | None:

@@ -24,9 +24,9 @@ from labelers.files import atomic_write_text
 def result_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:
     """What a stored run must match to be reused."""
     geometry = np.round(start.get_positions(), 6).tobytes() + np.asarray(start.numbers, dtype=np.int64).tobytes()
-    fields = asdict(settings)
-    if fields["hydrogen_mass_amu"] is None:  # natural masses: the key of runs stored before the setting existed
-        del fields["hydrogen_mass_amu"]
+    # settings left at None (optional ones, e.g. natural masses) are not part of the key, so that runs
+    # stored before such a setting existed stay valid
+    fields = {name: value for name, value in asdict(settings).items() if value is not None}
     return {"settings": fields, "seed": int(seed), "source": str(source),
             "model": source_fingerprint(str(source)), "start": hashlib.sha256(geometry).hexdigest()}
 

@@ -22,8 +22,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 
 SPEED_OF_LIGHT_CM_PER_FS = 2.99792458e-5
-RESONANCES = ((2.0, "linearly unstable"), (math.sqrt(3.0), "at or past the 3:1 resonance"),
-              (math.sqrt(2.0), "at or past the 4:1 resonance"))
+LIMITS = ((2.0, "unstable"), (math.sqrt(3.0), "3:1"), (math.sqrt(2.0), "4:1"))  # ωΔt: linear limit, resonances
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,9 @@ class FastestMode:
 
 def verdict(omega_dt: float) -> str:
     """Where ωΔt stands against Verlet's stability limit and low-order resonances."""
-    for threshold, words in RESONANCES:
+    for threshold, name in LIMITS:
         if omega_dt >= threshold:
-            return words
+            return "linearly unstable" if name == "unstable" else f"at or past the {name} resonance"
     return "below the low-order resonances"
 
 
