@@ -130,7 +130,10 @@ def test_sweep_writes_report_metrics_plots_and_trajectories(ethanol, tmp_path: P
     assert len(data["runs"]) == 8 and {s["model"] for s in data["summary"]} == {"xtb", "xtb-x50"}
     assert all(r["time_to_failure_ps"] is None for r in data["runs"] if r["stable"])
     report = paths["report"].read_text()
-    assert "| xtb | `xtb` | 0.5 | 0.03 | 2 / 2 | 1.00 |" in report and "## Failed runs" in report
+    assert "| xtb | `xtb` | 0.5 | 0.03 | 2 / 2 | 1.00 (0.34–1.00) |" in report and "## Failed runs" in report
+    paired = {(c["timestep_fs"], c["model_a"], c["model_b"]): c for c in data["comparisons"]}
+    assert paired[(0.5, "xtb", "xtb-x50")]["only_b_failed"] == 2 and paired[(0.5, "xtb", "xtb-x50")]["p_value"] == 0.5
+    assert "## Model against model" in report and "| 0.5 | xtb | xtb-x50 | 2 / 0 of 2 | 0 | 2 | 0.5 |" in report
     for key in ("stability_plot", "traces_plot"):
         assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     trajectory = tmp_path / "trajectories" / "xtb" / "dt0.5fs" / "run001.extxyz"

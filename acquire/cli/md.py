@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = metrics(result)
         print_json({"summary": data["summary"], "settings": data["settings"], "models": data["models"],
-                    "fastest_modes": data["fastest_modes"],
+                    "comparisons": data["comparisons"], "fastest_modes": data["fastest_modes"],
                     "outputs": {k: str(p) for k, p in paths.items()}})
     else:
         _print_summary(result, paths["report"])
@@ -144,10 +144,10 @@ def _print_summary(result, report) -> None:
 
     table = Table(title=f"MD stability at {result.settings.temperature_K:g} K, {result.settings.steps} steps per run",
                   title_justify="left")
-    for header in ("model", "time step (fs)", "stable / runs", "median time to failure (ps)", "failures"):
+    for header in ("model", "time step (fs)", "stable / runs", "95 % interval", "median time to failure (ps)", "failures"):
         table.add_column(header, justify="left" if header in ("model", "failures") else "right")
     for s in result.summaries():
-        table.add_row(s.model, f"{s.timestep_fs:g}", f"{s.stable} / {s.runs}",
+        table.add_row(s.model, f"{s.timestep_fs:g}", f"{s.stable} / {s.runs}", "{:.2f}–{:.2f}".format(*s.stable_fraction_ci95),
                       "—" if s.median_time_to_failure_ps is None else f"{s.median_time_to_failure_ps:.3f}",
                       ", ".join(f"{k} {n}" for k, n in sorted(s.failures.items())) or "—")
     console = Console()

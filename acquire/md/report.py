@@ -1,7 +1,7 @@
 """Outputs of an MD stability study: `metrics.json`, `report.md` and PNG plots.
 
 Plots (matplotlib, Agg): `stability_vs_timestep.png` (stable fraction against time step, one line
-per model, as the paper's Figure 6b) and `failing_traces.png` (largest bond-length deviation
+per model with 95 % intervals, as the paper's Figure 6b) and `failing_traces.png` (largest bond-length deviation
 against time for the runs that failed). Times are reported in ps, distances in Å.
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from acquire.md.runs import StabilityResult
 from acquire.md.vibrations import LIMITS, verdict
@@ -34,6 +36,7 @@ def metrics(result: StabilityResult) -> dict[str, Any]:
         "seed": result.seed,
         "seeds": sorted({r.seed for r in result.runs}),
         "summary": [asdict(s) for s in result.summaries()],
+        "comparisons": [asdict(c) for c in result.comparisons()],
         "runs": [{**{k: v for k, v in asdict(r).items() if k != "trace"}, "time_to_failure_ps":
                   None if r.stable else r.time_fs / 1000.0} for r in result.runs],
         "fastest_modes": {name: {**asdict(mode), "omega_dt": {f"{dt:g}": mode.omega_dt(dt) for dt in result.timesteps_fs}}
@@ -81,20 +84,22 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
         lines += ["Friction 0: microcanonical dynamics (velocity Verlet). Total energy before any failure, medians "
                   "over the runs: drift = |slope| (meV per atom per ps), fluctuation = standard deviation (meV per atom).", ""]
     lines += [
-        "| model | source | time step (fs) | run length (ps) | stable / runs | stable fraction "
+        "| model | source | time step (fs) | run length (ps) | stable / runs | stable fraction (95 % interval) "
         "| median time to failure (ps) | failures | mean T of stable runs (K) |" + (" drift (meV/atom/ps) | fluctuation (meV/atom) |" if nve else ""),
         "|---|---|---:|---:|---:|---:|---:|---|---:|" + ("---:|---:|" if nve else ""),
     ]
     for summary in result.summaries():
         failures = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.failures.items())) or "—"
         ttf = "—" if summary.median_time_to_failure_ps is None else f"{summary.median_time_to_failure_ps:.3f}"
+        low, high = summary.stable_fraction_ci95
         lines.append(
             f"| {summary.model} | `{result.models.get(summary.model, summary.model)}` | {summary.timestep_fs:g} | "
-            f"{s.steps * summary.timestep_fs / 1000.0:g} | {summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} | {ttf} | {failures} | "
+            f"{s.steps * summary.timestep_fs / 1000.0:g} | {summary.stable} / {summary.runs} | {summary.stable_fraction:.2f} ({low:.2f}–{high:.2f}) | {ttf} | {failures} | "
             f"{'—' if summary.mean_temperature_K is None else format(summary.mean_temperature_K, '.0f')} |"
             + (f" {_number(summary.median_abs_drift_meV_per_atom_ps)} | {_number(summary.median_fluctuation_meV_per_atom)} |"
                if nve else "")
         )
+    lines += _comparison_lines(result)
     lines += _mode_lines(result, files.get("omega_plot"))
     failed = [r for r in result.runs if not r.stable]
     lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
@@ -115,6 +120,26 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
               f"Trajectories (extxyz, eV and eV/Å): `trajectories/MODEL/dtSTEPfs/runNNN.extxyz`. "
               f"Numbers: `{files['metrics']}`. Wall time {result.wall_s:.1f} s.", ""]
     return "\n".join(lines)
+
+
+def _comparison_lines(result: StabilityResult) -> list[str]:
+    """Model against model at each time step, over the runs both made from the same seeds."""
+    differing = [c for c in result.comparisons() if c.only_a_failed or c.only_b_failed]
+    if not differing:
+        return []
+    lines = [
+        "", "## Model against model", "",
+        "Runs of the same index start from the same geometry and seed in every model, so the models are compared "
+        "pair by pair: the runs where only one of the two failed, and the exact McNemar p-value, the chance of "
+        "a split at least this uneven if both models were equally stable (`acquire.md.proportions`). "
+        "Pairs where every run agreed are left out.", "",
+        "| time step (fs) | model A | model B | stable A / B | only A failed | only B failed | p |",
+        "|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for c in differing:
+        lines.append(f"| {c.timestep_fs:g} | {c.model_a} | {c.model_b} | {c.stable_a} / {c.stable_b} of {c.paired_runs} | "
+                     f"{c.only_a_failed} | {c.only_b_failed} | {c.p_value:.2g} |")
+    return lines
 
 
 def _mode_lines(result: StabilityResult, plot: str | None) -> list[str]:
@@ -142,8 +167,9 @@ def _number(value: float | None) -> str:
 
 
 def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool = False) -> None:
-    """Stable fraction against time step (fs), one line per model; or against ωΔt of each model's
-    fastest vibration, where an integrator limit shows as curves that fall at the same place."""
+    """Stable fraction against time step (fs), one line per model, bars the 95 % Wilson interval; or
+    against ωΔt of each model's fastest vibration, where an integrator limit shows as curves that
+    fall at the same place."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
     summaries = result.summaries()
@@ -151,9 +177,10 @@ def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool =
         mode = result.fastest_modes.get(model)
         if against_omega_dt and mode is None:
             continue
-        points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction)
-                        for s in summaries if s.model == model)
-        ax.plot(*zip(*points), marker="o", label=model)
+        points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction,
+                         *s.stable_fraction_ci95) for s in summaries if s.model == model)
+        x, y, low, high = (np.array(column) for column in zip(*points))
+        ax.errorbar(x, y, yerr=[y - low, high - y], marker="o", capsize=3, label=model)
     if against_omega_dt:
         for value, name in LIMITS:
             ax.axvline(value, color="k", ls=":", lw=1)

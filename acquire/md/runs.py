@@ -33,6 +33,7 @@ from ase.calculators.calculator import Calculator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
+from acquire.md.proportions import PairedComparison, compare_paired, wilson_interval
 from acquire.md.vibrations import FastestMode, fastest_mode
 from acquire.molecules import BOND_SCALE, bond_mask
 from train.config import STRICT
@@ -397,6 +398,7 @@ class Summary:
     runs: int
     stable: int
     stable_fraction: float
+    stable_fraction_ci95: tuple[float, float]  # Wilson score interval
     failures: dict[str, int]
     median_time_to_failure_ps: float | None
     mean_temperature_K: float | None  # over stable runs: a check of the thermostat
@@ -428,7 +430,7 @@ class StabilityResult:
                 stable = sum(r.stable for r in group)
                 out.append(Summary(
                     model=model, timestep_fs=dt, runs=len(group), stable=stable,
-                    stable_fraction=stable / len(group),
+                    stable_fraction=stable / len(group), stable_fraction_ci95=wilson_interval(stable, len(group)),
                     failures=dict(Counter(r.failure.kind for r in group if r.failure is not None)),
                     median_time_to_failure_ps=float(np.median(failed)) if failed else None,
                     mean_temperature_K=float(np.nanmean([r.mean_temperature_K for r in group if r.stable]))
@@ -436,6 +438,19 @@ class StabilityResult:
                     median_abs_drift_meV_per_atom_ps=_median_abs([r.energy_drift_meV_per_atom_ps for r in group]),
                     median_fluctuation_meV_per_atom=_median_abs([r.energy_fluctuation_meV_per_atom for r in group]),
                 ))
+        return out
+
+    def comparisons(self) -> list[PairedComparison]:
+        """Every pair of models at every time step, over the run indices both made (same seed, same start)."""
+        outcome = {(r.model, r.timestep_fs, r.run, r.seed): r.stable for r in self.runs}
+        out = []
+        for dt in self.timesteps_fs:
+            for i, a in enumerate(self.models):
+                for b in list(self.models)[i + 1:]:
+                    keys = sorted((run, seed) for model, step, run, seed in outcome
+                                  if model == a and step == dt and (b, dt, run, seed) in outcome)
+                    if keys:
+                        out.append(compare_paired(a, b, dt, [(outcome[(a, dt, *k)], outcome[(b, dt, *k)]) for k in keys]))
         return out
 
 
