@@ -204,9 +204,11 @@ def test_timestep_lists() -> None:
 
 def test_cli_json(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "acquire", "md", "xtb:gfn2", "--steps", "30", "--runs", "1",
-                         "--workers", "1", "--out", str(tmp_path / "md"), "--json"],
+                         "--timesteps", "0.5,2.2", "--workers", "1", "--out", str(tmp_path / "md"), "--json"],
                         capture_output=True, text=True, env=ENV, timeout=120)
     assert ok.returncode == 0, ok.stderr
+    # xTB's O-H stretch (3490 cm⁻¹, 9.6 fs): ωΔt 1.44 at 2.2 fs, past √2, warned before the runs
+    assert "warning: xtb_gfn2 at 2.2 fs" in ok.stderr and "at 0.5 fs" not in ok.stderr
     document = json.loads(ok.stdout)
     assert document["summary"][0]["stable_fraction"] == 1.0 and document["models"] == {"xtb_gfn2": "xtb:gfn2"}
     assert document["fastest_modes"]["xtb_gfn2"]["label"] == "O2-H8"
@@ -270,6 +272,7 @@ def test_fastest_mode_of_a_morse_diatomic_is_the_analytic_frequency() -> None:
         assert mode.period_fs == pytest.approx(2.0 * np.pi / omega_per_fs, rel=2e-3)
         assert mode.omega_dt(2.0) == pytest.approx(2.0 * omega_per_fs, rel=2e-3) and mode.label == "H0-H1"
     assert verdict(1.0) == "below the low-order resonances" and verdict(1.5) == "at or past the 4:1 resonance"
+    assert verdict(1.3) == "within 10 % of the 4:1 resonance"
     assert verdict(1.8) == "at or past the 3:1 resonance" and verdict(2.0) == "linearly unstable"
 
 

@@ -6,6 +6,7 @@ and tblite are imported inside `run` only.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import functools
     import os
 
@@ -82,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
     starts = _starts(args.molecule, args.start, args.runs)
     labelled = model_labels(args.models)
-    for _, model in labelled:
-        _check_source(model, args.device)
+    modes = _check_and_measure(labelled, args.device, starts[0], settings, timesteps)
     factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in labelled}
     total = len(labelled) * len(timesteps) * args.runs
     with bar("MD runs", total, enabled=show_progress(args), transient=True) as update:
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
             update(advance=1, note=f"{result.model} {result.timestep_fs:g} fs run {result.run}: {status}")
 
         result = run_stability(factories, starts, settings, timesteps, args.runs, args.seed, workers, args.out,
-                               sources=dict(labelled), on_result=advance, store=RunStore(args.out))
+                               sources=dict(labelled), on_result=advance, store=RunStore(args.out), modes=False)
+    result = dataclasses.replace(result, fastest_modes=modes)
     paths = write_outputs(result, args.out)
     if args.json:
         data = metrics(result)
@@ -105,11 +107,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_source(model: str, device: str) -> None:
-    """Build the calculator once here, so that a bad MODEL fails with one line before any run starts."""
+def _check_and_measure(labelled: list[tuple[str, str]], device: str, start, settings, timesteps: list[float]) -> dict:
+    """Build each model once before any run starts, so that a bad MODEL fails with one line, and
+    measure its fastest vibration against the time steps (a warning on stderr for a step at or past
+    one of velocity Verlet's resonances, before hours of dynamics)."""
     from acquire.md.calculators import calculator_for
+    from acquire.md.runs import measure_fastest_modes
+    from acquire.md.vibrations import verdict
 
-    calculator_for(model, device=device)
+    built = {name: calculator_for(model, device=device) for name, model in labelled}
+    modes = measure_fastest_modes({name: (lambda calculator=calculator: calculator) for name, calculator in built.items()},
+                                  start, settings)
+    for name, mode in modes.items():
+        for dt in timesteps:
+            if verdict(mode.omega_dt(dt)) != "below the low-order resonances":
+                print(f"warning: {name} at {dt:g} fs: ωΔt {mode.omega_dt(dt):.3f} of its fastest vibration "
+                      f"({mode.wavenumber_cm1:.0f} cm⁻¹, {mode.label}) is {verdict(mode.omega_dt(dt))}; expect "
+                      f"failures from the integrator (a shorter step or --hydrogen-mass 2.014 avoids it)", file=sys.stderr)
+    return modes
 
 
 def _starts(molecule: str | None, start: str | None, runs: int) -> list:

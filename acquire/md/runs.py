@@ -525,18 +525,20 @@ def run_stability(
     results.sort(key=lambda r: (list(models).index(r.model), r.timestep_fs, r.run))
     return StabilityResult(settings=settings, models=sources, timesteps_fs=timesteps, seed=seed, runs=results,
                            wall_s=time.perf_counter() - began, resumed=len(jobs) - len(todo),
-                           fastest_modes=_fastest_modes(models, starts[0], settings) if modes else {})
+                           fastest_modes=measure_fastest_modes(models, starts[0], settings) if modes else {})
 
 
-def _fastest_modes(models: Mapping[str, CalculatorFactory], start: Atoms, settings: MDSettings) -> dict[str, FastestMode]:
-    """Each model's fastest vibration at `start`, with the masses of the dynamics."""
+def measure_fastest_modes(calculators: Mapping[str, CalculatorFactory], start: Atoms,
+                          settings: MDSettings) -> dict[str, FastestMode]:
+    """Each model's fastest vibration at `start`, with the masses of the dynamics; a model whose
+    calculator fails (or a single atom) is left out: its runs say why."""
     from labelers.errors import LabelerError
 
     out = {}
-    for name, factory in models.items():
+    for name, factory in calculators.items():
         try:
             out[name] = fastest_mode(factory(), start, settings.masses(start))
-        except (LabelerError, ValueError):  # one atom, or a calculator that fails: its runs say why
+        except (LabelerError, ValueError):
             continue
     return out
 
