@@ -148,6 +148,8 @@ def test_a_rerun_resumes_from_stored_runs(ethanol, tmp_path: Path) -> None:
     second = run_stability(models, [ethanol], settings, [0.5], runs=2, seed=0, out_dir=tmp_path, store=RunStore(tmp_path))
     assert second.resumed == 1 and second.runs[0] == first.runs[0]  # read back, wall time included
     assert second.runs[1].wall_s != first.runs[1].wall_s and second.runs[1].steps == 30  # done again
+    report = write_outputs(second, tmp_path)["report"].read_text()
+    assert f"1 runs read back; the runs' own wall times sum to {first.runs[0].wall_s + second.runs[1].wall_s:.0f} s" in report
     changed = run_stability(models, [ethanol], MDSettings(steps=40, save_every=0), [0.5], runs=2, seed=0, out_dir=tmp_path, store=RunStore(tmp_path))
     assert changed.resumed == 0 and all(r.steps == 40 for r in changed.runs)
 

@@ -118,7 +118,9 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
         lines += ["All runs stayed stable.", ""]
     lines += ["", "Failure kinds: " + "; ".join(f"`{k}`: {v}" for k, v in FAILURE_KINDS.items()) + ".",
               f"Trajectories (extxyz, eV and eV/Å): `trajectories/MODEL/dtSTEPfs/runNNN.extxyz`. "
-              f"Numbers: `{files['metrics']}`. Wall time {result.wall_s:.1f} s.", ""]
+              f"Numbers: `{files['metrics']}`. Wall time of this call {result.wall_s:.1f} s"
+              + (f" ({result.resumed} runs read back; the runs' own wall times sum to {sum(r.wall_s for r in result.runs):.0f} s)."
+                 if result.resumed else "."), ""]
     return "\n".join(lines)
 
 
