@@ -175,14 +175,16 @@ def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool =
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
     summaries = result.summaries()
-    for model in result.models:
+    dodge = 0.006 * max(result.timesteps_fs) * (1.5 if against_omega_dt else 1.0)  # side by side, bars visible
+    for k, model in enumerate(result.models):
         mode = result.fastest_modes.get(model)
         if against_omega_dt and mode is None:
             continue
         points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction,
                          *s.stable_fraction_ci95) for s in summaries if s.model == model)
         x, y, low, high = (np.array(column) for column in zip(*points))
-        ax.errorbar(x, y, yerr=[y - low, high - y], marker="o", capsize=3, label=model)
+        ax.errorbar(x + (k - (len(result.models) - 1) / 2) * dodge, y, yerr=[y - low, high - y], marker="o", ms=4,
+                    capsize=2, label=model)
     if against_omega_dt:
         for value, name in LIMITS:
             ax.axvline(value, color="k", ls=":", lw=1)
