@@ -15,8 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-KCAL_PER_EV = 23.0605
-
 
 def main() -> None:
     import numpy as np
@@ -24,6 +22,7 @@ def main() -> None:
     from acquire.md.calculators import calculator_for
     from acquire.md.runs import MDSettings, start_dynamics
     from acquire.molecules import load_molecule
+    from labelers.datasets import KCAL_MOL  # eV per kcal/mol
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model", help="a trained model (run directory or model.pt) or a labeler spec")
@@ -55,8 +54,8 @@ def main() -> None:
         length = float(np.linalg.norm(axis))
         velocities = atoms.get_velocities()
         along = float(np.dot(velocities[j] - velocities[i], axis / length))
-        print(f"{step:4d} {step * args.timestep:8.1f} {length:7.3f} {(total - first) * KCAL_PER_EV:13.2f} "
-              f"{0.5 * reduced * along ** 2 * KCAL_PER_EV:21.2f}")
+        print(f"{step:4d} {step * args.timestep:8.1f} {length:7.3f} {(total - first) / KCAL_MOL:13.2f} "
+              f"{0.5 * reduced * along ** 2 / KCAL_MOL:21.2f}")
         if not low <= length <= high:
             break
 

@@ -113,16 +113,17 @@ def _check_and_measure(labelled: list[tuple[str, str]], device: str, start, sett
     one of velocity Verlet's resonances, before hours of dynamics)."""
     from acquire.md.calculators import calculator_for
     from acquire.md.runs import measure_fastest_modes
-    from acquire.md.vibrations import verdict
+    from acquire.md.vibrations import BELOW, verdict
 
     built = {name: calculator_for(model, device=device) for name, model in labelled}
     modes = measure_fastest_modes({name: (lambda calculator=calculator: calculator) for name, calculator in built.items()},
                                   start, settings)
     for name, mode in modes.items():
         for dt in timesteps:
-            if verdict(mode.omega_dt(dt)) != "below the low-order resonances":
+            where = verdict(mode.omega_dt(dt))
+            if where != BELOW:
                 print(f"warning: {name} at {dt:g} fs: ωΔt {mode.omega_dt(dt):.3f} of its fastest vibration "
-                      f"({mode.wavenumber_cm1:.0f} cm⁻¹, {mode.label}) is {verdict(mode.omega_dt(dt))}; expect "
+                      f"({mode.wavenumber_cm1:.0f} cm⁻¹, {mode.label}) is {where}; expect "
                       f"failures from the integrator (a shorter step or --hydrogen-mass 2.014 avoids it)", file=sys.stderr)
     return modes
 

@@ -442,15 +442,17 @@ class StabilityResult:
 
     def comparisons(self) -> list[PairedComparison]:
         """Every pair of models at every time step, over the run indices both made (same seed, same start)."""
-        outcome = {(r.model, r.timestep_fs, r.run, r.seed): r.stable for r in self.runs}
+        stable: dict[tuple[str, float], dict[tuple[int, int], bool]] = {}
+        for r in self.runs:
+            stable.setdefault((r.model, r.timestep_fs), {})[(r.run, r.seed)] = r.stable
         out = []
         for dt in self.timesteps_fs:
             for i, a in enumerate(self.models):
                 for b in list(self.models)[i + 1:]:
-                    keys = sorted((run, seed) for model, step, run, seed in outcome
-                                  if model == a and step == dt and (b, dt, run, seed) in outcome)
-                    if keys:
-                        out.append(compare_paired(a, b, dt, [(outcome[(a, dt, *k)], outcome[(b, dt, *k)]) for k in keys]))
+                    runs_a, runs_b = stable.get((a, dt), {}), stable.get((b, dt), {})
+                    both = sorted(runs_a.keys() & runs_b.keys())
+                    if both:
+                        out.append(compare_paired(a, b, dt, [(runs_a[k], runs_b[k]) for k in both]))
         return out
 
 

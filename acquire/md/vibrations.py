@@ -45,6 +45,9 @@ class FastestMode:
         return self.angular_frequency_per_fs * timestep_fs
 
 
+BELOW = "below the low-order resonances"  # the verdict of a time step that meets no limit
+
+
 def verdict(omega_dt: float) -> str:
     """Where ωΔt stands against Verlet's stability limit and low-order resonances."""
     for threshold, name in LIMITS:
@@ -52,7 +55,7 @@ def verdict(omega_dt: float) -> str:
             return "linearly unstable" if name == "unstable" else f"at or past the {name} resonance"
     if omega_dt >= NEAR_4_1 * math.sqrt(2.0):
         return "within 10 % of the 4:1 resonance"
-    return "below the low-order resonances"
+    return BELOW
 
 
 def fastest_mode(calculator: Calculator, atoms: Atoms, masses: np.ndarray | None = None,
