@@ -70,18 +70,31 @@ def _from_embedded(name: str) -> Atoms:
     return atoms
 
 
-def _from_file(path: Path) -> Atoms:
+def load_frames(text: str) -> list[Atoms]:
+    """Every frame of an xyz/extxyz path (Å, labels dropped), or `load_molecule`'s one geometry."""
+    path = Path(text.strip()).expanduser() if isinstance(text, str) and text.strip() else None
+    if path is not None and path.is_file():
+        return _from_file(path, ":")
+    return [load_molecule(text)]
+
+
+def _from_file(path: Path, index: int | str = 0) -> Atoms | list[Atoms]:
+    """Frame `index` of a file (`":"`: all of them, as a list), labels dropped."""
     from ase.io import read
 
     try:
-        atoms = read(str(path), index=0)
+        read_frames = read(str(path), index=index)
     except Exception as exc:  # ASE raises many types for a malformed or unknown file
         raise MoleculeError(f"cannot read a molecule from {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    if not isinstance(atoms, Atoms) or len(atoms) == 0:
+    frames = read_frames if isinstance(read_frames, list) else [read_frames]
+    if not frames or not all(isinstance(a, Atoms) and len(a) for a in frames):
         raise MoleculeError(f"{path} holds no atoms")
-    atoms = Atoms(numbers=atoms.numbers, positions=atoms.positions)  # drop calculators/labels
-    atoms.info["source"] = f"{path} frame 0"
-    return atoms
+    clean = []
+    for i, atoms in enumerate(frames):
+        atoms = Atoms(numbers=atoms.numbers, positions=atoms.positions)  # drop calculators/labels
+        atoms.info["source"] = f"{path} frame {index if isinstance(index, int) else i}"
+        clean.append(atoms)
+    return clean if isinstance(read_frames, list) else clean[0]
 
 
 def _from_smiles(smiles: str) -> Atoms:

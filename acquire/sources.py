@@ -149,12 +149,21 @@ def followed_by(data: SourceArrays, more: SourceArrays) -> SourceArrays:
 
 
 def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Frames:
-    """Rows `index` of `data` as `train.Frames` (unlabelled: positions only)."""
+    """Rows `index` of `data` as `train.Frames` (unlabelled: positions only; energy-only labels: no forces)."""
     import train
 
     idx = np.asarray(index, dtype=int)
-    frames = train.Frames(data.positions[idx], data.numbers, data.energies[idx], data.forces[idx], name=name)
+    forces = None if data.forces is None else data.forces[idx]
+    frames = train.Frames(data.positions[idx], data.numbers, data.energies[idx], forces, name=name)
     return frames if labelled else frames.unlabelled()
+
+
+def with_forces(data: SourceArrays, option: str) -> SourceArrays:
+    """`data`, checked to carry forces (raises SourceError naming `option` for energy-only labels)."""
+    if data.forces is None:
+        raise SourceError(f"{option} {data.name}: these labels are energies only (no forces); "
+                          "give them to --energy-only")
+    return data
 
 
 def predict_frames(model: Potential, frames: Frames) -> tuple[np.ndarray, np.ndarray]:

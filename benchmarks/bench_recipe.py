@@ -61,11 +61,12 @@ def apply(config, settings: list[str]):
 
 
 def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, stages_from: Path | None = None,
-             more_inaccurate: tuple[str, ...] = (), energy_only: int = 0):
+             more_inaccurate: tuple[str, ...] = (), energy_only: int = 0, energy_only_file: Path | None = None):
     """The frames, method and config of a finished comparison run, with `settings` applied and the
     SRCs `more_inaccurate` added to its pretraining; the `reuse` stages copied into `out` from
     `stages_from` (default `run_dir`); with `energy_only`, that many accurate frames of the
-    training source outside the split as energy-only labels (`frames['energy_only']`)."""
+    training source outside the split as energy-only labels (`frames['energy_only']`), or with
+    `energy_only_file` the energies of an extxyz file's frames (`bench_stretch_labels.py`)."""
     import shutil
 
     import train
@@ -91,6 +92,13 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
         if len(free) < energy_only:
             raise SystemExit(f"--energy-only {energy_only}: only {len(free)} accurate frames outside the split")
         frames["energy_only"] = replace(frames_of(accurate, free[:energy_only], "energy_only"), forces=None)
+    if energy_only_file is not None:
+        from ase.io import read
+
+        labelled = read(str(energy_only_file), index=":")
+        frames["energy_only"] = train.Frames(np.array([a.positions for a in labelled]), labelled[0].numbers,
+                                             np.array([a.get_potential_energy() for a in labelled]), None,
+                                             name="energy_only")
     (out / "stages").mkdir(parents=True, exist_ok=True)
     for item in reuse:  # NAME (from stages_from or run_dir) or NAME=DIR (from DIR)
         stage, _, source = item.partition("=")
@@ -122,6 +130,8 @@ def main() -> None:
                    help="with --run: further cheap labels for the pretraining, as `acquire compare --extra-inaccurate`")
     p.add_argument("--energy-only", type=int, default=0, metavar="N",
                    help="with --run: N accurate frames outside the split as energy-only labels in the fine-tuning")
+    p.add_argument("--energy-only-file", type=Path, default=None, metavar="EXTXYZ",
+                   help="with --run: the energies of these frames as energy-only labels in the fine-tuning")
     p.add_argument("--method", choices=("standard", "asteroid"), help="with --split (--run: the run's own)")
     p.add_argument("--preset", default="paper")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -141,7 +151,8 @@ def main() -> None:
     began = time.monotonic()
     if args.run is not None:
         frames, pool, config = from_run(args.run, args.set, [s for s in args.reuse.split(",") if s], Path(args.out),
-                                         args.stages_from, tuple(args.extra_inaccurate), args.energy_only)
+                                         args.stages_from, tuple(args.extra_inaccurate), args.energy_only,
+                                         args.energy_only_file)
         config = replace(config, threads=args.threads, progress=False)
         acc, val, test = frames["train"], frames["validation"], frames["test"]
         if args.n_accurate:
@@ -171,6 +182,7 @@ def main() -> None:
     m = result.metrics
     print(json.dumps({"method": args.method, "preset": args.preset, "set": args.set, "seed": seed,
                       "extra_inaccurate": args.extra_inaccurate, "energy_only": args.energy_only,
+                      "energy_only_file": args.energy_only_file and str(args.energy_only_file),
                       "n_accurate": n_acc, "test_force_mae": round(m["test"]["force_mae"], 4),
                       "test_energy_mae": round(m["test"]["energy_mae"], 4),
                       "val_force_mae": round(m["validation"]["force_mae"], 4),

@@ -36,13 +36,14 @@ CITATIONS = {
 
 @dataclass(frozen=True)
 class ArrayDataset:
-    """Frames of one molecule: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
+    """Frames of one molecule: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3)
+    eV/Å (None for energy-only labels)."""
 
     name: str
     positions: np.ndarray
     numbers: np.ndarray
     energies: np.ndarray
-    forces: np.ndarray
+    forces: np.ndarray | None
 
     def __len__(self) -> int:
         return len(self.energies)

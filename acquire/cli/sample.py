@@ -1,4 +1,5 @@
-"""`acquire sample`: configurations of a molecule (Langevin MD or normal modes) as an extxyz pool."""
+"""`acquire sample`: configurations of a molecule (Langevin MD, normal modes, or bond-stretched copies
+of given frames) as an extxyz pool."""
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,12 @@ EXAMPLES = """examples:
   acquire sample --molecule CCO --n 3000 --out pool.extxyz                 # xtb:gfn2 MD at 500 K
   acquire sample --molecule mol.xyz --n 500 --method normal-modes --temperature 300 --out pool.extxyz
   acquire sample --molecule CCO --n 200 --calculator openmm:gaff-2.11 --interval 100 --out pool.extxyz
+  acquire sample --method stretch --molecule pool.extxyz --n 4 --bond O-H --lengths 1.1:1.8:0.1 --out stretched.extxyz
 
 MD: Maxwell-Boltzmann start, --equilibration steps dropped, one frame every --interval steps
-(decorrelation). Each frame records how it was made (method, calculator, temperature, step, seed)."""
+(decorrelation). Stretch: N frames of the molecule file (seeded) with the bond set to every length
+(Å), for energy-only accurate labels of the bond's wall (`acquire label --labeler
+'pyscf:ccsd(t)/cc-pvdz;forces=false'`). Each frame records how it was made."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,13 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
     parser.add_argument("--n", type=int, required=True, metavar="N", help="frames to write")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
-    add_sampling_arguments(parser, d)
+    add_sampling_arguments(parser, d, methods=("md", "normal-modes", "stretch"))
+    parser.add_argument("--bond", default="O-H", metavar="BOND",
+                        help="stretch: element symbols (O-H; the second atom moves) or I,J indices (default O-H)")
+    parser.add_argument("--lengths", default="1.1:1.8:0.1", metavar="START:STOP:STEP",
+                        help="stretch: bond lengths, Å (default 1.1:1.8:0.1)")
     add_output_arguments(parser)
 
 
-def add_sampling_arguments(parser: argparse.ArgumentParser, d) -> None:
+def add_sampling_arguments(parser: argparse.ArgumentParser, d, methods: tuple[str, ...] = ("md", "normal-modes")) -> None:
     """Sampling options shared by `acquire sample` and `acquire run`."""
-    parser.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
+    parser.add_argument("--method", choices=methods, default="md", help="sampling method (default md)")
     parser.add_argument("--calculator", default=d.calculator, metavar="SPEC", help=f"potential (default {d.calculator})")
     parser.add_argument("--temperature", type=float, default=d.temperature_K, metavar="K", help=f"temperature, K (default {d.temperature_K:g})")
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
@@ -69,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     check_output(args.out)
+    if args.method == "stretch":
+        return _stretch(args)
     get_labeler(settings.calculator)  # a bad spec fails before any work
     atoms = load_molecule(args.molecule)
     with bar(f"{args.method} {settings.calculator}", None, enabled=show_progress(args), transient=True) as update:
@@ -81,4 +91,25 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"wrote {len(frames)} frames of {atoms.get_chemical_formula()} ({args.method}, {settings.calculator}, "
               f"{settings.temperature_K:g} K, seed {settings.seed}) to {args.out}", file=sys.stdout)
+    return 0
+
+
+def _stretch(args: argparse.Namespace) -> int:
+    import sys
+
+    from acquire.labeling.sampling import write_frames
+    from acquire.labeling.stretch import draw_bases, stretch_frames
+    from acquire.molecules import load_frames
+    from acquire.scan import parse_distances
+
+    lengths = parse_distances(args.lengths)
+    bases = draw_bases(load_frames(args.molecule), args.n, args.seed)
+    frames = stretch_frames(bases, args.bond, lengths)
+    write_frames(frames, args.out)
+    if args.json:
+        print_json({"out": args.out, "frames": len(frames), "formula": bases[0].get_chemical_formula(),
+                    "method": "stretch", "bond": args.bond, "lengths_A": lengths, "bases": len(bases), "seed": args.seed})
+    elif not args.quiet:
+        print(f"wrote {len(frames)} frames of {bases[0].get_chemical_formula()} ({len(bases)} bases x {len(lengths)} "
+              f"{args.bond} lengths {lengths[0]:g}-{lengths[-1]:g} Å, seed {args.seed}) to {args.out}", file=sys.stdout)
     return 0

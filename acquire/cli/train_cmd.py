@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ASTEROID: cheap labels of further molecules, pretrained on together with --inaccurate "
                         "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; the same fidelity "
                         "as --inaccurate, since one set of element reference energies is fitted across them)")
+    parser.add_argument("--energy-only", metavar="SRC",
+                        help="accurate energy-only labels for ASTEROID's fine-tuning, e.g. of bond-stretched frames "
+                             "(acquire sample --method stretch): 'labels.db:pyscf:ccsd(t)/cc-pvdz;forces=false'")
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's: painn for quick, mace for paper)")
@@ -68,16 +71,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import numpy as np
 
     import train
-    from acquire.sources import extra_frames, load_source
+    from acquire.sources import extra_frames, frames_of, load_source, with_forces
     from acquire.compare.splits import make_split, split_accurate
     from train.device import resolve_device
 
     config = build_config(args)
     device = resolve_device(args.device)  # a missing GPU fails before any work
-    accurate = load_source(args.accurate)
+    accurate = with_forces(load_source(args.accurate), "--accurate")
     extra_src = args.inaccurate if args.method == "asteroid" else args.unlabeled
     if args.method == "asteroid" and not args.inaccurate:
         raise train.TrainError("--method asteroid needs --inaccurate SRC")
@@ -85,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
         raise train.TrainError("--method score-matching needs --unlabeled SRC")
     if args.extra_inaccurate and args.method != "asteroid":
         raise train.TrainError("--extra-inaccurate goes with --method asteroid (its pretraining)")
-    pool = load_source(extra_src) if extra_src else None
+    if args.energy_only and args.method != "asteroid":
+        raise train.TrainError("--energy-only goes with --method asteroid (its fine-tuning)")
+    energy_only = load_source(args.energy_only) if args.energy_only else None
+    pool = with_forces(load_source(extra_src), "--inaccurate") if args.inaccurate else (
+        load_source(extra_src) if extra_src else None)
     if pool is not None:
         count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
         split = make_split(accurate.positions, pool.positions, args.train, args.validation,
@@ -95,23 +104,24 @@ def run(args: argparse.Namespace) -> int:
         tr, va, te = split_accurate(accurate.positions, args.train, args.validation, args.seed)
         chosen = []
     te = te[: args.test] if args.test is not None else te
-    frames = lambda s, idx, name: train.Frames(s.positions[idx], s.numbers, s.energies[idx], s.forces[idx], name=name)  # noqa: E731
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
                                                 "pool": extra_src, "pool_indices": list(map(int, chosen)),
-                                                "extra_inaccurate": args.extra_inaccurate}))
-    acc, val, test = frames(accurate, tr, "accurate"), frames(accurate, va, "validation"), frames(accurate, te, "test")
+                                                "extra_inaccurate": args.extra_inaccurate, "energy_only": args.energy_only}))
+    acc, val, test = frames_of(accurate, tr, "accurate"), frames_of(accurate, va, "validation"), frames_of(accurate, te, "test")
     extra = extra_frames(args.extra_inaccurate, accurate, split.test if pool is not None else te)
     with device:  # torch's default device: model and graphs are built there
         if args.method == "standard":
             result = train.run_standard(acc, val, test, config, out)
         elif args.method == "asteroid":
-            own = frames(pool, np.asarray(chosen, dtype=int), "inaccurate")
-            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out)
+            own = frames_of(pool, np.asarray(chosen, dtype=int), "inaccurate")
+            labels = None if energy_only is None else replace(frames_of(energy_only, range(len(energy_only)), "energy_only"),
+                                                              forces=None)
+            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out, energy_only=labels)
         else:
-            unl = frames(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
+            unl = frames_of(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
             result = train.run_score_matching(acc, unl, val, test, config, out)
     if args.json:
         print((out / "metrics.json").read_text().strip())

@@ -124,13 +124,14 @@ class Counts:
 
 @dataclass(frozen=True)
 class LabelArrays:
-    """Done labels of one spec: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3) eV/Å."""
+    """Done labels of one spec: positions (n, k, 3) Å, numbers (k,), energies (n,) eV, forces (n, k, 3)
+    eV/Å, or None when the labels are energies only (`;forces=false`)."""
 
     spec: str
     positions: np.ndarray
     numbers: np.ndarray
     energies: np.ndarray
-    forces: np.ndarray
+    forces: np.ndarray | None
     config_hashes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -390,7 +391,8 @@ class LabelStore:
             positions=np.array([a.positions for a in frames]),
             numbers=numbers.copy(),
             energies=np.array([a.get_potential_energy() for a in frames]),
-            forces=np.array([a.get_forces() for a in frames]),
+            forces=(np.array([a.get_forces() for a in frames])
+                    if all("forces" in a.calc.results for a in frames) else None),
             config_hashes=[a.info["config_hash"] for a in frames],
         )
 
