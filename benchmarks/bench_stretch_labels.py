@@ -48,15 +48,19 @@ def pool_of(compare: Path, seed: int, n_bases: int, bond: str, lengths: list[flo
 
 
 def stored_energies(store: Path, frames) -> np.ndarray:
-    """The store's energy (eV) of each frame, matched by positions."""
+    """The store's energy (eV) of each frame, matched by positions (within 1e-5 Å: the pool file
+    `acquire label` read rounds them)."""
     from acquire.labeling.store import open_store
 
-    done = {np.round(a.positions, 6).tobytes(): a.get_potential_energy()
-            for a in open_store(store, create=False).done_atoms(LABELER)}
-    missing = [i for i, a in enumerate(frames) if np.round(a.positions, 6).tobytes() not in done]
-    if missing:
-        raise SystemExit(f"{len(missing)} frames have no {LABELER} label in {store}")
-    return np.array([done[np.round(a.positions, 6).tobytes()] for a in frames])
+    done = open_store(store, create=False).done_atoms(LABELER)
+    positions = np.array([a.positions for a in done])
+    energies = []
+    for frame in frames:
+        match = np.flatnonzero(np.abs(positions - frame.positions).max(axis=(1, 2)) < 1e-5)
+        if len(match) != 1:
+            raise SystemExit(f"a frame has {len(match)} {LABELER} labels in {store}")
+        energies.append(done[match[0]].get_potential_energy())
+    return np.array(energies)
 
 
 def main() -> None:
@@ -96,7 +100,7 @@ def main() -> None:
         (args.out / f"seed{seed}").mkdir(exist_ok=True)
         write(str(args.out / f"seed{seed}" / "energy_only.extxyz"), frames, format="extxyz")
         summary["seeds"][seed] = {"base_rows": [b.info["row"] for b in bases],
-                                  "stretch_kcal_mol": np.round((dz - base_dz[:, None]) * KCAL_MOL, 2).tolist()}
+                                  "stretch_kcal_mol": np.round((dz - base_dz[:, None]) / KCAL_MOL, 2).tolist()}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary["seeds"]))
 
