@@ -158,6 +158,16 @@ def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = 
     return frames if labelled else frames.unlabelled()
 
 
+def energy_only_frames(src: str | None) -> Frames | None:
+    """Every label of `src` as energy-only `train.Frames` (forces dropped), or None without a SRC."""
+    from dataclasses import replace
+
+    if not src:
+        return None
+    labels = load_source(src)
+    return replace(frames_of(labels, range(len(labels)), "energy_only"), forces=None)
+
+
 def with_forces(data: SourceArrays, option: str) -> SourceArrays:
     """`data`, checked to carry forces (raises SourceError naming `option` for energy-only labels)."""
     if data.forces is None:

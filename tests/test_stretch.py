@@ -70,3 +70,11 @@ def test_stretch_cli_labels_and_energy_only_fine_tuning(tmp_path: Path, capsys) 
     assert main([*common, "--accurate", f"{db}:{ENERGY_ONLY}", "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
     assert "energies only" in err and err.count("\n") == 1
+    out = tmp_path / "compare"
+    assert main(["compare", "--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "2", "--preset", "tiny",
+                 "--validation", "5", "--test", "20", "--energy-only", f"{db}:{ENERGY_ONLY}", "--quiet",
+                 "--out", str(out)]) == 0
+    runs = out / "runs" / "60ccsd_r2"
+    assert json.loads((runs / "asteroid" / "seed0" / "metrics.json").read_text())["counts"]["energy_only"] == 6
+    assert "energy_only" not in json.loads((runs / "standard" / "seed0" / "metrics.json").read_text())["counts"]
+    assert "energy-only labels of" in (out / "report.md").read_text()

@@ -80,6 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="cheap labels of further molecules that ASTEROID (and its ablations) also pretrain on "
                          "(the paper's Table 5; repeatable; a store may hold several molecules, SRC@FORMULA keeps one; one fidelity with "
                          "--inaccurate); not charged to the budget: the report lists them")
+    methods.add_argument("--energy-only", default=None, metavar="SRC",
+                         help="accurate energy-only labels that ASTEROID's fine-tuning also fits, e.g. of bond-stretched "
+                         "frames (acquire sample --method stretch): 'labels.db:pyscf:ccsd(t)/cc-pvdz;forces=false'; "
+                         "not charged to the budget: the report lists them")
     methods.add_argument("--reuse", action="append", default=[], metavar="DIR",
                          help="an earlier comparison's folder: a run there with the same method, seed, frames and "
                          "settings (as far as the method reads them: a standard run does not read the cheap "
@@ -180,13 +184,15 @@ def settings_from(args: argparse.Namespace) -> Any:
         raise AcquireError(f"--validation must be at least 1 (models are selected on it), got {args.validation}")
     if args.test is not None and args.test < 1:
         raise AcquireError(f"--test must be at least 1, got {args.test}")
-    from acquire.sources import load_molecules
+    from acquire.sources import load_molecules, load_source
 
     for folder in args.reuse:
         if not (Path(folder) / "runs").is_dir():
             raise AcquireError(f"--reuse {folder}: not a comparison's output folder (it has no runs/)")
     for src in args.extra_inaccurate:
         load_molecules(src)  # a missing store or spec fails now, before any training
+    if args.energy_only:
+        load_source(args.energy_only)
     command = command_line(args)
     if pin is not None:
         from acquire.compare.pool import pin_ratio
@@ -199,7 +205,8 @@ def settings_from(args: argparse.Namespace) -> Any:
                            unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
                            dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,
-                           extra_inaccurate=tuple(args.extra_inaccurate), test_source=args.test_source,
+                           extra_inaccurate=tuple(args.extra_inaccurate), energy_only=args.energy_only,
+                           test_source=args.test_source,
                            reuse=tuple(args.reuse))
 
 

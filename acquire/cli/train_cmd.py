@@ -71,12 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     import numpy as np
 
     import train
-    from acquire.sources import extra_frames, frames_of, load_source, with_forces
+    from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from acquire.compare.splits import make_split, split_accurate
     from train.device import resolve_device
 
@@ -92,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise train.TrainError("--extra-inaccurate goes with --method asteroid (its pretraining)")
     if args.energy_only and args.method != "asteroid":
         raise train.TrainError("--energy-only goes with --method asteroid (its fine-tuning)")
-    energy_only = load_source(args.energy_only) if args.energy_only else None
+    energy_only = energy_only_frames(args.energy_only)
     pool = with_forces(load_source(extra_src), "--inaccurate") if args.inaccurate else (
         load_source(extra_src) if extra_src else None)
     if pool is not None:
@@ -117,9 +115,8 @@ def run(args: argparse.Namespace) -> int:
             result = train.run_standard(acc, val, test, config, out)
         elif args.method == "asteroid":
             own = frames_of(pool, np.asarray(chosen, dtype=int), "inaccurate")
-            labels = None if energy_only is None else replace(frames_of(energy_only, range(len(energy_only)), "energy_only"),
-                                                              forces=None)
-            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out, energy_only=labels)
+            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out,
+                                        energy_only=energy_only)
         else:
             unl = frames_of(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
             result = train.run_score_matching(acc, unl, val, test, config, out)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from acquire.compare.plans import CompareSettings
-from acquire.sources import SourceArrays, frames_of
+from acquire.sources import SourceArrays, energy_only_frames, frames_of
 
 if TYPE_CHECKING:
     from train.config import TrainConfig
@@ -60,7 +60,9 @@ def _asteroid(inputs: RunInputs) -> Potential:
     acc, val, test = _frames(inputs)
     pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "inaccurate")
     extra = extra_frames(inputs.indices.get("extra_inaccurate", []), inputs.accurate, inputs.indices["test"])
-    return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir).model
+    return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir,
+                              energy_only=energy_only_frames(inputs.indices.get("energy_only"))).model
+
 
 
 def _no_finetune(inputs: RunInputs) -> Potential:
@@ -131,6 +133,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 
 
 PRETRAINING: tuple[str, ...] = ("asteroid", "no-bias-weights", "no-finetune")  # take --extra-inaccurate
+FINETUNING: tuple[str, ...] = ("asteroid", "no-bias-weights")  # take --energy-only
 
 
 def selected(settings: CompareSettings) -> list[str]:

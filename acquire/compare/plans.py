@@ -60,6 +60,7 @@ class CompareSettings:
     test_source: str | None = None  # held-out accurate labels (e.g. an independent trajectory) for testing
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
     extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
+    energy_only: str | None = None  # accurate energy-only labels for ASTEROID's fine-tuning (not charged; reported)
     reuse: tuple[str, ...] = ()  # folders of earlier comparisons whose finished runs are copied where they fit
 
     def __post_init__(self) -> None:

@@ -363,6 +363,10 @@ def markdown(document: dict[str, Any]) -> str:
                          + (f" (`--inaccurate-share {over['fitting_share']}` spends them on accurate labels instead)."
                             if "fitting_share" in over else "."))
     lines += _extra_lines(document)
+    if document["settings"].get("energy_only"):
+        lines += ["", f"ASTEROID and its bias-weight ablation also fitted the accurate energy-only labels of "
+                  f"{document['settings']['energy_only']} in their fine-tuning; they are not charged to the budget "
+                  "(an energy without its forces costs a fraction of a force label: see the labelers' cost table)."]
     lines += ["", "## Splits", "",
               "Each seed has one leak-free split (`splits/seed<k>.json`): the accurate frames shuffled with "
               "the seed, duplicate geometries kept on one side, every geometry of the test split removed from "

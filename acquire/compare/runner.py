@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from acquire.compare.methods import METHODS, PRETRAINING, RunInputs, selected, train_config
+from acquire.compare.methods import FINETUNING, METHODS, PRETRAINING, RunInputs, selected, train_config
 from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
 from acquire.compare.pool import pool_rooms
 from acquire.progress import clock
@@ -156,12 +156,15 @@ def check_settings(run_dir: Path, config: TrainConfig, method: str = "asteroid")
 
 def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
     """The frames a run trains, validates and tests on (stored as its split.json); ASTEROID's
-    pretraining also takes every frame of `settings.extra_inaccurate` (other molecules)."""
+    pretraining also takes every frame of `settings.extra_inaccurate` (other molecules), its
+    fine-tuning every label of `settings.energy_only`."""
     indices = {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
                "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
                "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
     if settings.extra_inaccurate and run.method in PRETRAINING:
         indices["extra_inaccurate"] = list(settings.extra_inaccurate)
+    if settings.energy_only and run.method in FINETUNING:
+        indices["energy_only"] = settings.energy_only
     return indices
 
 
