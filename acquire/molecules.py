@@ -54,7 +54,7 @@ def load_molecule(text: str) -> Atoms:
         return _from_embedded(text.lower())
     path = Path(text).expanduser()
     if path.is_file():
-        return _from_file(path)
+        return _from_file(path)[0]
     if text.lower().endswith(FILE_SUFFIXES) or "/" in text or "\\" in text:
         raise MoleculeError(f"molecule file not found: {text}")
     return _from_smiles(text)
@@ -74,27 +74,26 @@ def load_frames(text: str) -> list[Atoms]:
     """Every frame of an xyz/extxyz path (Å, labels dropped), or `load_molecule`'s one geometry."""
     path = Path(text.strip()).expanduser() if isinstance(text, str) and text.strip() else None
     if path is not None and path.is_file():
-        return _from_file(path, ":")
+        return _from_file(path, every=True)
     return [load_molecule(text)]
 
 
-def _from_file(path: Path, index: int | str = 0) -> Atoms | list[Atoms]:
-    """Frame `index` of a file (`":"`: all of them, as a list), labels dropped."""
+def _from_file(path: Path, every: bool = False) -> list[Atoms]:
+    """The first frame of a file (every frame with `every`), labels dropped."""
     from ase.io import read
 
     try:
-        read_frames = read(str(path), index=index)
+        frames = read(str(path), index=":" if every else slice(0, 1))
     except Exception as exc:  # ASE raises many types for a malformed or unknown file
         raise MoleculeError(f"cannot read a molecule from {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    frames = read_frames if isinstance(read_frames, list) else [read_frames]
-    if not frames or not all(isinstance(a, Atoms) and len(a) for a in frames):
+    if not frames or not all(len(atoms) for atoms in frames):
         raise MoleculeError(f"{path} holds no atoms")
     clean = []
     for i, atoms in enumerate(frames):
         atoms = Atoms(numbers=atoms.numbers, positions=atoms.positions)  # drop calculators/labels
-        atoms.info["source"] = f"{path} frame {index if isinstance(index, int) else i}"
+        atoms.info["source"] = f"{path} frame {i}"
         clean.append(atoms)
-    return clean if isinstance(read_frames, list) else clean[0]
+    return clean
 
 
 def _from_smiles(smiles: str) -> Atoms:

@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if args.energy_only and args.method != "asteroid":
         raise train.TrainError("--energy-only goes with --method asteroid (its fine-tuning)")
     energy_only = energy_only_frames(args.energy_only)
-    pool = with_forces(load_source(extra_src), "--inaccurate") if args.inaccurate else (
-        load_source(extra_src) if extra_src else None)
+    pool = load_source(extra_src) if extra_src else None
+    if args.method == "asteroid":
+        with_forces(pool, "--inaccurate")
     if pool is not None:
         count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
         split = make_split(accurate.positions, pool.positions, args.train, args.validation,
