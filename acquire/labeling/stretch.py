@@ -2,14 +2,16 @@
 reaches, so that a model learns the wall of a bond instead of extrapolating into it.
 
 MD at 500 K never stretches an O-H bond past about 1.13 Å, and a model trained on such frames puts a
-false dissociation barrier of 30-40 kcal/mol just beyond (`acquire scan`); a dynamics that pumps the
-stretch over it (Verlet's 4:1 resonance at 2 fs) loses the hydrogen. A few accurate energies of
-stretched geometries (energy-only CCSD(T) costs about 1/40 of a force label) teach the rising wall.
+false dissociation barrier of 30-40 kcal/mol just beyond (`acquire scan`): hot or reactive dynamics
+that reaches it loses the hydrogen. A few accurate energies of stretched geometries (energy-only
+CCSD(T) costs about 1/40 of a force label) teach the rising wall; on ethanol they cost force accuracy
+near equilibrium and did not change MD at 2 fs (benchmarks/results/stretch_energies_ethanol/).
 
 `acquire sample --method stretch --molecule pool.extxyz --n 4 --bond O-H --lengths 1.1:1.8:0.1` draws
 N bases from a file's frames (seeded) and writes their stretched copies, ready for `acquire label`
-with an energy-only labeler (`pyscf:ccsd(t)/cc-pvdz;forces=false`). Each base frame gives one frame per length: the moving atom of the bond placed at that length along
-the bond, every other atom kept (`acquire.scan.stretched`). Units: Å.
+with an energy-only labeler (`pyscf:ccsd(t)/cc-pvdz;forces=false`). Each base gives one frame per
+length: the moving atom of the bond placed at that length along the bond, every other atom kept
+(`acquire.scan.stretched`). Units: Å.
 """
 from __future__ import annotations
 
