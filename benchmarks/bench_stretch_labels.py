@@ -47,18 +47,15 @@ def pool_of(compare: Path, seed: int, n_bases: int, bond: str, lengths: list[flo
     return bases, stretch_frames(bases, bond, lengths), accurate.energies[rows]
 
 
-def stored_energies(store: Path, frames) -> np.ndarray:
-    """The store's energy (eV) of each frame, matched by positions (within 1e-5 Å: the pool file
-    `acquire label` read rounds them)."""
-    from acquire.labeling.store import open_store
-
-    done = open_store(store, create=False).done_atoms(LABELER)
+def stored_energies(done, frames) -> np.ndarray:
+    """The energy (eV) of each frame among the store's `done` labels, matched by positions (within
+    1e-5 Å: the pool file `acquire label` read rounds them)."""
     positions = np.array([a.positions for a in done])
     energies = []
     for frame in frames:
         match = np.flatnonzero(np.abs(positions - frame.positions).max(axis=(1, 2)) < 1e-5)
         if len(match) != 1:
-            raise SystemExit(f"a frame has {len(match)} {LABELER} labels in {store}")
+            raise SystemExit(f"a frame has {len(match)} {LABELER} labels among the store's")
         energies.append(done[match[0]].get_potential_energy())
     return np.array(energies)
 
@@ -67,6 +64,7 @@ def main() -> None:
     from ase.calculators.singlepoint import SinglePointCalculator
     from ase.io import write
 
+    from acquire.labeling.store import open_store
     from labelers.datasets import KCAL_MOL
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,10 +85,11 @@ def main() -> None:
     write(str(args.out / "pool.extxyz"), everything, format="extxyz")
     subprocess.run([sys.executable, "-m", "acquire", "label", str(args.out / "pool.extxyz"), "--labeler", LABELER,
                     "--store", str(store), "--workers", str(args.workers)], check=True)
+    done = open_store(store, create=False).done_atoms(LABELER)  # read once for every seed
     summary = {"labeler": LABELER, "bond": args.bond, "lengths_A": lengths, "bases": args.bases, "seeds": {}}
     for seed, (bases, stretched, embedded) in pools.items():
-        base_dz = stored_energies(store, bases)
-        dz = stored_energies(store, stretched).reshape(len(bases), len(lengths))
+        base_dz = stored_energies(done, bases)
+        dz = stored_energies(done, stretched).reshape(len(bases), len(lengths))
         anchored = embedded[:, None] + dz - base_dz[:, None]
         frames = []
         for frame, energy in zip(stretched, anchored.ravel()):

@@ -64,7 +64,6 @@ def _asteroid(inputs: RunInputs) -> Potential:
                               energy_only=energy_only_frames(inputs.indices.get("energy_only"))).model
 
 
-
 def _no_finetune(inputs: RunInputs) -> Potential:
     _reuse_stages(inputs.run_dir.parent.parent / "asteroid" / inputs.run_dir.name, inputs.run_dir)
     return _asteroid(inputs)
