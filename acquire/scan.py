@@ -26,7 +26,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from acquire.errors import AcquireError
-from acquire.molecules import bonded_pairs
+from acquire.molecules import bonded_pairs, load_frames
 from labelers.base import Labeler
 from labelers.datasets import KCAL_MOL
 from labelers.files import atomic_write_text
@@ -85,10 +85,14 @@ def stretched(atoms: Atoms, bond: Bond, length: float) -> Atoms:
 
 
 def coverage(src: str, bond: Bond) -> dict[str, Any]:
-    """Percentiles (Å) of the bond's length over the frames of a labelled data set (a SRC)."""
+    """Percentiles (Å) of the bond's length over the frames of a data set: a SRC, or a geometry
+    file (.xyz/.extxyz, labelled or not: coverage needs geometries only)."""
     from acquire.sources import load_source
 
-    positions = np.asarray(load_source(src).positions)
+    if Path(src).expanduser().is_file():
+        positions = np.asarray([frame.positions for frame in load_frames(src)])
+    else:
+        positions = np.asarray(load_source(src).positions)
     if positions.shape[1] <= max(bond.fixed, bond.moving):
         raise ScanError(f"--coverage {src}: its frames have {positions.shape[1]} atoms, fewer than the bond needs")
     lengths = np.linalg.norm(positions[:, bond.moving] - positions[:, bond.fixed], axis=1)

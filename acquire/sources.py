@@ -158,13 +158,17 @@ def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = 
     return frames if labelled else frames.unlabelled()
 
 
-def energy_only_frames(src: str | None) -> Frames | None:
-    """Every label of `src` as energy-only `train.Frames` (forces dropped), or None without a SRC."""
+def energy_only_frames(src: str | None, accurate: SourceArrays) -> Frames | None:
+    """Every label of `src` as energy-only `train.Frames` (forces dropped), or None without a SRC;
+    raises SourceError when they are not of `accurate`'s molecule."""
     from dataclasses import replace
 
     if not src:
         return None
     labels = load_source(src)
+    if formula_of(labels) != formula_of(accurate):
+        raise SourceError(f"--energy-only {src}: its labels are of {formula_of(labels)}, "
+                          f"the accurate labels of {formula_of(accurate)}")
     return replace(frames_of(labels, range(len(labels)), "energy_only"), forces=None)
 
 

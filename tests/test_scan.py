@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import Atoms
+from ase.io import write
 
 from acquire.cli.main import main
 from acquire.molecules import load_molecule
@@ -53,10 +55,16 @@ def test_energy_only_labels_and_a_trained_model(tmp_path: Path, capsys: pytest.C
     data = load_md17("ethanol", "ccsd(t)")
     frames = [Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s]) for s in (slice(0, 16), slice(16, 24))]
     run_standard(frames[0], frames[1], None, preset("tiny"), tmp_path / "tiny")
+    geometries = tmp_path / "geometries.xyz"  # unlabelled frames: coverage reads geometries only
+    write(geometries, [Atoms(data.numbers, p) for p in data.positions[:5]], format="extxyz")
     args = ["scan", f"model={tmp_path / 'tiny'}", "HF=pyscf:hf/sto-3g;forces=false", "--bond", "2,8",
-            "--distances", "0.9:1.1:0.1", "--out", str(tmp_path / "scan"), "--json"]
+            "--distances", "0.9:1.1:0.1", "--coverage", str(geometries), "--out", str(tmp_path / "scan"), "--json"]
     assert main(args) == 0
-    sources = json.loads(capsys.readouterr().out)["sources"]
+    document = json.loads(capsys.readouterr().out)
+    longest = np.linalg.norm(data.positions[:5, 8] - data.positions[:5, 2], axis=1).max()
+    assert document["coverage"][str(geometries)]["frames"] == 5
+    assert document["coverage"][str(geometries)]["p100"] == pytest.approx(longest, abs=1e-4)
+    sources = document["sources"]
     assert sources["HF"]["force_kcal_mol_A"] == [None] * 3 and sources["HF"]["energy_kcal_mol"][1] == 0.0
     assert sources["HF"]["energy_kcal_mol"][0] > 0 and sources["HF"]["energy_kcal_mol"][2] > 0
     model = sources["model"]

@@ -78,3 +78,20 @@ def test_stretch_cli_labels_and_energy_only_fine_tuning(tmp_path: Path, capsys) 
     assert json.loads((runs / "asteroid" / "seed0" / "metrics.json").read_text())["counts"]["energy_only"] == 6
     assert "energy_only" not in json.loads((runs / "standard" / "seed0" / "metrics.json").read_text())["counts"]
     assert "energy-only labels of" in (out / "report.md").read_text()
+
+
+def test_energy_only_labels_of_another_molecule_fail_before_training(tmp_path: Path, capsys) -> None:
+    from ase.build import molecule
+
+    water = tmp_path / "water.extxyz"
+    write(water, molecule("H2O"), format="extxyz")
+    db = tmp_path / "water.db"
+    assert main(["label", str(water), "--labeler", ENERGY_ONLY, "--store", str(db), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "compare"
+    assert main(["compare", "--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "2", "--preset", "tiny",
+                 "--validation", "5", "--test", "20", "--energy-only", f"{db}:{ENERGY_ONLY}", "--quiet",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "of H2O" in err and "C2H6O" in err and err.count("\n") == 1
+    assert not (out / "runs").exists()  # refused before any training

@@ -184,15 +184,15 @@ def settings_from(args: argparse.Namespace) -> Any:
         raise AcquireError(f"--validation must be at least 1 (models are selected on it), got {args.validation}")
     if args.test is not None and args.test < 1:
         raise AcquireError(f"--test must be at least 1, got {args.test}")
-    from acquire.sources import load_molecules, load_source
+    from acquire.sources import energy_only_frames, load_molecules, load_source
 
     for folder in args.reuse:
         if not (Path(folder) / "runs").is_dir():
             raise AcquireError(f"--reuse {folder}: not a comparison's output folder (it has no runs/)")
     for src in args.extra_inaccurate:
         load_molecules(src)  # a missing store or spec fails now, before any training
-    if args.energy_only:
-        load_source(args.energy_only)
+    if args.energy_only:  # a missing store or another molecule fails now, before any training
+        energy_only_frames(args.energy_only, load_source(accurate))
     command = command_line(args)
     if pin is not None:
         from acquire.compare.pool import pin_ratio

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distances", default="0.7:1.8:0.05", metavar="START:STOP:STEP",
                         help="bond lengths in Å, STOP included (default 0.7:1.8:0.05)")
     parser.add_argument("--coverage", action="append", default=[], metavar="SRC",
-                        help="a labelled data set whose range of this bond length is shown (md17:ethanol/dft, "
-                        "a label store, a file); repeat for several")
+                        help="a data set whose range of this bond length is shown: a SRC (md17:ethanol/dft, "
+                        "STORE.db:SPEC) or an .xyz/.extxyz file, labelled or not; repeat for several")
     parser.add_argument("--out", default="scan", metavar="DIR",
                         help="scan.json and scan.png (default scan); a rerun into DIR reuses the labelers' points")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="where trained models run")

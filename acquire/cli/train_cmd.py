@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise train.TrainError("--extra-inaccurate goes with --method asteroid (its pretraining)")
     if args.energy_only and args.method != "asteroid":
         raise train.TrainError("--energy-only goes with --method asteroid (its fine-tuning)")
-    energy_only = energy_only_frames(args.energy_only)
+    energy_only = energy_only_frames(args.energy_only, accurate)
     pool = load_source(extra_src) if extra_src else None
     if args.method == "asteroid":
         with_forces(pool, "--inaccurate")

@@ -61,7 +61,7 @@ def _asteroid(inputs: RunInputs) -> Potential:
     pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "inaccurate")
     extra = extra_frames(inputs.indices.get("extra_inaccurate", []), inputs.accurate, inputs.indices["test"])
     return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir,
-                              energy_only=energy_only_frames(inputs.indices.get("energy_only"))).model
+                              energy_only=energy_only_frames(inputs.indices.get("energy_only"), inputs.accurate)).model
 
 
 def _no_finetune(inputs: RunInputs) -> Potential:
