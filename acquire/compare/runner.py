@@ -378,6 +378,8 @@ def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurat
                 pool.terminate()  # the other runs resume from their stage files on the next call
                 raise error
             finished(run)
+        pool.close()  # let the workers exit on their own: terminating them leaks their semaphores
+        pool.join()
 
 
 def _ready(run: RunSpec, waiting: list[RunSpec], running: set[str]) -> bool:
