@@ -38,10 +38,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from ase import units
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-KCAL_MOL = 0.0433641043  # eV per kcal/mol
+KCAL_MOL = units.kcal / units.mol  # eV per kcal/mol, as the project scores its own models
 COMMON = ["--E0s", "average", "--energy_key", "REF_energy", "--forces_key", "REF_forces", "--device", "cpu",
           "--default_dtype", "float32", "--seed", "1", "--forces_weight", "1000", "--energy_weight", "10",
           "--amsgrad", "--ema", "--ema_decay", "0.99", "--batch_size", "10"]
