@@ -7,6 +7,12 @@ moves along the I→J direction, every other atom stays at the start geometry. E
 to each source's own energy at the scanned length nearest the start length (kcal/mol); the force is
 the component on J along I→J (kcal/mol/Å, positive pushes J away from I). Units inside: Å, eV, eV/Å.
 
+Near its minimum each curve is summarised by a quintic fit over the points within `FIT_WINDOW_A`
+of its lowest point: the force constant k2 = d²E/dr² and the cubic constant k3 = d³E/dr³ of this
+one-atom stretch, and their ratio as a Morse exponent a = -k3 / (3 k2) (Å⁻¹; O-H bonds ~2.2-2.6). The
+cubic term is what lets velocity Verlet pump a bond near a resonance (`acquire.md.vibrations`), so a
+model whose a is far below its reference's is more harmonic than the surface it was trained to match.
+
 Every point a labeler computes is written to `scan.json` as it arrives, and a rerun into the same
 folder reads those back: a paid-for label is not computed twice. Trained models are always
 re-evaluated (they are cheap, and a run directory may hold a newer model).
@@ -32,6 +38,7 @@ from labelers.datasets import KCAL_MOL
 from labelers.files import atomic_write_text
 
 FORMAT = "asteroid-ff/scan/1"
+FIT_WINDOW_A = 0.2  # bond constants: points within this of a curve's lowest point
 
 
 class ScanError(AcquireError):
@@ -205,7 +212,36 @@ def _curve(source: str, labeler: bool, points: list[dict], origin: int, cpu_s: f
               for p in points]
     force = [None if p["force_eV_A"] is None else round(p["force_eV_A"] / KCAL_MOL, 3) for p in points]
     return {"source": source, "labeler": labeler, "points": points, "energy_kcal_mol": energy,
-            "force_kcal_mol_A": force, "failed": sum("error" in p for p in points), "cpu_s": round(cpu_s, 2)}
+            "force_kcal_mol_A": force, "constants": bond_constants([p["r"] for p in points], energy),
+            "failed": sum("error" in p for p in points), "cpu_s": round(cpu_s, 2)}
+
+
+def bond_constants(distances: list[float], energies: list[float | None],
+                   window: float = FIT_WINDOW_A) -> dict[str, float] | None:
+    """Minimum (Å), force constant k2 (kcal/mol/Å²), cubic constant k3 (kcal/mol/Å³) and Morse
+    exponent -k3 / (3 k2) (Å⁻¹) of a quintic fitted to the points within `window` Å of the lowest
+    point (on a 0.05 Å grid it gives a Morse curve's own a within 1 %); None with fewer than 7 such
+    points, the lowest point at the scan's end or no minimum in the window."""
+    r = np.asarray(distances, dtype=float)
+    e = np.asarray([np.nan if v is None else v for v in energies], dtype=float)
+    ok = np.isfinite(e)
+    if ok.sum() < 7:
+        return None
+    lowest = int(np.nanargmin(e))
+    if lowest in (int(np.flatnonzero(ok)[0]), int(np.flatnonzero(ok)[-1])):
+        return None
+    near = ok & (np.abs(r - r[lowest]) <= window + 1e-9)
+    if near.sum() < 7:
+        return None
+    poly = np.polynomial.Polynomial.fit(r[near] - r[lowest], e[near], 5).convert()
+    slope, curvature, cubic = poly.deriv(1), poly.deriv(2), poly.deriv(3)
+    roots = [x.real for x in slope.roots() if abs(x.imag) < 1e-9 and abs(x.real) <= window and curvature(x.real) > 0]
+    if not roots:
+        return None
+    x0 = min(roots, key=abs)
+    k2, k3 = float(curvature(x0)), float(cubic(x0))
+    return {"r0_A": round(float(r[lowest] + x0), 4), "k2_kcal_mol_A2": round(k2, 1), "k3_kcal_mol_A3": round(k3, 1),
+            "morse_a_per_A": round(-k3 / (3 * k2), 3), "window_A": window}
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
 
-from acquire.md.calculators import LabelerCalculator, calculator_for, model_labels
+from acquire.md.calculators import LabelerCalculator, ModelSourceError, calculator_for, model_labels
 from acquire.md.store import RunStore
 from acquire.md.runs import (Geometry, MDError, MDSettings, energy_drift, parse_timesteps, plan_jobs, run_one,
                              run_stability)
@@ -258,6 +258,8 @@ def test_models_are_named_by_what_tells_their_paths_apart(tmp_path: Path) -> Non
                                                        "xtb_gfn2", "xtb_gfn2-2"]
     named = model_labels([f"ASTEROID-xTB={runs[1]}", "pyscf:b3lyp/6-31g*;grid=3"])  # a spec's '=' is not a name
     assert named == [("ASTEROID-xTB", str(runs[1])), ("pyscf_b3lyp_6-31g_grid_3", "pyscf:b3lyp/6-31g*;grid=3")]
+    with pytest.raises(ModelSourceError, match="letters, digits"):  # a name that cannot name files
+        model_labels(["CCSD(T)/DZ=pyscf:hf/sto-3g"])
 
 
 def test_fastest_mode_of_a_morse_diatomic_is_the_analytic_frequency() -> None:

@@ -12,7 +12,7 @@ from ase.io import write
 
 from acquire.cli.main import main
 from acquire.molecules import load_molecule
-from acquire.scan import Bond, parse_distances, resolve_bond, stretched
+from acquire.scan import Bond, bond_constants, parse_distances, resolve_bond, stretched
 
 pytest.importorskip("tblite")
 
@@ -25,6 +25,18 @@ def test_a_bond_is_named_by_indices_or_by_elements() -> None:
     assert moved.get_distance(2, 8) == pytest.approx(1.4)
     assert np.allclose(np.delete(moved.positions, 8, axis=0), np.delete(ethanol.positions, 8, axis=0))
     assert parse_distances("0.8:1.0:0.1") == [0.8, 0.9, 1.0]
+
+
+def test_bond_constants_recover_a_morse_curve() -> None:
+    r = np.round(np.arange(0.70, 1.801, 0.05), 3)
+    for a in (1.0, 2.3, 2.7):  # Morse: k2 = 2 D a², k3 = -6 D a³
+        energy = 100.0 * (1 - np.exp(-a * (r - 0.96))) ** 2
+        fit = bond_constants(list(r), list(energy))
+        assert fit["r0_A"] == pytest.approx(0.96, abs=2e-3)
+        assert fit["k2_kcal_mol_A2"] == pytest.approx(200 * a * a, rel=0.01)
+        assert fit["morse_a_per_A"] == pytest.approx(a, rel=0.01)
+    assert bond_constants(list(r), list(r)) is None  # no minimum inside the scan
+    assert bond_constants(list(r[:5]), [1.0, 0.5, 0.0, 0.5, 1.0]) is None  # too few points to fit
 
 
 def test_xtb_scan_rises_both_ways_and_a_rerun_reuses_the_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

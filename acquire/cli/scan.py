@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(document: dict) -> None:
+    from acquire.scan import FIT_WINDOW_A
+
     names = list(document["sources"])
     pair = "-".join(document["symbols"])
     print(f"{document['formula']} {pair} bond (atoms {document['bond'][0]}-{document['bond'][1]}, start "
@@ -69,6 +71,12 @@ def _print_table(document: dict) -> None:
     for k, r in enumerate(document["distances_A"]):
         cells = [document["sources"][n]["energy_kcal_mol"][k] for n in names]
         print(f"{r:6.3f}  " + "  ".join(f"{'failed' if e is None else f'{e:.2f}':>16}" for e in cells))
+    print(f"near each minimum (fit over ±{FIT_WINDOW_A} Å): r0 (Å), force constant k2 (kcal/mol/Å²), "
+          "Morse exponent a = -k3/(3 k2) (Å⁻¹)")
+    for name in names:
+        fit = document["sources"][name].get("constants")
+        print(f"  {name}: " + ("no minimum inside the scan" if fit is None else
+                               f"r0 {fit['r0_A']:.3f}, k2 {fit['k2_kcal_mol_A2']:.0f}, a {fit['morse_a_per_A']:.2f}"))
     for src, c in document["coverage"].items():
         print(f"{src}: {c['frames']} frames, bond length {c['p0']:.3f}-{c['p100']:.3f} Å (1st-99th percentile "
               f"{c['p1']:.3f}-{c['p99']:.3f})")

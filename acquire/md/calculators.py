@@ -64,6 +64,9 @@ def calculator_for(model: str, threads: int = 1, device: str = "cpu") -> Calcula
     )
 
 
+NAME = r"[A-Za-z0-9._+-]+"
+
+
 def model_labels(models: list[str]) -> list[tuple[str, str]]:
     """(name, model) for MODEL arguments: `NAME=MODEL` names one; otherwise the shortest ending of
     the run directory's path that tells it apart from the others (`asteroid/seed0`, written
@@ -71,7 +74,13 @@ def model_labels(models: list[str]) -> list[tuple[str, str]]:
     named = []
     for text in models:
         head, sep, rest = text.partition("=")
-        named.append((head, rest) if sep and re.fullmatch(r"[A-Za-z0-9._+-]+", head) else (None, text))
+        if sep and re.fullmatch(NAME, head):
+            named.append((head, rest))
+            continue
+        if sep and ":" not in head and not Path(text).expanduser().exists():  # meant as a name
+            raise ModelSourceError(f"{text}: a NAME in NAME=MODEL may hold letters, digits and . _ + - only "
+                                   "(it names files)")
+        named.append((None, text))
     parts = {model: _parts(model) for _, model in named}
     depth = {model: 1 for model in parts}
     while True:
