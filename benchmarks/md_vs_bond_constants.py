@@ -71,12 +71,13 @@ def main() -> int:
         md["fastest_modes"].update(study.get("fastest_modes", {}))
     windows = [float(w) for w in args.windows.split(",")]
     correlation = {}
-    for window in reversed(windows):
-        table = rows(scan, md, args.timestep, window)
-        medians = [r["median_ps"] for r in table]
-        correlation[f"{window:g}"] = {key: round(float(spearmanr([r[key] for r in table], medians)[0]), 3)
+    for window in windows:
+        fitted = rows(scan, md, args.timestep, window)
+        medians = [r["median_ps"] for r in fitted]
+        correlation[f"{window:g}"] = {key: round(float(spearmanr([r[key] for r in fitted], medians)[0]), 3)
                                       for key in ("k2_kcal_mol_A2", "morse_a_per_A", "wavenumber_cm1")
-                                      if all(r[key] is not None for r in table)}
+                                      if all(r[key] is not None for r in fitted)}
+    table = rows(scan, md, args.timestep, windows[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     document = {"scan": args.scan, "md": args.md, "timestep_fs": args.timestep, "windows_A": windows,
@@ -92,7 +93,7 @@ def main() -> int:
     lines.append("")
     lines.append(f"Constants fitted within {windows[0]:g} Å of each curve's lowest point. Spearman rank "
                  "correlation with the median time to failure:")
-    lines += [f"- window {w} Å: " + ", ".join(f"{k} {v}" for k, v in c.items()) for w, c in reversed(correlation.items())]
+    lines += [f"- window {w} Å: " + ", ".join(f"{k} {v}" for k, v in c.items()) for w, c in correlation.items()]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
