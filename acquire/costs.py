@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 OFF_FACTOR = 1.5  # a measured cost per label this far from the plan's (either way) is reported
 
 
-def estimate(labeler: Any, atoms: "Atoms") -> Any:
+def estimate(labeler: Any, atoms: Atoms) -> Any:
     """The labeler's `labelers.costs.CostEstimate` for one label of `atoms`."""
     from labelers.costs import cost_estimate
 
@@ -102,7 +102,7 @@ def _epochs(stage: Any) -> str:
                    if stage.patience else "")
 
 
-def overheads(atoms: "Atoms", preset: str, method: str, settings: Any, calculator: Any | None,
+def overheads(atoms: Atoms, preset: str, method: str, settings: Any, calculator: Any | None,
               sampled: bool = True) -> Any:
     """`budget.full_plan.Overheads` of a run on `atoms`: sampling with `calculator` (None or
     `sampled=False`: the configurations exist already) and training with the `preset`."""
@@ -167,7 +167,7 @@ def cost_lines(document: dict[str, Any]) -> list[str]:
 
 
 def plan_everything(budget: Any, ratio: Any, policy: Any, accurate_est: Any, inaccurate_est: Any | None,
-                    atoms: "Atoms", *, preset: str, method: str, settings: Any, calculator: Any | None,
+                    atoms: Atoms, *, preset: str, method: str, settings: Any, calculator: Any | None,
                     validation: int, charge_validation: bool, max_inaccurate: int | None,
                     max_training_s: float | None) -> tuple[Any, Any]:
     """(`budget.full_plan.FullPlan`, its Overheads): labels, sampling and training of a run on `atoms`."""

@@ -2,8 +2,9 @@
 calibration and MD studies. `train` has its own (`train.progress`): it may not import `acquire`."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 Update = Callable[..., None]  # update(completed=, advance=, total=, description=, note=)
 
@@ -16,7 +17,14 @@ def bar(title: str, total: int | None, enabled: bool = True, transient: bool = F
         yield lambda **fields: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Iterable
 from importlib import metadata
-from typing import Iterable
 
 
 def versions(packages: Iterable[str] = (), loaded: Iterable[str] = ()) -> dict[str, str]:

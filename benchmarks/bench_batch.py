@@ -34,11 +34,12 @@ def throughput(preset: str, architecture: str | None, batch: int, seconds: float
         keep_freed_memory()
 
     from labelers.datasets import load_md17
-    from train.config import default_model, preset as make_preset
+    from train.config import default_model
+    from train.config import preset as make_preset
+    from train.frames import Frames
     from train.graph import collate, to_data_list
     from train.losses import weighted_loss
     from train.models import build_model
-    from train.frames import Frames
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

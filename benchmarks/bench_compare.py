@@ -50,8 +50,8 @@ def main() -> int:
 
     import train
     from acquire.compare.plans import CompareSettings
-    from acquire.compare.runner import run_comparison
     from acquire.compare.report import SHORT_HEADERS, table_rows
+    from acquire.compare.runner import run_comparison
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     if out.exists() and any(out.iterdir()):

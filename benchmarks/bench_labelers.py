@@ -14,7 +14,7 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 os.environ["ASTEROID_CALIBRATION"] = os.path.join(tempfile.mkdtemp(), "none.json")  # declared laws only
 

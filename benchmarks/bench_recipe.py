@@ -143,8 +143,7 @@ def main() -> None:
     args = p.parse_args()
 
     import train
-    from acquire.sources import frames_of
-    from acquire.sources import load_source
+    from acquire.sources import frames_of, load_source
 
     if (args.split is None) == (args.run is None):
         p.error("give --split (with --method) or --run")

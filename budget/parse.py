@@ -53,7 +53,7 @@ class Budget(BaseModel):
     unit: Unit
 
     @classmethod
-    def parse(cls, text: str) -> "Budget":
+    def parse(cls, text: str) -> Budget:
         """Same as `parse_budget(text)`."""
         return parse_budget(text)
 

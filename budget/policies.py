@@ -13,11 +13,12 @@ fitted curve, so it is passed as an object: `plan(..., policy=OptimalSplit(curve
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from budget.errors import BudgetError
-from budget.parse import ACCURATE, quote, parse_budget
+from budget.parse import ACCURATE, parse_budget, quote
 
 PAPER_INACCURATE_SPEND = 50.0  # accurate-label equivalents spent on inaccurate labels (paper)
 

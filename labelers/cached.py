@@ -27,7 +27,7 @@ Declared costs (CPU-core seconds per label, ethanol), documented estimates:
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +130,7 @@ def _formula(numbers: np.ndarray) -> str:
     return Atoms(numbers=numbers).get_chemical_formula()
 
 
-@lru_cache(maxsize=None)
+@cache
 def md17_labeler(rest: str) -> CachedLabeler:
     """`md17:ethanol/ccsd(t)` or `md17:ethanol/dft` -> the embedded data set as a labeler."""
     molecule, _, level = rest.strip().lower().partition("/")

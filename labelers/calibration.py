@@ -18,9 +18,10 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -90,7 +91,7 @@ def host_name(host: str) -> str:
     return host.split(" (", 1)[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)

@@ -10,8 +10,9 @@ and set-up: CCSD(T) STO-3G -> 6-31G on ethanol scales as N^2.9, not N^7).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ase import Atoms
 

@@ -10,7 +10,7 @@ MD17 stores kcal/mol and kcal/mol/Å; the conversion to eV happens here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -98,7 +98,7 @@ def geometry_groups(positions: np.ndarray, tolerance: float = 1e-3) -> list[list
     return sorted(groups.values())
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_md17(molecule: str, level: str) -> ArrayDataset:
     """Embedded MD17 frames, e.g. `load_md17('ethanol', 'ccsd(t)')`; the DFT set is de-duplicated."""
     key = (molecule.lower(), level.lower())

@@ -7,7 +7,7 @@ names them, so listing or planning never imports pyscf, openmm or torch.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from labelers.base import Labeler
 from labelers.errors import SpecError

@@ -5,7 +5,8 @@ order, so two spellings of the same settings give the same spec string (and the 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from labelers.errors import SpecError
 

@@ -78,7 +78,7 @@ class XtbLabeler(LawCosted):
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tblite_version() -> str:
     return importlib.metadata.version("tblite")
 

@@ -1,7 +1,7 @@
 """Shared checks for labeler tests: central finite differences of a labeler's energy."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from ase import Atoms

@@ -11,8 +11,6 @@ from ase.db import connect
 from conftest import acquire
 
 
-
-
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("store")

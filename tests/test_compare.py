@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import acquire
 
 from acquire.cli.main import main
 from acquire.compare.plans import CompareSettings
 from acquire.compare.runner import run_comparison
 from acquire.sources import load_source
 from labelers.datasets import load_md17, match_frames
-from conftest import acquire
 
 TINY = ["--dataset", "ethanol", "--budgets", "60ccsd,70ccsd", "--ratios", "2,3", "--preset", "tiny",
         "--validation", "5", "--test", "20", "--quiet"]

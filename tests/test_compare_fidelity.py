@@ -16,8 +16,8 @@ from ase.io import read, write
 from acquire.cli.main import main
 from acquire.compare.plans import CompareError, SeedSplit, seed_split, training_order
 from acquire.compare.splits import split_accurate
-from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.labeling.store import LabelStore
+from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.sources import load_source
 from labelers import get_labeler
 from labelers.datasets import load_md17, match_frames

@@ -14,10 +14,10 @@ import numpy as np
 import psutil
 import pytest
 from ase.db import connect
-
-from acquire.molecules import load_molecule
-from acquire.labeling.sampling import SamplingSettings, normal_mode_frames, write_frames
 from conftest import ENV
+
+from acquire.labeling.sampling import SamplingSettings, normal_mode_frames, write_frames
+from acquire.molecules import load_molecule
 
 HF = "pyscf:hf/sto-3g"
 N = 16

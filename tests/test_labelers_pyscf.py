@@ -11,7 +11,12 @@ from pyscf.cc import ccsd_t_lambda
 from pyscf.grad import ccsd_t as ccsd_t_grad
 
 from labelers import (
-    ConvergenceError, LabelFailedError, MissingDependencyError, ResourceError, SpecError, get_labeler,
+    ConvergenceError,
+    LabelFailedError,
+    MissingDependencyError,
+    ResourceError,
+    SpecError,
+    get_labeler,
 )
 
 TIGHT = ";conv_tol=1e-11;cc_conv_tol=1e-9"

@@ -11,15 +11,23 @@ import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read
+from conftest import ENV
 
 from acquire.md.calculators import LabelerCalculator, ModelSourceError, calculator_for, model_labels
-from acquire.md.store import RunStore
-from acquire.md.runs import (Geometry, MDError, MDSettings, energy_drift, parse_timesteps, plan_jobs, run_one,
-                             run_stability)
 from acquire.md.report import write_outputs
+from acquire.md.runs import (
+    Geometry,
+    MDError,
+    MDSettings,
+    energy_drift,
+    parse_timesteps,
+    plan_jobs,
+    run_one,
+    run_stability,
+)
+from acquire.md.store import RunStore
 from acquire.md.vibrations import fastest_mode, verdict
 from acquire.molecules import load_molecule
-from conftest import ENV
 
 pytest.importorskip("tblite")
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 from ase.io import read
-
-from acquire.molecules import load_molecule
-from acquire.labeling.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
 from conftest import ENV
+
+from acquire.labeling.sampling import SamplingError, SamplingSettings, langevin_frames, normal_mode_frames
+from acquire.molecules import load_molecule
 
 QUICK = SamplingSettings(equilibration=50, interval=5, seed=3)
 

@@ -1,7 +1,8 @@
 """Splitting rules of budget-matched comparisons: no test geometry in any training set, duplicates on one side."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from acquire.compare.splits import Split, SplitError, make_split, split_accurate
 from labelers.datasets import load_md17, match_frames

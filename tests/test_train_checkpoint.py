@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
+from conftest import ROOT
 
 import train
 from labelers.datasets import load_md17
 from train import Frames, preset, with_stage
 from train.errors import CheckpointError
-from conftest import ROOT
 
 torch.set_num_threads(1)
 

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import torch
-
-from acquire.cli.main import main
 from conftest import ROOT
 
+from acquire.cli.main import main
 
 
 def test_acquire_train_asteroid_end_to_end(tmp_path: Path, capsys) -> None:

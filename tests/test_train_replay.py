@@ -9,9 +9,8 @@ import torch
 from labelers.datasets import load_md17
 from train import Frames, ModelConfig, load_calculator, preset, run_asteroid
 from train.config import with_overrides
-from train.errors import ConfigError
+from train.errors import ConfigError, DataError
 from train.graph import collate, to_data_list
-from train.errors import DataError
 from train.losses import energy_only_loss, weighted_loss
 from train.models import build_model
 from train.replay import finetune_loss, joint_fidelity

@@ -9,8 +9,8 @@ import pytest
 from ase import Atoms
 
 from acquire.cli.main import main
-from acquire.sources import SourceError, load_source, split_source
 from acquire.labeling.store import new_owner, open_store
+from acquire.sources import SourceError, load_source, split_source
 from labelers.base import Label
 from labelers.datasets import load_md17
 

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from train.evaluate import KCAL_MOL, predict
 from train.errors import ConfigError
+from train.evaluate import KCAL_MOL, predict
 
 
 def bias_of(model, data: list, forces: np.ndarray, batch_size: int = 100) -> np.ndarray:

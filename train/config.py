@@ -51,7 +51,7 @@ class ModelConfig:
     reduced_cg: bool = False
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(data: dict[str, Any]) -> ModelConfig:
         """From `asdict` output, JSON or a checkpoint (old files lack `elements`, and those written
         before `cutoff_power` and `reduced_cg` existed get the values their network was built with)."""
         try:
@@ -169,7 +169,7 @@ class TrainConfig:
         return all(other[k] == mine[k] for k in mine if k not in ignore)
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(data: dict[str, Any]) -> TrainConfig:
         """From `to_dict` output: a run's `config.json` or a checkpoint, also one written by an older
         version (fields added since take their defaults, model fields the values that version built
         with; `temperature` is now `temperature_K`)."""

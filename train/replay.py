@@ -26,8 +26,8 @@ the stage that was interrupted.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import torch
 from torch import nn
@@ -64,7 +64,7 @@ class JointFidelity(nn.Module):
     def reference(self, z: torch.Tensor, batch: torch.Tensor, num_graphs: int) -> torch.Tensor:
         return self.potential.reference(z, batch, num_graphs)
 
-    def cheap(self) -> "CheapFidelity":
+    def cheap(self) -> CheapFidelity:
         return CheapFidelity(self)
 
 

@@ -132,12 +132,12 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
-def settings_from(args: argparse.Namespace) -> Any:
+def settings_from(args: argparse.Namespace) -> Any:  # noqa: C901 (to be split: validation into CompareSettings)
     """CompareSettings from the options; one-line errors for bad combinations."""
     from acquire.compare.plans import DATASETS, CompareSettings
-    from train.config import parse_gammas
     from acquire.compare.pool import computes_labels
     from budget import parse_budget, parse_ratio, parse_share
+    from train.config import parse_gammas
 
     if args.dataset and (args.store or args.accurate):
         raise AcquireError("give --dataset (optionally with --inaccurate), or --store with --accurate and --inaccurate, "

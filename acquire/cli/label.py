@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from acquire.labeling.engine import label_frames
     from acquire.labeling.executors import EngineError
     from acquire.labeling.pools import read_pool, select_frames
-    from acquire.progress import progress_bar
     from acquire.labeling.store import LabelStore
+    from acquire.progress import progress_bar
     from labelers import get_labeler
 
     budget_s = budget_seconds(args.budget)  # validate every input before touching the store
@@ -105,7 +105,7 @@ def scheduler_of(args: argparse.Namespace) -> str | None:
     return args.scheduler
 
 
-def print_report(report: "RunReport", store: "LabelStore", as_json: bool, cost_check: dict | None = None) -> None:
+def print_report(report: RunReport, store: LabelStore, as_json: bool, cost_check: dict | None = None) -> None:
     """A labeling run's outcome (and, under a budget, its measured cost per label against the
     declared one), as a table or one JSON object."""
     from dataclasses import asdict

@@ -14,9 +14,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Iterator
 
 # subcommand -> module under acquire.cli (order = order in --help)
 SUBCOMMANDS: dict[str, str] = {

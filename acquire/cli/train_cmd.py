@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import train
-    from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from acquire.compare.splits import make_split, split_accurate
+    from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from train.device import resolve_device
 
     config = build_config(args)

@@ -67,9 +67,8 @@ def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict
     """Train base and delta models (resumable sub-runs `base/`, `delta/`); write the combined
     metrics.json and predictions.npz in `run_dir`."""
     import train
-    from train.checkpoint import versions
-
     from acquire.sources import frames_of, predict_frames
+    from train.checkpoint import versions
 
     began = time.monotonic()
     delta_train, pairs = _delta_frames(accurate, inaccurate, indices["train"], "delta")

@@ -8,9 +8,10 @@ configurations of the inaccurate pool, which cost no labels.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from acquire.compare.plans import CompareSettings
 from acquire.sources import SourceArrays, energy_only_frames, frames_of

@@ -6,8 +6,9 @@ one folder per budget): each run's test error is an estimate of the same expecte
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

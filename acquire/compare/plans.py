@@ -3,18 +3,18 @@ stored split of the frames (training order, validation, test, inaccurate pool or
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from acquire.errors import AcquireError
 from acquire.selection import SELECTIONS, Selection
-from labelers.files import atomic_write_text
 from acquire.sources import SourceArrays
+from labelers.files import atomic_write_text
 from train.config import STRICT
 
 if TYPE_CHECKING:

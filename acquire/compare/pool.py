@@ -11,8 +11,9 @@ A comparison folder also pins what its first plan rested on, so that a rerun res
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

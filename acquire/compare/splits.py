@@ -36,7 +36,7 @@ class Split:
         Path(path).write_text(json.dumps(asdict(self)))
 
     @classmethod
-    def load(cls, path: Path) -> "Split":
+    def load(cls, path: Path) -> Split:
         return cls(**json.loads(Path(path).read_text()))
 
 

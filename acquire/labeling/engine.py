@@ -12,9 +12,9 @@ seconds, or with `charge_declared` the labelers' declared costs (what a plan is 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Callable
 
 from ase import Atoms
 

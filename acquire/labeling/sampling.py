@@ -11,7 +11,8 @@ Both are seeded; every frame's `info` records how it was made (method, calculato
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydantic.dataclasses import dataclass
 

@@ -13,7 +13,7 @@ molecule costs about as much as ten in one call (`benchmarks/results/train_exper
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes

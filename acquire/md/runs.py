@@ -22,10 +22,11 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Literal, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from ase import Atoms, units

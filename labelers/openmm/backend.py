@@ -97,7 +97,7 @@ class OpenmmLabeler(LawCosted):
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _version(package: str) -> str:
     import importlib.metadata
 

@@ -20,7 +20,13 @@ from labelers.costs import LawCosted, ScalingLaw
 from labelers.errors import ConvergenceError, LabelFailedError, ResourceError, SpecError
 from labelers.molecule_info import charge_and_spin
 from labelers.pyscf.resources import (
-    DECLARED_LAWS, ORBITAL_EXPONENTS, basis_size, check_memory, correlated_orbitals, default_memory_mb, memory_mb,
+    DECLARED_LAWS,
+    ORBITAL_EXPONENTS,
+    basis_size,
+    check_memory,
+    correlated_orbitals,
+    default_memory_mb,
+    memory_mb,
     pyscf_atoms,
 )
 from labelers.pyscf.scf import converge, mean_field

@@ -3,7 +3,8 @@ unconverged SCF with stabilised solvers (second-order Newton, then level shift +
 giving up with ConvergenceError."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from labelers.errors import ConvergenceError
 from labelers.pyscf.spec import PyscfSpec

@@ -8,14 +8,13 @@ MACE, the `[mace]` extra; higher body order, the most data-efficient here).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch.nn import Module
 
 from train.config import MODEL_NAMES, ModelConfig
 from train.errors import ConfigError
 from train.models.potential import Potential
-
 
 MODELS = MODEL_NAMES
 # Bump a model's number when a change keeps its parameter names but changes what they mean, so
