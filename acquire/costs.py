@@ -71,15 +71,12 @@ def ratio_check(checks: list[dict[str, Any] | None], planned_ratio: float) -> di
             "off": factor > OFF_FACTOR or factor < 1.0 / OFF_FACTOR}
 
 
-# Training throughput, configurations per second per epoch on one thread for ethanol (9 atoms),
-# benchmarks/results/train_experiments.md. PaiNN 64x3 and MACE from the idle machine of
-# 2026-11-28: PaiNN 130 (batch 10) to 169 (batch 32) in `bench_batch.py`, 136-196 in whole stages;
-# MACE 32x(0e+1o) l<=3 correlation 3 22.7 (`bench_mace_step.py`), l<=2 about 15 % faster (24.8 vs
-# 21.6 in one run under load). EGNN 128x5 258 and TensorNet-style 64x2 81 are from an earlier,
-# faster machine (PaiNN 424 there). Seconds scale with the atoms. Every stage is bounded by
-# epochs, so a stage costs epochs × frames × seconds per configuration. Since 2026-12-04 every stage
-# keeps freed memory (`train.allocator`): PaiNN 1.31-1.36x and MACE 1.1x the configurations per
-# second of the default allocator, measured in one run (`bench_batch.py --allocators`), applied here.
+# Training throughput, configurations per second per epoch on one thread for ethanol (9 atoms), as
+# recorded by `benchmarks/bench_batch.py` and `bench_mace_step.py` on the project's 2-core machine
+# (figures: docs/results.md, "Labeling, costs and throughput"), times the speed-up of keeping freed
+# memory (`train.allocator`). MACE with l <= 3 is MACE_L3_SLOWDOWN slower than l <= 2. Seconds scale
+# with the atoms. Every stage is bounded by epochs, so a stage costs epochs × frames × seconds per
+# configuration.
 TRAINING_CONFIGS_PER_S = {"painn": 150.0 * 1.33, "egnn": 258.0, "tensornet": 81.0, "mace": 26.0 * 1.1}
 MACE_L3_SLOWDOWN = 1.15  # MACE l<=3 against l<=2, per configuration
 TRAINING_REFERENCE_ATOMS = 9

@@ -214,8 +214,8 @@ def measure(labeler: Labeler, atoms: Atoms, min_repeats: int = 3, min_seconds: f
 
     `warmup` labels (default: one, none for labels declared over a minute) are run and discarded;
     then distinct perturbed copies are labelled until at least `min_repeats` are timed and they
-    took `min_seconds` in all (at most `max_repeats`: 5000 labels of GFN2-xTB water, 0.27 ms each on
-    the machine of 2026-12-05, take 1.3 s). `on_label(seconds)` follows every label.
+    took `min_seconds` in all (at most `max_repeats`: enough for a sub-millisecond labeler such as
+    GFN2-xTB water to fill `min_seconds`). `on_label(seconds)` follows every label.
     """
     if min_repeats < 1 or max_repeats < min_repeats:
         raise CalibrationError(f"repeats must be at least 1 (and max >= min), got {min_repeats}, {max_repeats}")

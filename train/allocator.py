@@ -2,12 +2,10 @@
 
 A training step allocates and frees hundreds of tensors of a few MB. By default glibc serves blocks
 above its (adaptive) mmap threshold with fresh pages and returns them when freed, so every step
-page-faults its working set in again: on the project's 2-core VM a PaiNN step at batch 32 spent
-~9000 page faults and a fifth of its time in the kernel, and ran 1.4x slower than with the memory
-kept (`benchmarks/results/train_experiments.md`, 2026-12-04). PySCF labels lose their kernel time
-too (PBE/def2-SVP 1.19x less CPU per label; CCSD(T) 2.5 s less system time per label, the total
-within the noise of a loaded machine: `benchmarks/results/costs.md`, run 7). Numerics do not
-change. No-op where the C library has no `mallopt` (macOS, musl).
+page-faults its working set in again and spends a large share of its time in the kernel; PySCF
+labels lose that kernel time too. Keeping the memory makes PaiNN steps about 1.3x and PBE labels
+about 1.2x faster on the project's machine (docs/architecture.md, "Memory"; docs/results.md). Numerics
+do not change. No-op where the C library has no `mallopt` (macOS, musl).
 """
 from __future__ import annotations
 

@@ -256,8 +256,8 @@ def with_model(config: TrainConfig, **changes: Any) -> TrainConfig:
 
 
 def default_model(name: str) -> ModelConfig:
-    """The measured default size of each architecture (benchmarks/results/train_experiments.md):
-    what `acquire train --model NAME` starts from when the preset's model is another one."""
+    """The default size of each architecture, the one measured best per CPU-second on ethanol: what
+    `acquire train --model NAME` starts from when the preset's model is another one."""
     sizes = {"painn": dict(hidden=64, layers=3, rbf=16), "egnn": dict(hidden=128, layers=5),
              "tensornet": dict(hidden=32, layers=2, rbf=16), "mace": dict(hidden=32, layers=2, rbf=8)}
     if name not in sizes:
@@ -271,18 +271,19 @@ def _quick() -> TrainConfig:
     gamma) bias model 100 epochs; pretraining on the cheap labels 60 epochs and at least 7500 steps
     at lr 1e-2 (batch 32: 120 epochs of 2000 frames; a small pool gets more epochs); fine-tuning at
     lr 5e-4 with plateau decay, stopped after 40 epochs without a better validation loss (at most
-    400), so that a molecule whose validation error keeps falling is fine-tuned for longer. Measured
-    choices: benchmarks/results/train_experiments.md."""
+    400), so that a molecule whose validation error keeps falling is fine-tuned for longer. Each
+    setting was measured against its alternatives (docs/results.md, "Why the presets are what they
+    are")."""
     accurate = StageConfig(epochs=300, batch_size=10, lr=2e-3, min_lr=1e-5, warmup_epochs=5, ema=0.99)
     return TrainConfig(
         model=default_model("painn"),
         gammas=(1.0,),
-        standard=replace(accurate, epochs=400, lr=5e-3),  # 0.714 vs 0.812 for 600 epochs at 2e-3
+        standard=replace(accurate, epochs=400, lr=5e-3),  # better than 600 epochs at 2e-3
         bias=replace(accurate, epochs=100),
         pretrain=StageConfig(epochs=60, min_steps=7500, batch_size=32, lr=1e-2, min_lr=1e-5, warmup_epochs=2,
-                             ema=0.99),  # ethanol seed 0: 0.351 vs 0.447 at 60 epochs
+                             ema=0.99),  # steps, not epochs: a small pool still gets a full pretraining
         finetune_stage=replace(accurate, epochs=400, lr=5e-4, warmup_epochs=2, schedule="plateau",
-                               plateau_patience=10, patience=40),  # ethylene seed 0: 0.091 vs 0.156 at 60
+                               plateau_patience=10, patience=40),  # until validation stops improving
     )
 
 
@@ -293,17 +294,11 @@ def _paper() -> TrainConfig:
     at 10, energy weight 0.01 per atom against forces). Standard 400 epochs (mace-torch's peer
     recipe). ASTEROID: pretraining on the cheap labels with uniform weights at a constant lr 2e-2,
     80 epochs and at least 16,000 steps; fine-tuning 200 epochs, cosine decay from lr 3e-3 (early
-    stopping after 40 flat epochs). Measured on ethanol at 250ccsd/40, seed 0, MACE as of
-    2026-12-06 (benchmarks/results/train_experiments.md): against the previous recipe (bias
-    weights at gamma 1, 12,000 cosine-decayed pretraining steps, fine-tuning at lr 1e-3 with
-    plateau decay: test force MAE 0.266, 87 CPU-minutes) the constant-rate pretraining alone gave
-    0.243 (45 CPU-minutes), uniform weights 0.231 (44) and the annealed fine-tuning 0.229 (energy
-    0.057 kcal/mol against 0.103). With 40 pretraining epochs (8,000 steps), 3 seeds: standard 0.295 ±
-    0.012, ASTEROID 0.230 ± 0.007 (21.9 % lower), 84 CPU-minutes per seed for both. Doubling the
-    pretraining steps (2026-12-06) fits the DFT labels 29 % better (held-out force MAE 0.166 -> 0.117)
-    and gave, over the same 3 seeds, ASTEROID 0.187 ± 0.004 (36.5 % below standard), 109-111
-    CPU-minutes per seed for both. Pretraining at lr 2e-2 instead of 1e-2 (same steps and CPU) fits
-    the DFT labels better again (seed 0: 0.117 -> 0.100). `--gammas` turns bias weights back on."""
+    stopping after 40 flat epochs). Uniform weights because bias weights at gamma 1 were worse on
+    ethanol with this model; `--gammas` turns them back on. A constant, high pretraining rate and
+    at least 16,000 steps because the fine-tuned model is limited by how well the pretraining fits
+    the cheap labels. The figures behind each choice: docs/results.md, "Why the presets are what
+    they are"."""
     accurate = StageConfig(epochs=400, batch_size=10, lr=1e-2, min_lr=1e-5, warmup_epochs=0, ema=0.99,
                            schedule="plateau", plateau_patience=10, plateau_factor=0.8, amsgrad=True, clip_grad=10.0)
     return TrainConfig(
@@ -311,7 +306,7 @@ def _paper() -> TrainConfig:
         rho=1e-2,
         energy_per_atom=True,
         gammas=(1.0,),
-        bias_weights=False,  # ethanol: uniform 0.231 against gamma 1's 0.243 (MACE, seed 0); PaiNN, 3 seeds: 6 %
+        bias_weights=False,  # uniform weights: better than gamma 1 on ethanol (docs/results.md)
         standard=accurate,
         bias=replace(accurate, epochs=50),
         pretrain=replace(accurate, epochs=80, min_steps=16000, schedule="constant", lr=2e-2),

@@ -33,9 +33,9 @@ from train.losses import weighted_loss
 from train.progress import stage_progress
 
 # An epoch whose mean training loss is this many times the stage's lowest so far (when that is
-# positive: a score-matching loss may be negative) has diverged. The
-# largest ratio in healthy runs was 190 (a late, tiny loss with a noisy epoch; 77 logs of 2026-12-05);
-# the divergence it catches (ethylene xTB pretraining at lr 1e-2) was 2e10.
+# positive: a score-matching loss may be negative) has diverged: far above the ratios of healthy
+# runs (a late, tiny loss with a noisy epoch stays below a few hundred) and far below a real
+# divergence (ethylene xTB pretraining at lr 1e-2 reached 1e10).
 DIVERGED = 1e4
 MAX_ROLLBACKS = 8  # then the learning rate is 1/256 of the schedule's and the stage goes on as it is
 
@@ -55,7 +55,7 @@ class FitResult:
 def _lr(stage: StageConfig, epoch: float, factor: float) -> float:
     """The learning rate at fractional `epoch`: warm-up, then the schedule (`factor`: the plateau
     rule's multiplier), then, in the last `cooldown` fraction of the epochs, a linear fall to min_lr
-    (warm-up, stable, decay; on ethanol's MACE pretraining it cost 2.5-3 %, train_experiments.md)."""
+    (warm-up, stable, decay; in no preset: it was worse on ethanol, docs/results.md)."""
     if stage.warmup_epochs and epoch < stage.warmup_epochs:
         return stage.lr * (0.1 + 0.9 * epoch / stage.warmup_epochs)
     if stage.schedule == "cosine":

@@ -7,7 +7,7 @@ force loss, and multiplied by the configuration's weight.
 
 The objective is not a force error: on MD17 ethanol (2000 DFT frames, 500 K) it kept falling, on
 held-out configurations too, while the model's force error against DFT rose from 7.5 to 14
-kcal/mol/Å (benchmarks/results/train_experiments.md). So the stage keeps the epoch whose forces
+kcal/mol/Å (docs/results.md). So the stage keeps the epoch whose forces
 are best on the accurate validation set (`train.api.run_score_matching`).
 """
 from __future__ import annotations

@@ -111,7 +111,7 @@ def folder_rows(name: str, folder: Path) -> list[SummaryRow]:
 
 def _candidates(run: dict[str, Any]) -> list[dict[str, Any]]:
     """A run that chose among several gammas on validation, as one run per candidate (each scored
-    on the test set too since 2026-12-05; older runs give none)."""
+    on the test set too; runs written before candidates were scored give none)."""
     search = run.get("gamma_search") or []
     if len(search) < 2 or not all(_finite(p.get("test_force_mae")) for p in search):
         return []

@@ -7,8 +7,9 @@ own thread; its calculator is a `ReplicaCalculator` that hands the positions to 
 them all at once (`PotentialCalculator.evaluate_many`, in replica order) and wakes the others. A
 replica that fails or finishes leaves, and the others go on without it. The batch of a step is
 always the same replicas in the same order, so a seed gives the same runs on every call; they
-differ from one-at-a-time runs only by float rounding in the batched call. One MACE ethanol
-molecule costs about as much as ten in one call (`benchmarks/results/train_experiments.md`).
+differ from one-at-a-time runs only by float rounding in the batched call. Batching pays because a
+small molecule's model call is dominated by fixed overhead (one MACE ethanol molecule costs about
+as much as ten in one call; docs/results.md).
 """
 from __future__ import annotations
 

@@ -17,11 +17,11 @@ from ase import Atoms
 from labelers.costs import ScalingLaw
 from labelers.errors import LabelFailedError, ResourceError
 
-# Anchors: steady-state CPU time per label, one thread, measured in one session on the project's
-# 2-core machine (benchmarks/bench_costs.py; benchmarks/results/costs.md, run 8, 2026-12-05, one
-# training run on the other core): CH4O, C2H6O, C3H8O (cc-pVDZ / def2-SVP N = 48, 72, 96; STO-3G
+# Anchors: steady-state CPU time per label, one thread, measured in one run of
+# benchmarks/bench_costs.py on the project's 2-core machine (benchmarks/results/costs.md, run 8;
+# the table in docs/labelers.md): CH4O, C2H6O, C3H8O (cc-pVDZ / def2-SVP N = 48, 72, 96; STO-3G
 # N = 14, 21, 28) for PBE/def2-SVP, HF, MP2 (forces) and CCSD(T) (energy; forces at STO-3G), and
-# CCSD(T)/cc-pVDZ with forces on CH2O, CH4O, C2H6O (N = 38, 48, 72). One session, so the laws' ratios
+# CCSD(T)/cc-pVDZ with forces on CH2O, CH4O, C2H6O (N = 38, 48, 72). One run, so the laws' ratios
 # (what a plan's --ratio auto uses) are of one machine state. Laws not measured then (CCSD, and HF,
 # MP2 and DFT energies without forces) keep their earlier anchors (docs/costs.md; bench_labelers.py
 # under load, divided by 1.5). Machines, and this one from day to day, differ by 2-3x: `acquire

@@ -1,8 +1,8 @@
 """Energy models. Each network maps (z, pos, edge_index) to per-atom scalars; `Potential` wraps one
 with per-element reference energies and a scale, and gives energies (eV) and forces -dE/dx (eV/Å).
 
-Architectures: `painn` (PaiNN, Schütt et al. 2021, equivariant vector features; the default, chosen
-by measurement, see benchmarks/results/train_experiments.md) and `egnn` (the paper's EGNN, invariant
+Architectures: `painn` (PaiNN, Schütt et al. 2021, equivariant vector features; the quick preset's,
+chosen for accuracy per CPU-second; docs/results.md) and `egnn` (the paper's EGNN, invariant
 energy form, 5 x 128 in the paper), `tensornet` (Cartesian-tensor features) and `mace` (mace-torch's
 MACE, the `[mace]` extra; higher body order, the most data-efficient here).
 """
