@@ -28,6 +28,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # files and options: [tool.mypy] in pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -10,6 +10,7 @@ labels, and the plan says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,8 +132,9 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
     """Plan `budget` counting sampling, labeling and training (see the module docstring)."""
     if isinstance(budget, str):
         budget = parse_budget(budget)
-    ratio_, accurate_cost_s, inaccurate_cost_s = resolve_ratio(ratio, accurate_cost_s, inaccurate_cost_s)
-    assert accurate_cost_s is not None and inaccurate_cost_s is not None
+    ratio_, resolved_accurate_s, resolved_inaccurate_s = resolve_ratio(ratio, accurate_cost_s, inaccurate_cost_s)
+    assert resolved_accurate_s is not None and resolved_inaccurate_s is not None
+    accurate_cost_s, inaccurate_cost_s = resolved_accurate_s, resolved_inaccurate_s
     inner = get_policy(policy)
     limit = max_inaccurate if max_inaccurate is not None else 10**9
     if limit < 0:
@@ -186,7 +188,8 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
                     cap=cap, notes=notes)
 
 
-def _fit(budget_s: float, make, total) -> tuple[Plan, dict | None]:
+def _fit(budget_s: float, make: Callable[[Budget], tuple[Plan, dict | None]], total: Callable[[Plan], float]
+         ) -> tuple[Plan, dict | None]:
     """The plan of the largest label budget (CPU s) whose total cost fits `budget_s`."""
     low, best = 0.0, None
     high = budget_s

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 from budget.errors import BudgetError
 
-ACCURATE = "accurate"
-CPU_SECONDS = "cpu-s"
 Unit = Literal["accurate", "cpu-s"]
+ACCURATE: Unit = "accurate"
+CPU_SECONDS: Unit = "cpu-s"
 
 ACCEPTED = (
     "accepted budgets: a count of accurate labels such as 250ccsd, '250 ccsd(t)', 250acc, "
@@ -98,6 +98,7 @@ def parse_budget(text: str) -> Budget:
     if match is None:
         raise BudgetError(f"cannot read budget {quote(text)}; {ACCEPTED}")
     unit = match["unit"]
+    kind: Unit
     if unit in _ACCURATE_UNITS:
         amount, kind = float(match["number"]), ACCURATE
     elif unit in _SECONDS_PER:

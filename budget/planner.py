@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,7 +64,15 @@ class Plan(BaseModel):
     leftover: Amount
 
 
-def _amount(cost: float, accurate_cost_s: float | None) -> dict[str, float | None]:
+class _AmountFields(TypedDict):
+    """The fields every Amount has, as keyword arguments."""
+
+    cost_accurate_labels: float
+    cost_cpu_s: float | None
+    cost_cpu_h: float | None
+
+
+def _amount(cost: float, accurate_cost_s: float | None) -> _AmountFields:
     """Fields of an Amount: `cost` in accurate-label units, CPU time from the accurate label cost."""
     cpu_s = None if accurate_cost_s is None else cost * accurate_cost_s
     return {

@@ -27,7 +27,10 @@ PAPER_INACCURATE_SPEND = 50.0  # accurate-label equivalents spent on inaccurate 
 class Policy(Protocol):
     """How much of a budget (accurate-label units) to spend on inaccurate labels."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The policy's name in plans and tables ('paper', 'share', 'optimal')."""
+        ...
 
     def inaccurate_spend(self, available: float, ratio: float) -> float:
         """Accurate-label equivalents to spend on inaccurate labels, 0 <= spend <= available."""

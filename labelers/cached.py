@@ -140,6 +140,7 @@ def md17_labeler(rest: str) -> CachedLabeler:
         raise SpecError(f"no embedded MD17 set 'md17:{rest}'; embedded: {known}")
     fidelity, cost_s = MD17_LEVELS[key]
     data = load_md17(molecule, level)
+    assert data.forces is not None  # the embedded sets are force labels
     arrays = FrameArrays(data.positions, data.numbers, data.energies, data.forces)
     source = f"{METHODS[key]}; {CITATIONS[key]}"
     return CachedLabeler(f"md17:{molecule}/{level}", fidelity, arrays, cost_s, source)

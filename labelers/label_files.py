@@ -135,7 +135,7 @@ def read_npz(path: Path) -> FrameArrays:
     return FrameArrays(positions, numbers, energies, forces)
 
 
-def _unit(data, key: str, table: dict[str, float], default: str, path: Path) -> float:
+def _unit(data: np.lib.npyio.NpzFile, key: str, table: dict[str, float], default: str, path: Path) -> float:
     """The factor to Å or eV of an sGDML unit key (absent: `default`)."""
     name = str(data[key]) if key in data.files else default
     factor = table.get(name.strip().lower())

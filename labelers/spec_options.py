@@ -5,7 +5,7 @@ order, so two spellings of the same settings give the same spec string (and the 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from labelers.errors import SpecError
@@ -34,7 +34,7 @@ def format_value(value: Any) -> str:
 
 
 def split_options(
-    text: str, types: dict[str, Callable[[str], Any]], *, backend: str
+    text: str, types: Mapping[str, Callable[[str], Any]], *, backend: str
 ) -> tuple[str, dict[str, Any]]:
     """`'CCSD(T)/cc-pVDZ;forces=false'` -> `('ccsd(t)/cc-pvdz', {'forces': False})`.
 

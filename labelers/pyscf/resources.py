@@ -70,7 +70,7 @@ def correlated_orbitals(atoms: Atoms, nao: int, charge: int, spin: int, frozen: 
     return max(occupied - n_frozen, 1), max(nao - occupied, 1)
 
 
-def pyscf_atoms(atoms: Atoms) -> list[tuple[str, tuple[float, float, float]]]:
+def pyscf_atoms(atoms: Atoms) -> list[tuple[str, tuple[float, ...]]]:
     """ASE atoms -> PySCF's atom list (Å)."""
     return [(s, tuple(map(float, p))) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)]
 
