@@ -80,3 +80,11 @@ def test_user_guide_links_resolve():
                for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text())
                if not (page.parent / link).exists()]
     assert not missing
+
+
+def test_results_page_folders_exist():
+    """Every result folder docs/results.md cites (`name_with_underscores/`) is under benchmarks/results/."""
+    folders = set(re.findall(r"`([a-z0-9]+_[a-z0-9_.-]+)/`", (ROOT / "docs" / "results.md").read_text()))
+    assert len(folders) > 10
+    missing = sorted(f for f in folders if not (ROOT / "benchmarks" / "results" / f).is_dir())
+    assert not missing
