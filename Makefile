@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FORGE := pyscf-forge==1.1.1
 export PATH := $(abspath $(BIN)):$(PATH)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
@@ -18,6 +19,13 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a CPU build from local disk (a bare `torch` would pull a CUDA build).
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[all]'
+	# pyscf-forge (LNO-CCSD(T), labelers/pyscf/lno.py) is a source archive only: built with CMake
+	# against the BLAS that PySCF's own wheel ships (no system BLAS needed).
+	PYSCF_DIR=$$($(BIN)/python -c 'import os, pyscf; print(os.path.dirname(pyscf.__file__))'); \
+	BLAS=$$(ls $$PYSCF_DIR/lib/libopenblas*.so 2>/dev/null | head -n 1); \
+	BUILD_OCCRI=OFF CMAKE_BUILD_ARGS=-j2 \
+	CMAKE_CONFIGURE_ARGS="-DPYSCF_SOURCE_DIR=$$PYSCF_DIR $${BLAS:+-DBLAS_LIBRARIES=$$BLAS}" \
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation '$(FORGE)'
 	touch $(STAMP)
 
 demo: $(STAMP)

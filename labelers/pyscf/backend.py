@@ -30,7 +30,7 @@ from labelers.pyscf.resources import (
     pyscf_atoms,
 )
 from labelers.pyscf.scf import converge, mean_field
-from labelers.pyscf.spec import PyscfSpec, parse
+from labelers.pyscf.spec import LOCAL, PyscfSpec, parse
 
 
 class PyscfLabeler(LawCosted):
@@ -140,6 +140,10 @@ def _require(converged: bool, stage: str, what: str) -> None:
 def _solve(spec: PyscfSpec, mf: Any, what: str) -> tuple[float, np.ndarray | None, dict[str, bool]]:
     """Energy (Hartree), gradient (Hartree/Bohr or None) and convergence flags after the SCF."""
     forces = spec.options["forces"]
+    if spec.method in LOCAL:
+        from labelers.pyscf.local_cc import lno_ccsd_t
+
+        return lno_ccsd_t(mf, _frozen(mf, spec.options["frozen"]) or 0, spec.options["thresh"], what), None, {"lno": True}
     if spec.method in ("ccsd", "ccsd(t)"):
         return _coupled_cluster(spec, mf, what)
     if spec.method == "mp2":

@@ -1,7 +1,8 @@
 """Spec grammar of the PySCF backend: `METHOD/BASIS[;option=value...]`, checked up front.
 
-Methods: `ccsd(t)`, `ccsd`, `mp2`, `hf`, or any DFT functional PySCF's libxc knows (`pbe`, `b3lyp`,
-`wb97x-v`, `r2scan`, ...). Options: forces (true), df (density fitting, false), grid (DFT grid level
+Methods: `ccsd(t)`, `ccsd`, `mp2`, `hf`, `lno-ccsd(t)` (local natural orbital CCSD(T) energies
+through pyscf-forge: energy-only, density-fitted; `thresh` its LNO truncation, 1e-6), or any DFT
+functional PySCF's libxc knows (`pbe`, `b3lyp`, `wb97x-v`, `r2scan`, ...). Options: forces (true), df (density fitting, false), grid (DFT grid level
 0-9, PySCF's 3), frozen (`core` or a count of frozen occupied orbitals; correlated methods only),
 conv_tol (SCF energy, Hartree, 1e-9), cc_conv_tol (CC energy, Hartree, 1e-7; amplitude and
 lambda residuals converge to 100x it, PySCF's default ratio), max_cycle (SCF
@@ -16,9 +17,12 @@ from typing import Any
 from labelers.errors import MissingDependencyError, SpecError
 from labelers.spec_options import join_options, parse_bool, split_options
 
-CORRELATED = ("ccsd(t)", "ccsd", "mp2")
+LOCAL = ("lno-ccsd(t)",)  # local correlation: energies only, density fitting always
+CORRELATED = ("ccsd(t)", "ccsd", "mp2", *LOCAL)
 WAVEFUNCTION = (*CORRELATED, "hf")
-ALIASES = {"ccsd_t": "ccsd(t)", "ccsdt": "ccsd(t)", "rhf": "hf", "uhf": "hf", "scf": "hf"}
+ALIASES = {"ccsd_t": "ccsd(t)", "ccsdt": "ccsd(t)", "rhf": "hf", "uhf": "hf", "scf": "hf",
+           "lno-ccsd_t": "lno-ccsd(t)", "lnoccsd(t)": "lno-ccsd(t)", "lno_ccsd(t)": "lno-ccsd(t)"}
+LOCAL_DEFAULTS: dict[str, Any] = {"forces": False, "df": True, "thresh": 1e-6}
 
 
 def _frozen(text: str) -> str | int:
@@ -50,6 +54,7 @@ OPTION_TYPES = {
     "forces": parse_bool, "df": parse_bool, "grid": _grid, "frozen": _frozen,
     "conv_tol": _positive(float), "cc_conv_tol": _positive(float), "max_cycle": _positive(int),
     "charge": int, "spin": int, "max_memory": _positive(float), "threads": _positive(int),
+    "thresh": _positive(float),
 }
 DEFAULTS: dict[str, Any] = {
     "forces": True, "df": False, "grid": 3, "frozen": "none", "conv_tol": 1e-9,
@@ -72,7 +77,7 @@ class PyscfSpec:
 
     @property
     def family(self) -> str:
-        if self.method in ("ccsd(t)", "ccsd"):
+        if self.method in ("ccsd(t)", "ccsd", *LOCAL):
             return "coupled-cluster"
         return {"mp2": "perturbation-theory", "hf": "hartree-fock"}.get(self.method, "dft")
 
@@ -120,6 +125,19 @@ def _check_basis(basis: str) -> None:
         raise SpecError(f"unknown basis set {basis!r} (PySCF's basis library does not have it)") from None
 
 
+def _check_local(method: str, options: dict[str, Any]) -> None:
+    """LNO-CCSD(T) gives energies only, from density-fitted integrals, with pyscf-forge installed."""
+    if options["forces"]:
+        raise SpecError(f"{method} has no analytic gradient: it labels energies only (drop forces=true)")
+    if not options["df"]:
+        raise SpecError(f"{method} works with density-fitted integrals only (drop df=false)")
+    import importlib.util
+
+    if importlib.util.find_spec("pyscf.lno") is None:
+        raise MissingDependencyError(f"{method} needs pyscf-forge (pyscf.lno): `make venv` builds it, "
+                                     "or see the Makefile's pyscf-forge step")
+
+
 def parse(rest: str) -> PyscfSpec:
     """`'CCSD(T)/cc-pVDZ;forces=false'` -> PyscfSpec; raises SpecError or MissingDependencyError."""
     head, options = split_options(rest, OPTION_TYPES, backend="pyscf")
@@ -129,7 +147,12 @@ def parse(rest: str) -> PyscfSpec:
     method = ALIASES.get(method, method)
     if not method or not basis:
         raise SpecError(f"pyscf spec {rest!r} must name both a method and a basis")
-    full = {**DEFAULTS, **options}
+    defaults = {**DEFAULTS, **LOCAL_DEFAULTS} if method in LOCAL else DEFAULTS
+    full = {**defaults, **options}
+    if method in LOCAL:
+        _check_local(method, full)
+    elif "thresh" in options:
+        raise SpecError(f"thresh= is the LNO truncation of {', '.join(LOCAL)}, not an option of {method}")
     if method not in WAVEFUNCTION:
         _check_functional(method)
     _check_basis(basis)
@@ -141,5 +164,5 @@ def parse(rest: str) -> PyscfSpec:
         )
     if "grid" in options and method in WAVEFUNCTION:
         raise SpecError(f"grid= applies to DFT functionals, not {method}")
-    canonical = "pyscf:" + join_options(f"{method}/{basis}", options, DEFAULTS)
+    canonical = "pyscf:" + join_options(f"{method}/{basis}", options, defaults)
     return PyscfSpec(method=method, basis=basis, options=full, canonical=canonical)
