@@ -165,15 +165,15 @@ def cost_lines(document: dict[str, Any]) -> list[str]:
 
 def plan_everything(budget: Any, ratio: Any, policy: Any, accurate_est: Any, inaccurate_est: Any | None,
                     atoms: Atoms, *, preset: str, method: str, settings: Any, calculator: Any | None,
-                    validation: int, charge_validation: bool, max_inaccurate: int | None,
-                    max_training_s: float | None) -> tuple[Any, Any]:
+                    validation: int | None, charge_validation: bool, max_inaccurate: int | None,
+                    max_training_s: float | None, energy: Any | None = None) -> tuple[Any, Any]:
     """(`budget.full_plan.FullPlan`, its Overheads): labels, sampling and training of a run on `atoms`."""
     from budget.full_plan import full_plan
 
     extra = overheads(atoms, preset, method, settings, calculator)
     full = full_plan(budget, ratio, policy, accurate_est.seconds, None if inaccurate_est is None else inaccurate_est.seconds,
                      extra, validation=validation, charge_validation=charge_validation,
-                     max_inaccurate=max_inaccurate, max_training_s=max_training_s)
+                     max_inaccurate=max_inaccurate, max_training_s=max_training_s, energy=energy)
     return full, extra
 
 

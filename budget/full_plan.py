@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from budget.errors import BudgetError
 from budget.parse import Budget, parse_budget
-from budget.planner import Plan, plan, resolve_ratio
+from budget.planner import EnergyLabels, Plan, auto_validation, plan, resolve_ratio
 from budget.policies import Policy, get_policy
 
 # The end of the measured ethanol learning curve (250-4000 DFT labels at 200 CCSD(T), quick preset: the
@@ -126,9 +126,9 @@ def _training_cap(overheads: Overheads, n_accurate: int, max_training_s: float |
 
 
 def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Policy, accurate_cost_s: float,
-              inaccurate_cost_s: float | None, overheads: Overheads, validation: int = 50,
+              inaccurate_cost_s: float | None, overheads: Overheads, validation: int | None = None,
               charge_validation: bool = False, max_inaccurate: int | None = DEFAULT_MAX_INACCURATE,
-              max_training_s: float | None = None) -> FullPlan:
+              max_training_s: float | None = None, energy: EnergyLabels | None = None) -> FullPlan:
     """Plan `budget` counting sampling, labeling and training (see the module docstring)."""
     if isinstance(budget, str):
         budget = parse_budget(budget)
@@ -141,10 +141,14 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
         raise BudgetError(f"the cap on inaccurate labels must be >= 0, got {limit}")
 
     def make(label_budget: Budget) -> tuple[Plan, dict | None]:
-        available = label_budget.in_accurate_labels(accurate_cost_s) - (validation if charge_validation else 0)
+        total = label_budget.in_accurate_labels(accurate_cost_s)
+        charged = (auto_validation(total) if validation is None else validation) if charge_validation else 0
+        available = total - charged
+        if energy is not None:
+            available -= math.floor(energy.spend(max(available, 0.0)) * energy.ratio + 1e-9) / energy.ratio
         requested = math.floor(inner.inaccurate_spend(max(available, 0.0), ratio_) * ratio_ + 1e-9)
         labels = plan(label_budget, ratio_, Capped(inner, limit), accurate_cost_s, inaccurate_cost_s,
-                      validation, charge_validation)
+                      validation, charge_validation, energy)
         cap, why = limit, "the cap on inaccurate labels"
         for _ in range(20):  # a lower cap buys more accurate labels, whose training lowers the cap again
             trainable = _training_cap(overheads, labels.accurate.count, max_training_s, cap)
@@ -152,7 +156,7 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
                 break
             cap, why = trainable, "the training budget"
             labels = plan(label_budget, ratio_, Capped(inner, cap), accurate_cost_s, inaccurate_cost_s,
-                          validation, charge_validation)
+                          validation, charge_validation, energy)
         if requested <= labels.inaccurate.count:
             return labels, None
         uncapped_accurate = max(math.floor(available - requested / ratio_ + 1e-9), 0)
@@ -161,7 +165,7 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
 
     def total_s(p: Plan) -> tuple[float, float, float]:
         labeling = p.spent.cost_accurate_labels * accurate_cost_s
-        configs = p.accurate.count + p.inaccurate.count + p.validation.count
+        configs = p.accurate.count + p.inaccurate.count + p.energy_only.count + p.validation.count
         return (overheads.sampling_s(configs), labeling, overheads.training_s(p.accurate.count, p.inaccurate.count))
 
     if budget.is_absolute:

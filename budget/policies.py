@@ -74,25 +74,26 @@ def paper_policy() -> FixedShare:
     return FixedShare(units=PAPER_INACCURATE_SPEND, name="paper")
 
 
-def parse_share(text: str) -> FixedShare | FractionShare:
-    """`'20%'` -> 20 % of the budget; `'50ccsd'` -> 50 accurate-label equivalents."""
+def parse_share(text: str, what: str = "inaccurate") -> FixedShare | FractionShare:
+    """`'20%'` -> 20 % of the budget; `'50ccsd'` -> 50 accurate-label equivalents (`what`: the
+    labels the share buys, for messages)."""
     if not isinstance(text, str):
-        raise BudgetError(f"inaccurate share must be a string such as 20% or 50ccsd, got {text!r}")
+        raise BudgetError(f"{what} share must be a string such as 20% or 50ccsd, got {text!r}")
     stripped = text.strip()
     if stripped.endswith("%"):
         try:
             percent = float(stripped[:-1])
         except ValueError:
-            raise BudgetError(f"cannot read inaccurate share {quote(text)}; give a percentage such as 20% or accurate units such as 50ccsd") from None
+            raise BudgetError(f"cannot read {what} share {quote(text)}; give a percentage such as 20% or accurate units such as 50ccsd") from None
         if not math.isfinite(percent) or not 0.0 <= percent < 100.0:
-            raise BudgetError(f"inaccurate share {quote(text)} must be a percentage from 0% up to (not including) 100%")
+            raise BudgetError(f"{what} share {quote(text)} must be a percentage from 0% up to (not including) 100%")
         return FractionShare(fraction=percent / 100.0)
     try:
         budget = parse_budget(stripped)
     except BudgetError:
-        raise BudgetError(f"cannot read inaccurate share {quote(text)}; give a percentage such as 20% or accurate units such as 50ccsd") from None
+        raise BudgetError(f"cannot read {what} share {quote(text)}; give a percentage such as 20% or accurate units such as 50ccsd") from None
     if budget.unit != ACCURATE:
-        raise BudgetError(f"give the inaccurate share {quote(text)} as a percentage (20%) or in accurate units (50ccsd), not as time")
+        raise BudgetError(f"give the {what} share {quote(text)} as a percentage (20%) or in accurate units (50ccsd), not as time")
     return FixedShare(units=budget.amount)
 
 

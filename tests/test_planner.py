@@ -59,7 +59,7 @@ def test_absolute_budget_with_label_costs() -> None:
     ("kwargs", "match"),
     [
         ({"budget": "40ccsd", "ratio": 40}, "at least 51ccsd"),
-        ({"budget": "100ccsd", "ratio": 40, "charge_validation": True}, "at least 101ccsd"),
+        ({"budget": "100ccsd", "ratio": 40, "charge_validation": True, "validation": 50}, "at least 101ccsd"),
         ({"budget": "12cpu-h", "ratio": 40}, "cost per label"),
         ({"budget": "250ccsd", "ratio": 1.0}, "ratio"),
         ({"budget": "250ccsd", "ratio": float("inf")}, "ratio"),
@@ -80,7 +80,7 @@ def test_impossible_requests_say_what_to_do(kwargs: dict, match: str) -> None:
 
 def _plan_or_none(budget: float, ratio: float, policy, charge: bool) -> Plan | None:
     try:
-        return plan(f"{budget!r}ccsd", ratio, policy=policy, charge_validation=charge)
+        return plan(f"{budget!r}ccsd", ratio, policy=policy, charge_validation=charge, validation=50)
     except BudgetError:
         return None
 
@@ -119,7 +119,7 @@ def test_monotone_in_the_budget(budget: float, extra: float, ratio: float, polic
 @settings(max_examples=100, deadline=None)
 def test_the_minimum_named_in_the_error_plans(ratio: float, policy, charge: bool) -> None:
     try:
-        plan("1ccsd", ratio, policy=policy, charge_validation=charge)
+        plan("1ccsd", ratio, policy=policy, charge_validation=charge, validation=50)
     except BudgetError as exc:
         if "at least" not in str(exc):  # a share so small that no budget up to 1e7 buys one label
             assert "larger" in str(exc)

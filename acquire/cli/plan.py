@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from acquire.cli.output import add_output_arguments, print_json
-from acquire.costs import add_full_cost_arguments, add_origins
+from acquire.costs import add_full_cost_arguments, add_origins, origin_record
 from acquire.errors import AcquireError
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   acquire plan --budget 250ccsd --ratio 40            # 200 CCSD(T) + 2000 DFT vs 250 CCSD(T)
   acquire plan --budget 850ccsd --ratio 80 --json     # 800 + 4000, machine-readable
   acquire plan --budget 250ccsd --ratio 40 --inaccurate-share 20%
+  acquire plan --budget 250ccsd --ratio 40 --energy-share 20% --energy-ratio 38   # + CCSD(T) energies, 1/38 of a force label
+  acquire plan --budget 125ccsd --ratio auto --molecule CCO --accurate 'pyscf:ccsd(t)/cc-pvdz' --inaccurate pyscf:pbe/def2-svp --energy-share 20%
   acquire plan --budget 12cpu-h --ratio auto --accurate md17:ethanol/ccsd(t) --inaccurate md17:ethanol/dft
   acquire plan --budget 300ccsd --ratio auto --molecule CCO --accurate pyscf:ccsd(t)/cc-pvdz --inaccurate pyscf:pbe/def2-svp
   acquire plan --budget 250ccsd --ratio 40 --policy optimal --from sweep/   # learning curves fitted to `acquire compare` results
@@ -45,10 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"inaccurate labeler spec (default {DEFAULT_INACCURATE})")
     parser.add_argument("--molecule", metavar="M", default=None,
                         help="molecule for per-label costs: SMILES, .xyz file or embedded name (default: the md17 set's molecule)")
-    parser.add_argument("--validation", type=int, default=50, metavar="N",
-                        help="accurate validation labels (default 50; not charged unless --charge-validation)")
+    parser.add_argument("--validation", type=int, default=None, metavar="N",
+                        help="accurate validation labels (default: a fifth of the force labels the budget buys outright, "
+                        "at most 50; not charged unless --charge-validation)")
     parser.add_argument("--charge-validation", action="store_true",
                         help="pay for the validation set from the budget")
+    add_energy_arguments(parser)
     whole = parser.add_argument_group("sampling and training (priced when --molecule costs are known)")
     whole.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     whole.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
@@ -59,6 +63,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
 
 
+def add_energy_arguments(parser: argparse.ArgumentParser) -> None:
+    """The energy-only share of a budget and its price, shared by `acquire plan` and `acquire run`."""
+    group = parser.add_argument_group("accurate energy-only labels (a third kind of label in the budget)")
+    group.add_argument("--energy-share", metavar="SHARE", default=None,
+                       help="budget spent first on accurate energies without forces: a percentage (20%%) or accurate "
+                       "units (50ccsd); the rest is split as without it")
+    group.add_argument("--energy-ratio", metavar="FLOAT|auto", default="auto",
+                       help="cost of one accurate force label ÷ one energy-only label; 'auto' (default) asks the "
+                       "energy labeler's cost law")
+    group.add_argument("--energy-labeler", metavar="SPEC", default=None,
+                       help="the energy-only labeler (default: the accurate pyscf spec with ;forces=false), e.g. "
+                       "'pyscf:lno-ccsd(t)/cc-pvdz'")
+
+
+def energy_spec(accurate: str, given: str | None) -> str | None:
+    """The energy-only labeler: `given`, else the accurate pyscf spec without forces (None if not pyscf)."""
+    if given:
+        return given
+    if not accurate.strip().lower().startswith("pyscf:"):
+        return None
+    return accurate if "forces=false" in accurate.replace(" ", "").lower() else f"{accurate};forces=false"
+
+
+def energy_plan(args: argparse.Namespace, accurate: str, atoms: Any, accurate_est: Any) -> tuple[Any, Any]:
+    """(`budget.EnergyLabels` or None, the energy labeler's CostEstimate or None) from the options."""
+    from budget import BudgetError, energy_labels
+
+    if args.energy_share is None:
+        if args.energy_labeler is not None or str(args.energy_ratio).strip().lower() != "auto":
+            raise BudgetError("--energy-ratio and --energy-labeler price energy-only labels: give --energy-share too")
+        return None, None
+    if str(args.energy_ratio).strip().lower() != "auto":
+        return energy_labels(args.energy_share, args.energy_ratio), None
+    spec = energy_spec(accurate, args.energy_labeler)
+    if spec is None or atoms is None or accurate_est is None:
+        raise BudgetError("--energy-ratio auto prices energy labels from their labeler: give --energy-ratio FLOAT, or "
+                          "--molecule with a pyscf --accurate spec (or --energy-labeler SPEC)")
+    estimate = label_cost(spec, atoms)
+    return energy_labels(args.energy_share, accurate_cost_s=accurate_est.seconds, energy_cost_s=estimate.seconds), estimate
+
+
 def run(args: argparse.Namespace) -> int:
     from budget import BudgetError, get_policy, parse_budget, parse_share, plan
 
@@ -67,12 +112,13 @@ def run(args: argparse.Namespace) -> int:
     accurate = args.accurate or DEFAULT_ACCURATE
     inaccurate = args.inaccurate or DEFAULT_INACCURATE
     auto = str(args.ratio).strip().lower() == "auto"
-    accurate_est = inaccurate_est = None
+    accurate_est = inaccurate_est = atoms = None
     if auto or budget.is_absolute or args.accurate is not None:
         atoms = _atoms(args.molecule, accurate, inaccurate)
         accurate_est = label_cost(accurate, atoms)
         if auto:
             inaccurate_est = label_cost(inaccurate, atoms)
+    energy, energy_est = energy_plan(args, accurate, atoms, accurate_est)
     full = None
     if accurate_est is None:
         from acquire.costs import caps_from
@@ -82,11 +128,14 @@ def run(args: argparse.Namespace) -> int:
         if training is not None:
             raise BudgetError("--max-training needs per-label costs: give --accurate SPEC, --ratio auto or a CPU-time budget")
         result = plan(budget, None if auto else args.ratio, policy=policy if cap is None else Capped(policy, cap),
-                      validation=args.validation, charge_validation=args.charge_validation)
+                      validation=args.validation, charge_validation=args.charge_validation, energy=energy)
     else:
-        full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto)
+        full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto, energy)
         result = full.labels
     document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
+    document["energy_only"]["spec"] = energy_spec(accurate, args.energy_labeler) if energy is not None else None
+    if energy_est is not None:
+        document["energy_only"]["cost_origin"] = origin_record(energy_est, energy_est.seconds)
     if full is not None:
         from acquire.costs import add_costs
 
@@ -109,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: Any, accurate: str,
-                     accurate_est: Any, inaccurate_est: Any, auto: bool) -> tuple[Any, Any]:
+                     accurate_est: Any, inaccurate_est: Any, auto: bool, energy: Any) -> tuple[Any, Any]:
     """The full plan (labels + sampling + training) when the molecule's costs are known."""
     from dataclasses import replace
 
@@ -127,7 +176,7 @@ def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: 
                            preset=args.preset, method=args.method, settings=settings,
                            calculator=get_labeler(settings.calculator) if sampled else None,
                            validation=args.validation, charge_validation=args.charge_validation,
-                           max_inaccurate=max_inaccurate, max_training_s=max_training_s)
+                           max_inaccurate=max_inaccurate, max_training_s=max_training_s, energy=energy)
 
 
 def print_optimal(summary: dict[str, Any]) -> None:
@@ -226,7 +275,10 @@ def print_table(document: dict[str, Any]) -> None:
         cells = [plan, what, str(part["count"]) if count is None else count, _num(part["cost_accurate_labels"])]
         table.add_row(*cells, *([_num(part["cost_cpu_h"])] if with_cpu else []))
 
+    energies = document.get("energy_only") or {"count": 0}
     row("ASTEROID", "accurate", acc)
+    if energies["count"]:
+        row("", "accurate energy-only", energies)
     row("", "inaccurate", inacc)
     row("", "leftover", document["leftover"], count="")
     table.add_section()
@@ -237,6 +289,9 @@ def print_table(document: dict[str, Any]) -> None:
     console.print(table)
     print(f"accurate: {acc['spec']}{_per_label(acc)}", flush=True)  # plain print: never wrapped
     print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", flush=True)
+    if energies["count"]:
+        price = f" (1/{document['energy_ratio']:.3g} of a force label)"
+        print(f"accurate energy-only: {energies.get('spec') or 'at --energy-ratio'}{_per_label(energies)}{price}", flush=True)
 
 
 def _per_label(part: dict[str, Any]) -> str:
