@@ -52,7 +52,7 @@ class Validation(Part):
     charged: bool
 
 
-_NONE = {"count": 0, "cost_accurate_labels": 0.0}
+
 MAX_VALIDATION = 50  # the paper's validation set; the automatic size never exceeds it
 
 
@@ -74,7 +74,7 @@ class Plan(BaseModel):
     validation: Validation
     spent: Part
     leftover: Amount
-    energy_only: Part = Part(**_NONE)
+    energy_only: Part = Part(count=0, cost_accurate_labels=0.0)
     energy_ratio: float | None = None  # accurate force-label cost / energy-only label cost
 
 

@@ -39,6 +39,7 @@ from train.evaluate import evaluate, predict
 from train.frames import Frames
 from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
+from train.losses import energy_only_loss
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
 from train.replay import finetune_loss, joint_fidelity
@@ -182,17 +183,20 @@ def _check(frames: Frames | None, what: str, labelled: bool = True) -> None:
         raise DataError(f"{what}: energies and forces are required")
 
 
-def _align(model: Potential, frames: Frames | Sequence[Frames], graphs: list, fresh: bool) -> None:
-    """Fit per-element reference energies (and, for a fresh model, the scale) on `frames`: one set
-    of frames, or several molecules' frames of one fidelity (fitted jointly, so the references
-    separate the elements)."""
+def _align(model: Potential, frames: Frames | Sequence[Frames], graphs: list, fresh: bool,
+           scale_forces: np.ndarray | None = None) -> None:
+    """Fit per-element reference energies (and, for a fresh model, the scale: the RMS force of the
+    frames that have forces, else of `scale_forces`) on `frames`: one set of frames, or several
+    (molecules of one fidelity, or one molecule's force and energy-only labels), fitted jointly."""
     parts = pool_parts(frames)
     if fresh:
-        forces = parts[0].forces if len(parts) == 1 else np.concatenate([p.forces.reshape(-1) for p in parts])
+        given = [p.forces.reshape(-1) for p in parts if p.forces is not None]
+        forces = np.concatenate(given) if given else np.asarray(scale_forces, dtype=float).reshape(-1)
         model.set_scale(float(np.sqrt(np.mean(forces**2))) or 1.0)
     starts = np.cumsum([0, *(len(p) for p in parts)])
-    energies = np.concatenate([predict(model, graphs[a:b])[0] for a, b in zip(starts[:-1], starts[1:])])  # k per part
-    residual = energies - model.reference(*_ref_args(graphs)).cpu().numpy()
+    slices = [graphs[a:b] for a, b in zip(starts[:-1], starts[1:])]  # one part each: collated alike
+    residual = np.concatenate([predict(model, part)[0] - model.reference(*_ref_args(part)).cpu().numpy()
+                               for part in slices])
     composition = np.vstack([composition_matrix(p, model.ref.shape[0] - 1) for p in parts])
     model.fit_reference(composition, np.concatenate([p.energies for p in parts]) - residual)
 
@@ -238,22 +242,65 @@ def _counts(**frames: Frames | None) -> dict[str, int]:
     return {name: len(f) for name, f in frames.items() if f is not None}
 
 
-def run_standard(accurate: Frames, validation: Frames, test: Frames | None, config: TrainConfig,
-                 out_dir: str | Path) -> RunResult:
-    """Standard training on accurate labels only (the baseline), selected on `validation`."""
+def _energy_only(energy_only: Frames | None, like: Frames) -> Frames | None:
+    """Accurate energy-only labels of `like`'s molecule, their forces (if any) dropped, or None."""
+    if energy_only is None:
+        return None
+    if not (isinstance(energy_only, Frames) and energy_only.energies is not None and same_molecule(energy_only, like)):
+        raise DataError("energy_only: expected Frames with energies of the accurate molecule")
+    return replace(energy_only, forces=None)
+
+
+@dataclass
+class AccurateInputs:
+    """What a stage on the accurate labels trains on: its training graphs, its loss (None: the
+    plain force-and-energy loss), and the accurate sets with their graphs that reference energies
+    are fitted on (force labels and energy-only labels alike)."""
+
+    train: list
+    loss: Callable | None
+    sets: list[Frames]
+    set_graphs: list
+
+
+def accurate_inputs(run: _Run, accurate: Frames | None, energy_only: Frames | None, batch_size: int) -> AccurateInputs:
+    """Force labels are the training set, and each step adds `energy_only_rho * L_E` on a batch of
+    energy-only labels drawn beside it; without force labels the energy-only labels are the
+    training set with the energy term alone (no force term for a frame without forces)."""
+    force_graphs = run.graphs(accurate) if accurate is not None else []
+    energy_graphs = run.graphs(energy_only) if energy_only is not None else []
+    sets = [f for f in (accurate, energy_only) if f is not None]
+    if accurate is None:
+        rho, kind, per_atom = run.config.energy_only_rho, run.config.loss, run.config.energy_per_atom
+        loss = lambda m, b: energy_only_loss(m, b, rho, kind, per_atom)  # noqa: E731
+        return AccurateInputs(energy_graphs, loss, sets, energy_graphs)
+    loss = finetune_loss(run.config, batch_size, None, energy_graphs) if energy_graphs else None
+    return AccurateInputs(force_graphs, loss, sets, force_graphs + energy_graphs)
+
+
+def run_standard(accurate: Frames | None, validation: Frames, test: Frames | None, config: TrainConfig,
+                 out_dir: str | Path, energy_only: Frames | None = None) -> RunResult:
+    """Standard training on accurate labels only (the baseline), selected on `validation`: force
+    labels (`accurate`), accurate energy-only labels (`energy_only`), or both."""
+    if accurate is None and energy_only is None:
+        raise DataError("accurate: no force labels and no energy-only labels given")
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
-        _check(frames, what)
+        if frames is not None or what != "accurate":
+            _check(frames, what)
+    energy_only = _energy_only(energy_only, accurate if accurate is not None else validation)
     run = _Run(config, out_dir)
-    run.claim("standard", accurate=accurate, validation=validation, test=test)
-    train, val = run.graphs(accurate), run.graphs(validation)
+    run.claim("standard", accurate=accurate, validation=validation, test=test, energy_only=energy_only)
+    inputs = accurate_inputs(run, accurate, energy_only, config.standard.batch_size)
+    val = run.graphs(validation)
     model = run.fresh("standard")
-    _align(model, accurate, train, fresh=True)
-    run.stage("standard", model, train, val, config.standard)
+    _align(model, inputs.sets, inputs.set_graphs, fresh=True, scale_forces=validation.forces)
+    tag = "standard" if energy_only is None else ("standard_energies" if accurate is not None else "standard_energies_only")
+    run.stage(tag, model, inputs.train, val, config.standard, inputs.loss)
     return run.finish("standard", model, val, run.graphs(test) if test is not None else None,
-                      {"counts": _counts(accurate=accurate, validation=validation, test=test)})
+                      {"counts": _counts(accurate=accurate, validation=validation, test=test, energy_only=energy_only)})
 
 
-def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], validation: Frames, test: Frames | None,
+def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames], validation: Frames, test: Frames | None,
                  config: TrainConfig, out_dir: str | Path, energy_only: Frames | None = None) -> RunResult:
     """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection.
 
@@ -264,37 +311,32 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
 
     Ablations through the config: `bias_weights=False` (uniform weights: plain pretrain then
     fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
-    re-fitted on the accurate set, no fine-tuning). Beyond the paper (`train.replay`): `replay > 0`
-    keeps the cheap labels in the fine-tuning through a learned fidelity shift, and `energy_only`
-    (accurate energies without forces, of the accurate molecule) adds an energy term to it.
+    re-fitted on the accurate set, no fine-tuning). `energy_only` (accurate energies without forces,
+    of the accurate molecule) adds an energy term to the fine-tuning, or is its training set when
+    `accurate` is None (no accurate force labels: uniform weights only, there is no bias model).
+    Reference energies are fitted on every accurate energy. Beyond the paper (`train.replay`):
+    `replay > 0` keeps the cheap labels in the fine-tuning through a learned fidelity shift.
     """
     parts = pool_parts(inaccurate)
     single = isinstance(inaccurate, Frames)
-    if not parts:
-        raise DataError("inaccurate: no frames given")
-    for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test"),
-                         *((p, "inaccurate" if single else f"inaccurate[{k}]") for k, p in enumerate(parts))):
-        _check(frames, what)
-    if energy_only is not None and not (isinstance(energy_only, Frames) and energy_only.energies is not None
-                                        and same_molecule(energy_only, accurate)):
-        raise DataError("energy_only: expected Frames with energies of the accurate molecule")
-    _check_elements(config, [accurate, validation, test, *parts])
-    target = np.concatenate([np.full(len(p), same_molecule(p, accurate)) for p in parts])
+    molecule = _check_asteroid(accurate, parts, single, validation, test, energy_only, config)
+    energy_only = _energy_only(energy_only, molecule)
+    target = np.concatenate([np.full(len(p), same_molecule(p, molecule)) for p in parts])
     if config.bias_weights and not target.any():
         raise DataError(f"inaccurate: no frames of the accurate molecule {formula(accurate)}; the bias model "
                         "needs some (or train without bias weights)")
     run = _Run(config, out_dir)
     named = {"inaccurate" if k == 0 else f"inaccurate_{k}": p for k, p in enumerate(parts)}
-    energy_only = None if energy_only is None else replace(energy_only, forces=None)
     run.claim("asteroid", accurate=accurate, **named, validation=validation, test=test, energy_only=energy_only)
-    train, val = run.graphs(accurate), run.graphs(validation)
+    val = run.graphs(validation)
+    inputs = accurate_inputs(run, accurate, energy_only, config.finetune_stage.batch_size)
+    train = inputs.train
     part_graphs = [run.graphs(p) for p in parts]
     pool = [g for graphs in part_graphs for g in graphs]
     extra: dict = {"counts": {**_counts(accurate=accurate, validation=validation, test=test, energy_only=energy_only),
                               "inaccurate": len(pool)}}
-    energy_graphs = run.graphs(energy_only) if energy_only is not None else None
     if not single:
-        extra["inaccurate_molecules"] = [{"formula": formula(p), "frames": len(p), "bias_weighted": bool(same_molecule(p, accurate))}
+        extra["inaccurate_molecules"] = [{"formula": formula(p), "frames": len(p), "bias_weighted": bool(same_molecule(p, molecule))}
                                          for p in parts]
     if config.bias_weights:
         bias_model = run.fresh("bias")
@@ -324,12 +366,14 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
         _align(model, parts, pool, fresh=True)
         run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
         cheap_ref = model.ref.clone()
-        _align(model, accurate, train, fresh=False)
+        _align(model, inputs.sets, inputs.set_graphs, fresh=False)
         if config.finetune:
             replay = config.replay > 0
-            extended = f"finetune{'_replay' if replay else ''}{'_energies' if energy_graphs else ''}_{tag}"
+            energies = energy_only is not None
+            extended = f"finetune{'_replay' if replay else ''}{'_energies' if energies else ''}{'_only' if accurate is None else ''}_{tag}"
             tuned = joint_fidelity(model, config, cheap_ref) if replay else model
-            loss = finetune_loss(config, config.finetune_stage.batch_size, pool if replay else None, energy_graphs)
+            loss = (finetune_loss(config, config.finetune_stage.batch_size, pool, run.graphs(energy_only) if energies else None)
+                    if replay else inputs.loss)
             run.stage(extended, tuned, train, val, config.finetune_stage, loss)
         scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
         point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
@@ -345,6 +389,22 @@ def run_asteroid(accurate: Frames, inaccurate: Frames | Sequence[Frames], valida
                   "weights": "uniform" if math.isinf(gamma) else "bias",
                   "finetune": config.finetune})
     return run.finish("asteroid", model, val, test_graphs, extra, scored)
+
+
+def _check_asteroid(accurate: Frames | None, parts: list[Frames], single: bool, validation: Frames,
+                    test: Frames | None, energy_only: Frames | None, config: TrainConfig) -> Frames:
+    """Refuse inputs ASTEROID cannot train on; returns the frames that name the accurate molecule."""
+    if not parts:
+        raise DataError("inaccurate: no frames given")
+    if accurate is None and (energy_only is None or config.bias_weights or config.replay > 0):
+        raise DataError("accurate: without force labels ASTEROID needs energy-only labels, uniform weights "
+                        "(bias_weights false: the bias model needs forces) and no replay")
+    for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test"),
+                         *((p, "inaccurate" if single else f"inaccurate[{k}]") for k, p in enumerate(parts))):
+        if frames is not None or what != "accurate":
+            _check(frames, what)
+    _check_elements(config, [accurate, validation, test, *parts])
+    return accurate if accurate is not None else validation
 
 
 def _weights(bias: np.ndarray, target: np.ndarray, gamma: float) -> np.ndarray:
