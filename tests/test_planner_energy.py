@@ -75,3 +75,30 @@ def test_validation_never_outnumbers_training_at_a_small_budget() -> None:
     p = plan("30ccsd", 40, policy=parse_share("25%"))
     assert p.validation.count <= p.accurate.count
     assert plan("30ccsd", 40, policy=parse_share("25%"), validation=50).validation.count == 50  # asked for
+
+
+def test_acquire_plan_shows_and_prices_the_three_kinds() -> None:
+    import json
+    import subprocess
+
+    from conftest import ENV
+    from conftest import acquire as run_acquire
+
+    def plan_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_acquire("plan", *args, env={**ENV, "COLUMNS": "120"}, timeout=60)
+
+    table = plan_cli("--budget", "250ccsd", "--ratio", "40", "--energy-share", "20%", "--energy-ratio", "38")
+    assert table.returncode == 0, table.stderr
+    assert any("energy-only" in line and "1900" in line for line in table.stdout.splitlines())
+    document = json.loads(plan_cli("--budget", "250ccsd", "--ratio", "40", "--energy-share", "50ccsd",
+                                   "--energy-ratio", "38", "--json").stdout)
+    assert (document["accurate"]["count"], document["energy_only"]["count"], document["inaccurate"]["count"]) == (150, 1900, 2000)
+    assert document["energy_ratio"] == 38 and document["standard"]["count"] == 250
+    priced = json.loads(plan_cli("--budget", "125ccsd", "--ratio", "auto", "--molecule", "CCO", "--accurate",
+                                 "pyscf:ccsd(t)/cc-pvdz", "--inaccurate", "pyscf:pbe/def2-svp", "--energy-share", "20%",
+                                 "--json").stdout)
+    assert priced["energy_only"]["spec"] == "pyscf:ccsd(t)/cc-pvdz;forces=false"
+    assert priced["energy_only"]["label_cost_s"] < priced["accurate"]["label_cost_s"] / 10
+    bad = plan_cli("--budget", "250ccsd", "--ratio", "40", "--energy-share", "20%")
+    assert bad.returncode == 2 and bad.stderr.startswith("acquire plan: error:") and "--energy-ratio" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
