@@ -76,6 +76,7 @@ class Plan(BaseModel):
     leftover: Amount
     energy_only: Part = Part(count=0, cost_accurate_labels=0.0)
     energy_ratio: float | None = None  # accurate force-label cost / energy-only label cost
+    standard_energies: Part | None = None  # the force labels standard training buys beside the same energies
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,9 @@ def plan(
                     accurate_cost_s),
         leftover=Amount(**_amount(leftover, accurate_cost_s)),
         energy_only=_part(n_energy, energy_cost, energy_cost_s, accurate_cost_s),
+        standard_energies=None if energy is None else _part(
+            math.floor(available - energy_cost + _EPS), float(math.floor(available - energy_cost + _EPS)),
+            accurate_cost_s, accurate_cost_s),
         energy_ratio=None if energy is None else energy.ratio,
         policy_description=policy_obj.describe() if energy is None else f"{energy.describe()}; then {policy_obj.describe()}",
     )

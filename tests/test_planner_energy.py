@@ -17,6 +17,8 @@ def test_energy_share_is_bought_first_then_the_policy_splits_the_rest() -> None:
     assert p.energy_only.cost_accurate_labels == pytest.approx(50.0)
     assert p.spent.cost_accurate_labels == pytest.approx(250.0) and p.leftover.cost_accurate_labels == pytest.approx(0.0)
     assert p.standard.count == 250 and p.energy_ratio == 38
+    assert p.standard_energies is not None and p.standard_energies.count == 200  # same energies, no inaccurate labels
+    assert plan("250ccsd", 40).standard_energies is None
     assert "energies" in p.policy_description
 
 

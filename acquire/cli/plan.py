@@ -283,6 +283,10 @@ def print_table(document: dict[str, Any]) -> None:
     row("", "leftover", document["leftover"], count="")
     table.add_section()
     row("standard", "accurate", std)
+    if energies["count"] and document.get("standard_energies"):
+        table.add_section()
+        row("standard +", "accurate", document["standard_energies"])
+        row("energies", "accurate energy-only", energies)
     table.add_section()
     row("both", f"validation ({'charged' if val['charged'] else 'not charged'})", val)
     console = Console()
