@@ -179,9 +179,10 @@ def plan_everything(budget: Any, ratio: Any, policy: Any, accurate_est: Any, ina
 
 def add_full_cost_arguments(parser: Any) -> None:
     """The caps of a full plan, shared by `acquire plan` and `acquire run`."""
+    from acquire.cli import arguments
     from budget.full_plan import DEFAULT_MAX_INACCURATE
 
-    parser.add_argument("--max-inaccurate", type=int, default=DEFAULT_MAX_INACCURATE, metavar="N",
+    parser.add_argument("--max-inaccurate", type=arguments.frames, default=DEFAULT_MAX_INACCURATE, metavar="N",
                         help=f"cap on inaccurate labels; what it frees buys accurate labels (default {DEFAULT_MAX_INACCURATE}; "
                         "0 = no cap)")
     parser.add_argument("--max-training", default=None, metavar="TIME",

@@ -52,14 +52,14 @@ class Bond:
     moving: int
 
 
-def parse_distances(text: str) -> list[float]:
-    """`START:STOP:STEP` in Å (STOP included) -> the lengths; raises ScanError."""
+def parse_distances(text: str, option: str = "--distances") -> list[float]:
+    """`START:STOP:STEP` in Å (STOP included) -> the lengths; raises ScanError naming `option`."""
     try:
         start, stop, step = (float(x) for x in text.split(":"))
     except ValueError:
-        raise ScanError(f"--distances {text!r}: give START:STOP:STEP in Å, e.g. 0.7:1.8:0.05") from None
+        raise ScanError(f"{option} {text!r}: give START:STOP:STEP in Å, e.g. 0.7:1.8:0.05") from None
     if not 0 < start < stop or step <= 0 or (stop - start) / step > 1000:
-        raise ScanError(f"--distances {text!r}: need 0 < START < STOP and 0 < STEP, at most 1000 points")
+        raise ScanError(f"{option} {text!r}: need 0 < START < STOP and 0 < STEP, at most 1000 points")
     return [round(float(r), 6) for r in np.arange(start, stop + step / 2, step)]
 
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "measure seconds per label of labelers on a molecule here, print their ratio and store it"
@@ -34,15 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SMILES, .xyz/.extxyz file or embedded name (e.g. ethanol)")
     parser.add_argument("--labeler", action="append", default=[], metavar="SPEC",
                         help="labeler spec to measure (repeatable; the first is the accurate one)")
-    parser.add_argument("--repeats", type=int, default=3, metavar="K",
+    parser.add_argument("--repeats", type=arguments.runs, default=3, metavar="K",
                         help="at least K timed labels per labeler, on distinct jittered copies (default 3)")
-    parser.add_argument("--min-seconds", type=float, default=1.0, metavar="S",
+    parser.add_argument("--min-seconds", type=arguments.number(0.0, 86400.0, what="a time in seconds"), default=1.0, metavar="S",
                         help="... and at least S CPU seconds timed in all (default 1; cheap labelers repeat more)")
-    parser.add_argument("--warmup", type=int, default=None, metavar="W",
+    parser.add_argument("--warmup", type=arguments.integer(0, arguments.MAX_RUNS, "a number of repeats"), default=None, metavar="W",
                         help="labels run and discarded first (default 1, 0 for labels declared over a minute)")
-    parser.add_argument("--threads", type=int, default=1, metavar="T",
+    parser.add_argument("--threads", type=arguments.threads, default=1, metavar="T",
                         help="OpenMP/BLAS threads per label, as `acquire label --threads` (default 1)")
-    parser.add_argument("--stdev", type=float, default=0.02, metavar="Å",
+    parser.add_argument("--stdev", type=arguments.length, default=0.02, metavar="Å",
                         help="Gaussian jitter of the copies' positions, Å (default 0.02)")
     parser.add_argument("--table", default=None, metavar="PATH",
                         help="calibration table (default $ASTEROID_CALIBRATION or ~/.cache/asteroid-ff/calibration.json)")

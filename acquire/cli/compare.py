@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from acquire.cli import arguments
 from acquire.cli.config_file import add_config_argument
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--pool", metavar="FILE", default=None,
                         help="geometries (.xyz/.extxyz) a computing --inaccurate labeler labels "
                         "(default with --dataset: its DFT geometries)")
-    source.add_argument("--workers", type=int, default=None, metavar="K",
+    source.add_argument("--workers", type=arguments.workers, default=None, metavar="K",
                         help="processes labelling the pool (default: one per core)")
     budget = parser.add_argument_group("budget")
     budget.add_argument("--budget", default=None, help="budget, e.g. 250ccsd (default 250ccsd)")
@@ -63,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--ratios", default=None, metavar="LIST", help="sweep: comma-separated ratios, e.g. 10,20,40,80")
     budget.add_argument("--inaccurate-share", default=None, metavar="SHARE",
                         help="spend this on inaccurate labels (20%% or 50ccsd) instead of the paper policy (50ccsd)")
-    budget.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
-    budget.add_argument("--test", type=int, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
+    budget.add_argument("--validation", type=arguments.frames, default=50, metavar="N", help="accurate validation frames (default 50, not charged)")
+    budget.add_argument("--test", type=arguments.positive_frames, default=None, metavar="N", help="cap on test frames (default: every remaining accurate frame)")
     budget.add_argument("--test-source", default=None, metavar="SRC",
                         help="held-out accurate labels to test on (e.g. an independent MD trajectory in a store): "
                         "all its frames are test frames (--test caps them) and the accurate labels are split into "
@@ -88,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="an earlier comparison's folder: a run there with the same method, seed, frames and "
                          "settings (as far as the method reads them: a standard run does not read the cheap "
                          "labels) is copied instead of trained (repeatable)")
-    methods.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
+    methods.add_argument("--seeds", type=arguments.runs, default=1, metavar="N", help="seeds 0..N-1, one split each (default 1)")
     methods.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     methods.add_argument("--ablations", action="store_true",
                          help="also ASTEROID without bias weights, without fine-tuning, and Delta-ML (needs paired labels)")
@@ -96,8 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="also score matching on the inaccurate pool's geometries with their labels removed")
     methods.add_argument("--gammas", default=None, metavar="LIST", help="ASTEROID gamma candidates, kcal/mol/Å; add uniform to let the validation set also "
                          "choose plain pretraining without bias weights, e.g. 1,uniform (default: the preset's)")
-    methods.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
-    methods.add_argument("--jobs", type=int, default=1, metavar="N",
+    methods.add_argument("--threads", type=arguments.threads, default=1, metavar="N", help="torch threads per run (default 1)")
+    methods.add_argument("--jobs", type=arguments.jobs, default=1, metavar="N",
                          help="runs trained at once, each in its own process; results do not depend on it (default 1)")
     add_config_argument(methods)
     output = parser.add_argument_group("output")

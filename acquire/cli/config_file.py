@@ -87,6 +87,8 @@ def apply_config(parser: argparse.ArgumentParser, path: str) -> None:
     options = as_options(read_config(path))
     actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "config")}
     training = parser.get_default(TRAINING) is not None
+    if "out" in options:  # a replayed record must not write into (or over) the folder it came from
+        raise AcquireError(f"--config {path}: out is not read from a file; give --out on the command line")
     unknown = sorted(k for k in options if k not in actions and not (k == TRAINING and training))
     if unknown:
         raise AcquireError(f"--config {path}: unknown option(s) {', '.join(unknown)}; "

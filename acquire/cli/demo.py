@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "the quick comparison on embedded ethanol (standard vs ASTEROID at 250ccsd/40), report in demo-out/"
@@ -26,11 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", default="250ccsd", help="budget (default 250ccsd)")
     parser.add_argument("--ratio", default="40", help="accurate ÷ inaccurate cost per label (default 40)")
     parser.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per run (default 1)")
-    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+    parser.add_argument("--threads", type=arguments.threads, default=1, metavar="N", help="torch threads per run (default 1)")
+    parser.add_argument("--jobs", type=arguments.jobs, default=2, metavar="N",
                         help="runs trained at once: standard and ASTEROID side by side (default 2)")
     parser.add_argument("--buy-only", action="store_true", help="only buy the plan into OUT/labels.db (the earlier demo)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the frames bought with --buy-only (default 0)")
+    parser.add_argument("--seed", type=arguments.seed, default=0, help="seed of the frames bought with --buy-only (default 0)")
     add_output_arguments(parser, "print the summary (or, with --buy-only, what was bought) as one JSON document")
 
 

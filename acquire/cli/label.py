@@ -5,6 +5,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 if TYPE_CHECKING:
@@ -31,20 +32,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labeler", required=True, metavar="SPEC", help="labeler spec, e.g. pyscf:pbe/def2-svp")
     parser.add_argument("--store", required=True, metavar="DB", help="label store (ASE SQLite .db; created if absent)")
     add_engine_arguments(parser)
-    parser.add_argument("--n", type=int, default=None, metavar="N", help="configurations to label (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random selection of N (default 0)")
+    parser.add_argument("--n", type=arguments.positive_frames, default=None, metavar="N", help="configurations to label (default: all)")
+    parser.add_argument("--seed", type=arguments.seed, default=0, help="seed of the random selection of N (default 0)")
     add_output_arguments(parser)
 
 
 def add_engine_arguments(parser, budget: bool = True) -> None:
     """Options of the labeling engine, shared by `acquire label` and `acquire run`."""
-    parser.add_argument("--workers", type=int, default=None, metavar="K",
+    parser.add_argument("--workers", type=arguments.workers, default=None, metavar="K",
                         help="local worker processes (default: one per core; cached labels run in-process)")
-    parser.add_argument("--threads", type=int, default=1, metavar="T", help="OpenMP/BLAS threads per worker (default 1)")
+    parser.add_argument("--threads", type=arguments.threads, default=1, metavar="T", help="OpenMP/BLAS threads per worker (default 1)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--scheduler-file", default=None, metavar="JSON",
                         help="Dask scheduler file (dask scheduler --scheduler-file, dask-jobqueue)")
-    parser.add_argument("--max-attempts", type=int, default=3, metavar="A", help="tries per label before it is failed (default 3)")
+    parser.add_argument("--max-attempts", type=arguments.attempts, default=3, metavar="A", help="tries per label before it is failed (default 3)")
     parser.add_argument("--retry-failed", action="store_true", help="try labels recorded as failed again")
     if budget:
         parser.add_argument("--budget", default=None, metavar="TIME", help="cap on CPU-core time spent in the store (e.g. 2cpu-h)")

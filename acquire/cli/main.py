@@ -39,8 +39,8 @@ SUBCOMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
-        self.exit(2, f"acquire: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse's own errors: one line naming the command, exit 2
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def _available() -> dict[str, ModuleType]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 from acquire.errors import AcquireError
 
@@ -30,26 +31,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
     start.add_argument("--start", metavar="FILE", default=None,
                        help="start geometries (xyz/extxyz): RUNS frames spread evenly over the file, run k from the k-th")
-    parser.add_argument("--temperature", type=float, default=500.0, metavar="K", help="temperature, K (default 500)")
-    parser.add_argument("--timestep", type=float, default=0.5, metavar="FS", help="time step, fs (default 0.5)")
+    parser.add_argument("--temperature", type=arguments.temperature, default=500.0, metavar="K", help="temperature, K (default 500)")
+    parser.add_argument("--timestep", type=arguments.timestep, default=0.5, metavar="FS", help="time step, fs (default 0.5)")
     parser.add_argument("--timesteps", default=None, metavar="LIST",
                         help="step-size sweep, fs, e.g. 0.5,1,2,3 (overrides --timestep)")
-    parser.add_argument("--friction", type=float, default=0.002, metavar="1/FS",
+    parser.add_argument("--friction", type=arguments.non_negative, default=0.002, metavar="1/FS",
                         help="Langevin friction, 1/fs (default 0.002); 0: microcanonical dynamics, and the "
                              "report gives each model's total-energy drift and fluctuation")
-    parser.add_argument("--steps", type=int, default=10000, help="steps per run (default 10000)")
-    parser.add_argument("--runs", type=int, default=20, help="runs per model and time step (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of run 0; run k uses seed+k (default 0)")
-    parser.add_argument("--bond-tolerance", type=float, default=0.5, metavar="Å",
+    parser.add_argument("--steps", type=arguments.positive_steps, default=10000, help="steps per run (default 10000)")
+    parser.add_argument("--runs", type=arguments.runs, default=20, help="runs per model and time step (default 20)")
+    parser.add_argument("--seed", type=arguments.seed, default=0, help="seed of run 0; run k uses seed+k (default 0)")
+    parser.add_argument("--bond-tolerance", type=arguments.length, default=0.5, metavar="Å",
                         help="a run fails when a bond moves more than this from its start length (default 0.5 Å)")
-    parser.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
+    parser.add_argument("--min-distance", type=arguments.length, default=0.5, metavar="Å",
                         help="any two atoms closer than this fail a run (default 0.5 Å)")
-    parser.add_argument("--hydrogen-mass", type=float, default=None, metavar="AMU",
+    parser.add_argument("--hydrogen-mass", type=arguments.number(maximum=1000.0, above=0.0, what="a mass in amu"), default=None, metavar="AMU",
                         help="mass of every H atom in the dynamics, amu (e.g. 2.014, deuterium: slows the X-H "
                         "stretches so that 2 fs steps stay clear of Verlet's resonances; default: natural masses)")
-    parser.add_argument("--save-every", type=int, default=100, metavar="N",
+    parser.add_argument("--save-every", type=arguments.steps, default=100, metavar="N",
                         help="trajectory frame every N steps (and the failing step), 0 for none (default 100)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=arguments.workers, default=None,
                         help="parallel processes, one thread each (default: CPU count); the runs of a trained "
                         "model at one time step are stepped together in one process, one batched model call per step")
     parser.add_argument("--out", default="md-report", metavar="DIR",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json
 from acquire.costs import add_full_cost_arguments, add_origins, origin_record
 from acquire.errors import AcquireError
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"inaccurate labeler spec (default {DEFAULT_INACCURATE})")
     parser.add_argument("--molecule", metavar="M", default=None,
                         help="molecule for per-label costs: SMILES, .xyz file or embedded name (default: the md17 set's molecule)")
-    parser.add_argument("--validation", type=int, default=None, metavar="N",
+    parser.add_argument("--validation", type=arguments.frames, default=None, metavar="N",
                         help="accurate validation labels (default: a fifth of the force labels the budget buys outright, "
                         "at most 50; not charged unless --charge-validation)")
     parser.add_argument("--charge-validation", action="store_true",
@@ -57,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     whole.add_argument("--preset", choices=("quick", "paper", "tiny"), default="quick", help="training preset (default quick)")
     whole.add_argument("--method", choices=("md", "normal-modes"), default="md", help="sampling method (default md)")
     whole.add_argument("--calculator", default=None, metavar="SPEC", help="sampling potential (default xtb:gfn2)")
-    whole.add_argument("--interval", type=int, default=None, metavar="STEPS", help="MD steps per kept configuration (default 40)")
-    whole.add_argument("--equilibration", type=int, default=None, metavar="STEPS", help="MD steps discarded first (default 1000)")
+    whole.add_argument("--interval", type=arguments.positive_steps, default=None, metavar="STEPS", help="MD steps per kept configuration (default 40)")
+    whole.add_argument("--equilibration", type=arguments.steps, default=None, metavar="STEPS", help="MD steps discarded first (default 1000)")
     add_full_cost_arguments(whole)
     add_output_arguments(parser)
 

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from acquire.cli import arguments
+
 HELP = "plan, sample, label both fidelities (and train) for a molecule in one resumable folder"
 EXAMPLES = """examples:
   acquire run --molecule CO --budget 40ccsd --ratio auto --accurate 'pyscf:ccsd(t)/sto-3g' \\
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accurate", required=True, metavar="SPEC", help="accurate labeler, e.g. 'pyscf:ccsd(t)/cc-pvdz'")
     parser.add_argument("--inaccurate", required=True, metavar="SPEC", help="inaccurate labeler, e.g. pyscf:pbe/def2-svp or xtb:gfn2")
     parser.add_argument("--inaccurate-share", default=None, metavar="SHARE", help="budget share for inaccurate labels (20%% or 50ccsd; default: paper policy)")
-    parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation labels (default 50)")
+    parser.add_argument("--validation", type=arguments.frames, default=50, metavar="N", help="accurate validation labels (default 50)")
     parser.add_argument("--charge-validation", action="store_true", help="pay the validation labels from the budget")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; reused on rerun)")
     parser.add_argument("--selection", choices=SELECTIONS, default="random",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
 
 HELP = "sample configurations of a molecule (Langevin MD or normal modes with a cheap labeler) into an extxyz pool"
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     d = SamplingSettings()
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
-    parser.add_argument("--n", type=int, required=True, metavar="N", help="frames to write")
+    parser.add_argument("--n", type=arguments.positive_frames, required=True, metavar="N", help="frames to write")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
     add_sampling_arguments(parser, d, methods=("md", "normal-modes", "stretch"))
     parser.add_argument("--bond", default="O-H", metavar="BOND",
@@ -38,11 +39,11 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, d, methods: tuple[st
     """Sampling options shared by `acquire sample` and `acquire run`."""
     parser.add_argument("--method", choices=methods, default="md", help="sampling method (default md)")
     parser.add_argument("--calculator", default=d.calculator, metavar="SPEC", help=f"potential (default {d.calculator})")
-    parser.add_argument("--temperature", type=float, default=d.temperature_K, metavar="K", help=f"temperature, K (default {d.temperature_K:g})")
-    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
-    parser.add_argument("--timestep", type=float, default=d.timestep_fs, metavar="FS", help=f"MD time step, fs (default {d.timestep_fs:g})")
-    parser.add_argument("--equilibration", type=int, default=d.equilibration, metavar="STEPS", help=f"MD steps discarded first (default {d.equilibration})")
-    parser.add_argument("--interval", type=int, default=d.interval, metavar="STEPS", help=f"MD steps between frames (default {d.interval})")
+    parser.add_argument("--temperature", type=arguments.temperature, default=d.temperature_K, metavar="K", help=f"temperature, K (default {d.temperature_K:g})")
+    parser.add_argument("--seed", type=arguments.seed, default=d.seed, help="random seed (default 0)")
+    parser.add_argument("--timestep", type=arguments.timestep, default=d.timestep_fs, metavar="FS", help=f"MD time step, fs (default {d.timestep_fs:g})")
+    parser.add_argument("--equilibration", type=arguments.steps, default=d.equilibration, metavar="STEPS", help=f"MD steps discarded first (default {d.equilibration})")
+    parser.add_argument("--interval", type=arguments.positive_steps, default=d.interval, metavar="STEPS", help=f"MD steps between frames (default {d.interval})")
 
 
 def settings_from(args: argparse.Namespace):
@@ -102,7 +103,7 @@ def _stretch(args: argparse.Namespace) -> int:
     from acquire.molecules import load_frames
     from acquire.scan import parse_distances
 
-    lengths = parse_distances(args.lengths)
+    lengths = parse_distances(args.lengths, "--lengths")
     bases = draw_bases(load_frames(args.molecule), args.n, args.seed)
     frames = stretch_frames(bases, args.bond, lengths)
     write_frames(frames, args.out)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from acquire.cli import arguments
 from acquire.cli.config_file import add_config_argument
 from acquire.cli.output import add_output_arguments, show_progress
 from train.config import MODEL_NAMES, PRESETS, parse_gammas  # plain dataclasses: no torch
@@ -46,23 +47,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unlabeled", metavar="SRC", help="configurations for score matching (labels ignored)")
     parser.add_argument("--method", choices=METHODS, default="asteroid", help="training method (default asteroid)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="architecture (default: the preset's: painn for quick, mace for paper)")
-    parser.add_argument("--hidden", type=int, default=None, metavar="N", help="feature width (default: preset)")
-    parser.add_argument("--layers", type=int, default=None, metavar="N", help="interaction layers (default: preset)")
+    parser.add_argument("--hidden", type=arguments.width, default=None, metavar="N", help="feature width (default: preset)")
+    parser.add_argument("--layers", type=arguments.layers, default=None, metavar="N", help="interaction layers (default: preset)")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
                         help="quick: PaiNN, ~6 + 12 min for standard + ASTEROID on an idle core; paper: MACE, about an hour; stages are bounded by epochs (default quick)")
-    parser.add_argument("--epochs-scale", type=float, default=1.0, metavar="F", help="multiply every stage's epochs by F")
-    parser.add_argument("--train", type=int, default=200, metavar="N", help="accurate training frames (default 200)")
-    parser.add_argument("--validation", type=int, default=50, metavar="N", help="accurate validation frames (default 50)")
-    parser.add_argument("--test", type=int, default=None, metavar="N", help="test frames (default: all the rest)")
-    parser.add_argument("--inaccurate-count", type=int, default=None, metavar="N", help="inaccurate frames drawn from the pool (default all)")
+    parser.add_argument("--epochs-scale", type=arguments.scale, default=1.0, metavar="F", help="multiply every stage's epochs by F")
+    parser.add_argument("--train", type=arguments.positive_frames, default=200, metavar="N", help="accurate training frames (default 200)")
+    parser.add_argument("--validation", type=arguments.frames, default=50, metavar="N", help="accurate validation frames (default 50)")
+    parser.add_argument("--test", type=arguments.positive_frames, default=None, metavar="N", help="test frames (default: all the rest)")
+    parser.add_argument("--inaccurate-count", type=arguments.frames, default=None, metavar="N", help="inaccurate frames drawn from the pool (default all)")
     parser.add_argument("--gammas", default=None, metavar="LIST", help="gamma candidates, kcal/mol/Å, e.g. 0.1,0.5,1,2; add uniform to let the validation set "
                         "also choose plain pretraining without bias weights (default: preset)")
     parser.add_argument("--no-bias-weights", action="store_true", help="ablation: uniform weights on the inaccurate data")
     parser.add_argument("--no-finetune", action="store_true", help="ablation: skip fine-tuning on the accurate data")
-    parser.add_argument("--temperature", type=float, default=None, metavar="K", help="score matching: sampling temperature (default 500 K)")
-    parser.add_argument("--projections", type=int, default=None, metavar="N", help="score matching: random projections (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
+    parser.add_argument("--temperature", type=arguments.temperature, default=None, metavar="K", help="score matching: sampling temperature (default 500 K)")
+    parser.add_argument("--projections", type=arguments.runs, default=None, metavar="N", help="score matching: random projections (default 1)")
+    parser.add_argument("--seed", type=arguments.seed, default=0, help="split and initialisation seed (default 0)")
+    parser.add_argument("--threads", type=arguments.threads, default=1, metavar="N", help="torch threads (default 1)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory (rerun to resume)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                         help="where to train: cpu (default), cuda, or auto (cuda when a GPU is visible)")
