@@ -19,16 +19,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def planned_counts(plan_path) -> dict[str, int]:
-    """spec -> labels planned, from an `acquire run` plan.json (accurate includes validation)."""
-    document = json.loads(plan_path.read_text())
-    return {part["spec"]: int(part["target"]) for part in document.get("targets", [])}
+    """spec -> labels planned, from an `acquire run` plan.json (accurate includes validation);
+    raises AcquireError for a file that is not one."""
+    from acquire.errors import AcquireError
+
+    try:
+        document = json.loads(plan_path.read_text())
+        return {str(part["spec"]): int(part["target"]) for part in document.get("targets", [])}
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise AcquireError(f"--plan {plan_path}: not a plan.json of acquire run ({type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:120]})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from acquire.errors import AcquireError
     from acquire.labeling.store import LabelStore
 
+    if args.plan and not Path(args.plan).is_file():
+        raise AcquireError(f"--plan {args.plan}: no such file")
     store = LabelStore(args.store, create=False)
     plan_path = Path(args.plan) if args.plan else Path(args.store).with_name("plan.json")
     planned = planned_counts(plan_path) if plan_path.is_file() else {}

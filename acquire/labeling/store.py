@@ -34,6 +34,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from acquire.errors import StoreError
+from acquire.labeling import store_file
 from labelers.base import Label
 
 HASH_DECIMALS = 5  # positions rounded to 1e-5 Å: far below any physical difference, far above float noise
@@ -148,6 +149,9 @@ class LabelStore:
     """An ASE SQLite database of labels, safe for concurrent coordinators (module docstring)."""
 
     def __init__(self, path: str | os.PathLike, create: bool = True) -> None:
+        """Open the store at `path`; with `create` it may be written (the file itself is created by
+        the first write, so a run that fails before labeling leaves nothing behind). Only a store
+        this project made is opened (`acquire.labeling.store_file`); opening never writes."""
         from ase.db import connect
 
         self.path = Path(path)
@@ -155,7 +159,8 @@ class LabelStore:
             raise StoreError(f"a label store is an ASE SQLite file ending in .db, got {path}")
         if self.path.is_dir():
             raise StoreError(f"label store {path} is a directory")
-        if not self.path.exists():
+        self._state = store_file.inspect(self.path)
+        if self._state == "absent":
             if not create:
                 raise StoreError(f"no label store at {path}")
             if not self.path.parent.is_dir():
@@ -165,29 +170,46 @@ class LabelStore:
         elif create and not os.access(self.path, os.W_OK):
             raise StoreError(f"label store {path} is not writable")
         self._db = connect(str(self.path), type="db", use_lock_file=False)
+
+    def _prepare(self) -> None:
+        """Before the first write: ASE's tables, the project's indexes and the marker, under the write
+        lock so that two processes creating one store do not both create them."""
         try:
             with sqlite3.connect(str(self.path), timeout=60) as con:
-                # ASE checks for its tables, then creates them: under the write lock, so that two
-                # processes opening a new store at once do not both create them.
                 con.execute("BEGIN IMMEDIATE")
-                self._db._initialize(con)  # ASE-private; pyproject.toml pins the ASE releases tested
-                if create:
-                    for statement in _INDEXES:
-                        con.execute(statement)
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreError(f"{path} is not a readable ASE label store: {exc}") from exc
+                store_file.prepare(self.path, con, self._db._initialize, _INDEXES)  # ASE-private; pyproject pins ASE
+        except sqlite3.DatabaseError as exc:
+            raise store_file.read_error(self.path, exc) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot write label store {self.path}: {exc}") from exc
+        self._state = "ours"
+
+    @property
+    def _readable(self) -> bool:
+        """Whether the file holds a store yet (it does not before the first write)."""
+        return self._state in ("ours", "legacy")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite's read errors as the store's one-line error."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise store_file.read_error(self.path, exc) from exc
 
     # ---- transactions -------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[object]:
         """One write transaction (SQLite write lock taken before reading), committed on success."""
+        if self._state != "ours":
+            self._prepare()
         db = self._db
         try:
             with db:
                 db.connection.execute("BEGIN IMMEDIATE")
                 yield db
         except sqlite3.Error as exc:
-            raise StoreError(f"label store {self.path}: {exc}") from exc
+            raise store_file.read_error(self.path, exc) from exc
         finally:
             if db.connection is not None:  # ASE's __exit__ failed half-way (e.g. the file vanished)
                 try:
@@ -199,7 +221,10 @@ class LabelStore:
         """Key-value rows (no atoms decoded) of one spec, or of all specs."""
         if spec is not None:
             match["labeler"] = spec
-        return list(db.select(columns=["id", "key_value_pairs"], include_data=False, **match))
+        if not self._readable:
+            return []
+        with self._reading():
+            return list(db.select(columns=["id", "key_value_pairs"], include_data=False, **match))
 
     # ---- queue --------------------------------------------------------------------------------
     def add(self, frames: Iterable[Atoms], spec: str, origin: str = "") -> list[str]:
@@ -356,12 +381,14 @@ class LabelStore:
 
     def done_atoms(self, spec: str) -> list[Atoms]:
         """Done labels of `spec` as Atoms with a SinglePointCalculator (eV, eV/Å), in row order."""
-        rows = sorted(self._db.select(labeler=spec, status="done"), key=lambda r: r.id)
+        if not self._readable:
+            return []
         frames = []
-        for row in rows:
-            atoms = row.toatoms()
-            atoms.info.update(config_hash=row.config_hash, labeler=spec)
-            frames.append(atoms)
+        with self._reading():
+            for row in sorted(self._db.select(labeler=spec, status="done"), key=lambda r: r.id):
+                atoms = row.toatoms()
+                atoms.info.update(config_hash=row.config_hash, labeler=spec)
+                frames.append(atoms)
         return frames
 
     def arrays(self, spec: str) -> LabelArrays:
