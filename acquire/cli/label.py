@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         raise EngineError(f"--max-attempts must be at least 1, got {args.max_attempts}")
     scheduler = scheduler_of(args)
     labeler = get_labeler(args.labeler)
-    frames = select_frames(read_pool(args.pool), args.n, args.seed)
+    pool = read_pool(args.pool)
+    frames = select_frames(pool, args.n, args.seed)
+    check_geometries(args.pool, pool, frames)
     store = LabelStore(args.store)
     with progress_bar(f"labelling with {labeler.spec}", len(frames), disabled=not show_progress(args)) as hook:
         report = label_frames(store, labeler, frames, workers=args.workers, scheduler=scheduler,
@@ -89,6 +91,18 @@ def run(args: argparse.Namespace) -> int:
         checked = check(report.spec, report.done, report.cost_s, float(labeler.cost(frames[0])))
     print_report(report, store, args.json, checked)
     return 0
+
+
+def check_geometries(name: str, pool: list, frames: list) -> None:
+    """Every frame to label can be labelled (`acquire.labeling.physical`); else a PoolError naming
+    the frame's index in the pool and the pair of atoms."""
+    from acquire.errors import PoolError
+    from acquire.labeling.physical import first_bad_frame
+
+    bad = first_bad_frame(frames)
+    if bad is not None:
+        index = next(i for i, atoms in enumerate(pool) if atoms is frames[bad[0]])
+        raise PoolError(f"{name} frame {index} (0-based): {bad[1]}; fix or remove it (no label was computed)")
 
 
 def scheduler_of(args: argparse.Namespace) -> str | None:
@@ -122,6 +136,9 @@ def print_report(report: RunReport, store: LabelStore, as_json: bool, cost_check
         f"wall         {report.wall_s:.1f} s",
         f"store        {store.path}",
     ]
+    if report.failed_in_store:
+        lines.append(f"failed       {report.failed_in_store} of these configurations are recorded as failed (their errors: "
+                     "`ase db STORE status=failed -c id,error`); rerun with --retry-failed to try them again")
     if report.remaining:
         why = "the budget is used" if report.budget_stopped else "held by another run or interrupted"
         lines.append(f"not labelled {report.remaining} ({why}); rerun to continue")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from ase import Atoms
 
-from acquire.labeling.executors import Executor, LabelFailure, make_executor
+from acquire.labeling.executors import EngineError, Executor, LabelFailure, make_executor
+from acquire.labeling.physical import first_bad_frame
 from acquire.labeling.store import LEASE_S, LabelStore, Task, new_owner
 from labelers.base import Label, Labeler
 
@@ -42,6 +43,8 @@ class RunReport:
     stale: int = 0  # results dropped: this run's claim had expired and another run held the row
     cost_s: float = 0.0
     remaining: int = 0  # targets neither done nor failed at the end (budget stop, held by another run)
+    failed_in_store: int = 0  # targets recorded as failed at the end, by this run or earlier ones
+    lost: int = 0  # attempts ended by a dead worker (not counted as attempts)
     budget_stopped: bool = False
     executor: str = ""
     wall_s: float = 0.0
@@ -69,6 +72,9 @@ def label_frames(
     """Label `frames` with `labeler` into `store`, resumably (module docstring). `declared_s`: the
     cost per label to schedule and (with `charge_declared`) charge by; default the labeler's own."""
     start = time.time()
+    bad = first_bad_frame(frames)  # before the store or any labeler is touched
+    if bad is not None:
+        raise EngineError(f"configuration {bad[0]} to label: {bad[1]}; no label was computed")
     is_cached = hasattr(labeler, "frames")
     own_executor = executor is None  # started before the store is touched: a bad engine changes nothing
     executor = executor or make_executor(workers, scheduler, inline=is_cached, threads=threads)
@@ -127,6 +133,7 @@ def _run(store: LabelStore, labeler: Labeler, frames: list[Atoms], executor: Exe
         store.release(owner)  # whatever is still ours goes back to pending
     statuses = store.statuses(spec)
     report.remaining = sum(statuses.get(h) not in ("done", "failed") for h in targets)
+    report.failed_in_store = sum(statuses.get(h) == "failed" for h in targets)
     report.budget_stopped = report.remaining > 0 and ledger.affordable(unit_cost, 1) == 0
     report.wall_s = time.time() - start
     return report
@@ -167,27 +174,32 @@ def _collect(store: LabelStore, owner: str, finished: dict[Future, tuple[Task, f
     for future, (task, submitted) in finished.items():
         if future.cancelled() or future.exception() is not None:  # worker died (BrokenProcessPool, KilledWorker)
             # cost unknown: charge the time since submission, an upper bound (the ledger errs safe)
-            name = "cancelled" if future.cancelled() else type(future.exception()).__name__
-            outcome: Label | LabelFailure = LabelFailure(f"worker died: {name}", time.time() - submitted)
-        else:
-            outcome = future.result()
+            seconds = time.time() - submitted
+            ledger.settle(unit_cost, seconds)
+            report.cost_s += seconds
+            report.lost += 1
+            _count(report, store.lost(task, owner, seconds))
+            continue
+        outcome: Label | LabelFailure = future.result()
+        ledger.settle(unit_cost, outcome.seconds)
+        report.cost_s += outcome.seconds
         if isinstance(outcome, Label):
             labels.append((task, outcome, unit_cost))
-            ledger.settle(unit_cost, outcome.seconds)
-            report.cost_s += outcome.seconds
         else:
-            ledger.settle(unit_cost, outcome.seconds)
-            report.cost_s += outcome.seconds
-            status = store.fail(task, outcome.error, owner, outcome.seconds, max_attempts)
-            if status == "failed":
-                report.failed += 1
-            elif status == "pending":
-                report.retried += 1
-            elif status == "stale":
-                report.stale += 1
+            _count(report, store.fail(task, outcome.error, owner, outcome.seconds, max_attempts, final=outcome.final))
     commit = store.finish(labels, owner)
     report.done += commit.written
     report.stale += commit.stale
+
+
+def _count(report: RunReport, outcome: str) -> None:
+    """A failed or lost attempt's outcome in the report."""
+    if outcome == "failed":
+        report.failed += 1
+    elif outcome == "pending":
+        report.retried += 1
+    elif outcome == "stale":
+        report.stale += 1
 
 
 def _eta(report: RunReport, start: float) -> float:

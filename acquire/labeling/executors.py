@@ -28,16 +28,20 @@ class EngineError(AcquireError):
 
 @dataclass(frozen=True)
 class LabelFailure:
-    """A label that could not be computed: the error's one-line message and the seconds it took."""
+    """A label that could not be computed: the error's one-line message and the seconds it took;
+    `final` when computing it again would give the same result (a label that is not physical)."""
 
     error: str
     seconds: float
+    final: bool = False
 
 
 _LABELERS: dict = {}
 def compute(spec: str, atoms: Atoms) -> Label | LabelFailure:
     """Label `atoms` with `spec` (runs in a worker); failures are returned, never raised."""
+    from acquire.labeling.physical import label_problem
     from labelers import get_labeler
+    from labelers.errors import NonFiniteLabelError
     from train.allocator import keep_freed_memory
 
     keep_freed_memory()  # PySCF's large arrays reused, not page-faulted in again (costs.md, run 7)
@@ -46,10 +50,14 @@ def compute(spec: str, atoms: Atoms) -> Label | LabelFailure:
         labeler = _LABELERS.get(spec)
         if labeler is None:
             labeler = _LABELERS[spec] = get_labeler(spec)
-        return labeler.label(atoms)
+        label = labeler.label(atoms)
+    except NonFiniteLabelError as exc:
+        return LabelFailure(f"not physical: {exc}", time.perf_counter() - start, final=True)
     except Exception as exc:  # noqa: BLE001 - a labeler error, or a backend bug: recorded on the row, retried
         message = (str(exc).splitlines() or [""])[0]
         return LabelFailure(f"{type(exc).__name__}: {message}", time.perf_counter() - start)
+    problem = label_problem(label)
+    return label if problem is None else LabelFailure(f"not physical: {problem}", label.seconds, final=True)
 
 
 class Executor(Protocol):

@@ -38,6 +38,8 @@ from acquire.labeling import store_file
 from labelers.base import Label
 
 HASH_DECIMALS = 5  # positions rounded to 1e-5 Å: far below any physical difference, far above float noise
+MAX_LOST = 10  # workers lost on one row before it is failed: interruptions are not attempts, but a label
+# that kills every worker (memory) must not loop forever
 LEASE_S = 600.0  # a claim expires after this long without renewal (the coordinator renews it)
 STATUSES = ("pending", "running", "done", "failed")
 CHARGE_KEYS = ("charge", "spin", "multiplicity")  # atoms.info keys that change a label: hashed and stored
@@ -256,7 +258,9 @@ class LabelStore:
         tasks: list[Task] = []
         with self._write() as db:
             for row in self._claimable(db, spec, owner, among, now):
-                attempts = int(row.attempts) + 1
+                # a row abandoned while running was interrupted (its run or worker killed): that try
+                # was counted when it was claimed and is not counted again
+                attempts = int(row.attempts) + (row.status != "running")
                 db.update(row.id, status="running", owner=owner, lease_until=now + lease_s, attempts=attempts,
                           declared_s=float(declared_s))
                 full = db.get(id=row.id)
@@ -326,9 +330,11 @@ class LabelStore:
                 commit.written += 1
         return commit
 
-    def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int) -> RowOutcome:
-        """Record a failed attempt; back to pending while attempts < max_attempts, else failed. A claim
-        that no longer holds the row changes nothing but the row's cost ("stale"; "done" if done)."""
+    def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int,
+             final: bool = False) -> RowOutcome:
+        """Record a failed attempt; back to pending while attempts < max_attempts (and not `final`),
+        else failed. A claim that no longer holds the row changes nothing but the row's cost ("stale";
+        "done" if done)."""
         with self._write() as db:
             row = db.get(id=task.row_id)
             if row.status == "done":
@@ -336,9 +342,28 @@ class LabelStore:
             if not _holds(row, owner):
                 db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s))
                 return "stale"
-            status = "pending" if int(row.attempts) < max_attempts else "failed"
+            status = "pending" if int(row.attempts) < max_attempts and not final else "failed"
             db.update(task.row_id, status=status, error=_text(error), cost_s=float(row.cost_s) + float(cost_s),
                       owner="none", lease_until=0.0)
+        return status
+
+    def lost(self, task: Task, owner: str, cost_s: float, max_lost: int = MAX_LOST) -> RowOutcome:
+        """An attempt that ended because its worker died (killed, out of memory): back to pending
+        without counting it as an attempt; after `max_lost` such losses the row is failed (a label
+        that kills every worker it runs on)."""
+        with self._write() as db:
+            row = db.get(id=task.row_id)
+            if row.status == "done":
+                return "done"
+            if not _holds(row, owner):
+                db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s))
+                return "stale"
+            lost = int(row.get("lost", 0)) + 1
+            status = "pending" if lost < max_lost else "failed"
+            db.update(task.row_id, status=status, lost=lost, attempts=max(int(row.attempts) - 1, 0),
+                      cost_s=float(row.cost_s) + float(cost_s), owner="none", lease_until=0.0,
+                      error=_text(f"its worker died {lost} times (killed or out of memory)") if status == "failed"
+                      else row.error)
         return status
 
     def retry_failed(self, spec: str, among: set[str] | None = None) -> int:

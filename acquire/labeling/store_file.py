@@ -38,6 +38,9 @@ def read_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """SQLite's error on reading `path` as one line: damage with its recovery, anything else (a lock
     held too long, a full disk) as it is."""
     text = str(exc)
+    if "not a database" in text:
+        return StoreError(f"{path} is not a readable label store (file is not a database): another kind of file, "
+                          "or one damaged past recovery")
     if isinstance(exc, sqlite3.OperationalError) and not any(w in text for w in ("malformed", "not a database")):
         return StoreError(f"label store {path}: {' '.join(text.split())}")
     return damaged(path, text)
