@@ -236,7 +236,9 @@ def compare_and_report(settings: Any, args: argparse.Namespace, command: str) ->
     from rich.console import Console
 
     from acquire.compare.runner import run_comparison
+    from acquire.folders import output_folder
 
+    output_folder(args.out, "compare")
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     # log lines reach stderr unless --quiet, also with --json or into a file (a batch job's log); bars only a terminal
     log = (lambda line: None) if args.quiet else (lambda line: err.print(f"[bold cyan]{command}[/] {line}"))

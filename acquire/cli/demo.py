@@ -5,7 +5,6 @@ demo: buy the plan from the embedded data into `OUT/labels.db` and print what it
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, show_progress
@@ -56,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 def buy(args: argparse.Namespace) -> int:
     """The earlier demo: plan the budget and buy it from the embedded ethanol data into a store."""
+    from acquire.folders import output_folder
     from acquire.labeling.engine import label_frames
     from acquire.labeling.pools import select_frames
     from acquire.labeling.store import LabelStore
@@ -65,8 +65,7 @@ def buy(args: argparse.Namespace) -> int:
 
     accurate, inaccurate = get_labeler(ACCURATE), get_labeler(INACCURATE)
     the_plan = plan(args.budget, args.ratio, accurate_cost_s=accurate.cost(accurate.frames()[0]))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out, "demo")
     store = LabelStore(out / "labels.db")
     rows = []
     for labeler, count in ((accurate, the_plan.accurate.count), (inaccurate, the_plan.inaccurate.count)):

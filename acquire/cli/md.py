@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import functools
     import os
 
+    from acquire.folders import output_folder
     from acquire.md.calculators import calculator_for, model_labels
     from acquire.md.report import metrics, write_outputs
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--workers must be >= 1, got {workers}")
     if args.runs < 1:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
+    output_folder(args.out, "md")  # before any work
     starts = _starts(args.molecule, args.start, args.runs)
     labelled = model_labels(args.models)
     modes = _check_and_measure(labelled, args.device, starts[0], settings, timesteps)

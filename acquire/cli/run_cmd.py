@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from acquire.cli.output import show_progress
     from acquire.cli.sample import settings_from
     from acquire.costs import caps_from
+    from acquire.folders import output_folder
     from acquire.pipeline import STORE_NAME, EngineOptions, RunSettings, run_pipeline
 
     max_inaccurate, max_training_s = caps_from(args)
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
                            max_training_s=max_training_s, selection=args.selection)
     engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=scheduler_of(args),
                            max_attempts=args.max_attempts, retry_failed=args.retry_failed)
+    output_folder(args.out, "run", create=not args.dry_run)
     outcome = run_pipeline(settings, engine, progress=show_progress(args),
                            log=(lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
                            dry_run=args.dry_run)

@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
+    from acquire.folders import output_folder
     from acquire.md.calculators import model_labels
     from acquire.molecules import load_molecule
     from acquire.scan import parse_distances, plot, resolve_bond, scan
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     distances = parse_distances(args.distances)
     atoms = load_molecule(args.molecule)
     bond = resolve_bond(atoms, args.bond)
-    out = Path(args.out)
+    out = output_folder(args.out, "scan")
     log = (lambda line: print(line, file=sys.stderr)) if show_progress(args) else (lambda line: None)
     document = scan(model_labels(args.sources), atoms, bond, distances, args.coverage, out, args.molecule,
                     device=args.device, log=log)

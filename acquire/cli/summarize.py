@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from acquire.compare.report import write_json
     from acquire.compare.summary import markdown, mixed_test_sets, parse_named, plot_summary, summarize
+    from acquire.folders import output_folder
 
+    if args.out is not None:
+        output_folder(args.out, "summarize", create=False)  # a file there is refused before any work
     rows = summarize(parse_named(args.folders))
     table = markdown(rows)
     warning = ("note: rows of one budget were scored on test sets of different sizes; their errors are "

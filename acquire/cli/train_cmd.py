@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     import train
     from acquire.compare.splits import make_split, split_accurate
+    from acquire.folders import output_folder
     from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from train.device import resolve_device
 
@@ -104,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
         tr, va, te = split_accurate(accurate.positions, args.train, args.validation, args.seed)
         chosen = []
     te = te[: args.test] if args.test is not None else te
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out, "train")
     (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
                                                 "validation": list(map(int, va)), "test": list(map(int, te)),
                                                 "pool": extra_src, "pool_indices": list(map(int, chosen)),

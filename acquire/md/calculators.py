@@ -64,7 +64,7 @@ def calculator_for(model: str, threads: int = 1, device: str = "cpu") -> Calcula
     )
 
 
-NAME = r"[A-Za-z0-9._+-]+"
+NAME = r"(?!\.+$)[A-Za-z0-9._+-]+"  # it names files and folders: never . or .. (or only dots)
 
 
 def model_labels(models: list[str]) -> list[tuple[str, str]]:
@@ -78,8 +78,8 @@ def model_labels(models: list[str]) -> list[tuple[str, str]]:
             named.append((head, rest))
             continue
         if sep and ":" not in head and not Path(text).expanduser().exists():  # meant as a name
-            raise ModelSourceError(f"{text}: a NAME in NAME=MODEL may hold letters, digits and . _ + - only "
-                                   "(it names files)")
+            raise ModelSourceError(f"{text}: a NAME in NAME=MODEL may hold letters, digits and . _ + - only, "
+                                   "and is not made of dots alone (it names files and folders)")
         named.append((None, text))
     parts = {model: _parts(model) for _, model in named}
     depth = {model: 1 for model in parts}
@@ -109,4 +109,5 @@ def _parts(model: str) -> list[str]:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "model"
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_")
+    return name if name.strip(".") else "model"
