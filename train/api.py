@@ -36,6 +36,7 @@ from train.checkpoint import save_model, versions
 from train.config import StageConfig, TrainConfig, with_model
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
+from train.files import load_plain
 from train.frames import Frames
 from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
@@ -125,8 +126,12 @@ class _Run:
             stage = replace(stage, epochs=stage.epochs_for(len(train)))
         done = self.out_dir / "stages" / f"{name}.pt"
         if done.exists():
-            saved = torch.load(done, weights_only=True)
-            model.load_state_dict(saved["state_dict"])
+            saved = load_plain(done, "finished stage", ("state_dict",))
+            try:
+                model.load_state_dict(saved["state_dict"])
+            except (RuntimeError, TypeError, AttributeError) as error:
+                raise CheckpointError(f"cannot read finished stage {done}: its weights do not fit this model "
+                                      f"({str(error).splitlines()[0][:120]}); delete it to retrain the stage") from None
         else:
             state = self.out_dir / "stages" / f"{name}.state.pt"
             result = fit(model, train, val, stage, self.config, state, name, loss_fn, val_loss_fn)

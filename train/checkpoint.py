@@ -14,7 +14,7 @@ import torch
 
 from train.config import ModelConfig
 from train.errors import CheckpointError
-from train.files import atomic_path
+from train.files import atomic_path, load_plain
 from train.models import Potential, architecture, build_model
 
 FORMAT = "asteroid-ff/model/1"
@@ -47,10 +47,7 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
         path = path / "model.pt"
     if not path.exists():
         raise CheckpointError(f"no model file at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)  # a GPU run's file loads anywhere
-    except Exception as error:  # noqa: BLE001 - corrupted or foreign file
-        raise CheckpointError(f"cannot read model file {path}: {error}") from None
+    state = load_plain(path, "model file")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an ASTEROID-FF model file")
     return state

@@ -28,3 +28,24 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def load_plain(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> dict:
+    """The dict in a torch file of tensors and plain values (`weights_only`: no code in it runs),
+    holding `keys`; any file that is not one (damaged, foreign, holding objects) is a one-line
+    CheckpointError naming the file (`what`: model file, stage checkpoint), never torch's advice to
+    load it unsafely."""
+    import torch
+
+    from train.errors import CheckpointError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # a GPU run's file loads anywhere
+    except Exception as error:  # noqa: BLE001 - damaged, truncated, foreign, or holding pickled objects
+        kind = "holds more than tensors and plain values (it was not run)" if "Weights only load failed" in str(error) \
+            else f"is damaged or not a torch file ({type(error).__name__})"
+        raise CheckpointError(f"cannot read {what} {path}: it {kind}; delete it to recompute it") from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"cannot read {what} {path}: it lacks {', '.join(missing)}; delete it to recompute it")
+    return state

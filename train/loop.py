@@ -27,7 +27,7 @@ import torch
 from train.allocator import keep_freed_memory
 from train.config import StageConfig, TrainConfig
 from train.evaluate import evaluate
-from train.files import atomic_path
+from train.files import atomic_path, load_plain
 from train.graph import batches
 from train.losses import weighted_loss
 from train.progress import stage_progress
@@ -115,7 +115,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     scale, rollbacks, best_train = 1.0, 0, math.inf  # rollbacks halve `scale`, the learning rate's multiplier
     saved: dict = {}
     if state_path is not None and state_path.exists():
-        saved = torch.load(state_path, weights_only=True)
+        saved = load_plain(state_path, "stage checkpoint", ("model", "optimizer", "best", "epoch", "history"))
         model.load_state_dict(saved["model"])
         if anchor is not None:
             anchor = saved["anchor"]

@@ -8,6 +8,7 @@ the engine records those as failed attempts and retries them.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -137,6 +138,10 @@ class DaskExecutor:
 
     name = "dask"
     SLOTS_REFRESH_S = 2.0
+    # no worker at all for this long while labels wait: an error, not a silent wait. A worker that
+    # crashed restarts in seconds and a batch job's workers join within minutes of the job starting;
+    # ten minutes with none means none is coming, and a rerun later continues where this one stopped.
+    NO_WORKERS_S = 600.0
 
     def __init__(self, address: str, timeout_s: float = 5.0) -> None:
         try:
@@ -153,17 +158,42 @@ class DaskExecutor:
                 self._client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc}".splitlines()[0]) from exc
+        self._address = address
+        # the client's reconnect log lines would break the one-line error this executor raises instead
+        self._client_log = logging.getLogger("distributed.client")
+        self._log_level = self._client_log.level
+        self._client_log.setLevel(logging.CRITICAL)
         self._executor = self._client.get_executor(pure=False)
         self._slots, self._read_at = 2, -float("inf")
+        self._workers_seen_at = time.monotonic()
 
     @property
     def slots(self) -> int:
         """Two tasks per worker thread now in the cluster (one queued behind each running task
-        hides the round trip); at least 2."""
+        hides the round trip); at least 2. Raises EngineError when the scheduler is lost or no worker
+        joined for NO_WORKERS_S."""
         if time.monotonic() - self._read_at >= self.SLOTS_REFRESH_S:
-            self._slots = max(2 * sum(self._client.nthreads().values()), 2)
-            self._read_at = time.monotonic()
+            threads = self._threads()
+            now = time.monotonic()
+            if threads:
+                self._workers_seen_at = now
+            elif now - self._workers_seen_at > self.NO_WORKERS_S:
+                raise EngineError(f"no Dask worker at {self._address} for {self.NO_WORKERS_S:g} s; start workers "
+                                  f"(dask worker {self._address}) and rerun: everything already stored is kept")
+            self._slots = max(2 * threads, 2)
+            self._read_at = now
         return self._slots
+
+    def _threads(self) -> int:
+        """Worker threads in the cluster now; EngineError when the scheduler is gone."""
+        lost = EngineError(f"lost the Dask scheduler at {self._address}; everything already stored is kept: "
+                           "rerun the same command when it is back")
+        if self._client.status not in ("running", "connecting", "newly-created"):
+            raise lost
+        try:
+            return sum(self._client.nthreads().values())
+        except (OSError, TimeoutError) as exc:  # distributed's CommClosedError is an OSError
+            raise lost from exc
 
     def submit(self, spec: str, atoms: Atoms) -> Future:
         return self._executor.submit(compute, spec, atoms)
@@ -172,7 +202,12 @@ class DaskExecutor:
         pass  # the scheduler reschedules; nothing to rebuild here
 
     def close(self) -> None:
-        self._client.close()
+        try:
+            self._client.close(timeout=5)
+        except (OSError, TimeoutError):  # the scheduler is already gone
+            pass
+        finally:
+            self._client_log.setLevel(self._log_level)
 
 
 def _reachable(address: str, timeout_s: float) -> None:

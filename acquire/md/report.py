@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import numpy as np
 from acquire.md.runs import StabilityResult
 from acquire.md.vibrations import LIMITS, verdict
 from acquire.versions import versions
+from labelers.files import atomic_write_text
 
 FAILURE_KINDS = {
     "bond": "a bonded distance left its range",
@@ -54,13 +57,15 @@ def write_outputs(result: StabilityResult, out_dir: str | Path) -> dict[str, Pat
     paths = {"metrics": out / "metrics.json", "report": out / "report.md",
              "stability_plot": out / "stability_vs_timestep.png", "traces_plot": out / "failing_traces.png"}
     data = metrics(result)
-    paths["metrics"].write_text(json.dumps(data, indent=2) + "\n")
-    plot_stability(result, paths["stability_plot"])
+    atomic_write_text(paths["metrics"], json.dumps(data, indent=2) + "\n")
     if result.fastest_modes:
         paths["omega_plot"] = out / "stability_vs_omega_dt.png"
-        plot_stability(result, paths["omega_plot"], against_omega_dt=True)
-    plot_failing_traces(result, paths["traces_plot"])
-    paths["report"].write_text(report_markdown(result, {k: p.name for k, p in paths.items()}))
+    plots = {"stability_plot": lambda p: plot_stability(result, p), "traces_plot": lambda p: plot_failing_traces(result, p),
+             "omega_plot": lambda p: plot_stability(result, p, against_omega_dt=True)}
+    for key, draw in plots.items():  # a figure that cannot be drawn never costs the results
+        if key in paths and not _drawn(draw, paths[key]):
+            del paths[key]
+    atomic_write_text(paths["report"], report_markdown(result, {k: p.name for k, p in paths.items()}))
     return paths
 
 
@@ -102,11 +107,12 @@ def report_markdown(result: StabilityResult, files: dict[str, str]) -> str:
     lines += _comparison_lines(result)
     lines += _mode_lines(result, files.get("omega_plot"))
     failed = [r for r in result.runs if not r.stable]
-    lines += ["", f"![stable fraction against time step]({files['stability_plot']})", ""]
+    lines += ["", f"![stable fraction against time step]({files['stability_plot']})" if "stability_plot" in files
+              else "(the stability plot could not be drawn; metrics.json holds its numbers)", ""]
     if failed:
         lines += [
             "## Failed runs", "",
-            f"![largest bond deviation of failing runs]({files['traces_plot']})", "",
+            f"![largest bond deviation of failing runs]({files['traces_plot']})" if "traces_plot" in files else "", "",
             "| model | time step (fs) | run | seed | time to failure (ps) | failure | detail |",
             "|---|---:|---:|---:|---:|---|---|",
         ]
@@ -183,7 +189,7 @@ def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool =
         points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction,
                          *s.stable_fraction_ci95) for s in summaries if s.model == model)
         x, y, low, high = (np.array(column) for column in zip(*points))
-        ax.errorbar(x + (k - (len(result.models) - 1) / 2) * dodge, y, yerr=[y - low, high - y], marker="o", ms=4,
+        ax.errorbar(x + (k - (len(result.models) - 1) / 2) * dodge, y, yerr=np.clip([y - low, high - y], 0.0, None), marker="o", ms=4,
                     capsize=2, label=model)
     if against_omega_dt:
         for value, name in LIMITS:
@@ -220,6 +226,16 @@ def plot_failing_traces(result: StabilityResult, path: Path, limit: int = 40) ->
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _drawn(draw: Callable[[Path], None], path: Path) -> bool:
+    """Whether `draw(path)` wrote its figure; a failure is one line on stderr, not an exception."""
+    try:
+        draw(path)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any plotting failure: the computed results are kept
+        print(f"acquire md: warning: {path.name} not drawn: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        return False
 
 
 def _pyplot():
