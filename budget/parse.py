@@ -18,6 +18,9 @@ from budget.errors import BudgetError
 Unit = Literal["accurate", "cpu-s"]
 ACCURATE: Unit = "accurate"
 CPU_SECONDS: Unit = "cpu-s"
+# ceilings that catch a typo of many digits before a plan sends anything to work: ten million
+# CCSD(T) labels, or ten million CPU-core hours (beyond any HPC allocation)
+MAX_AMOUNT: dict[str, float] = {ACCURATE: 1e7, CPU_SECONDS: 1e7 * 3600}
 
 ACCEPTED = (
     "accepted budgets: a count of accurate labels such as 250ccsd, '250 ccsd(t)', 250acc, "
@@ -107,6 +110,9 @@ def parse_budget(text: str) -> Budget:
         raise BudgetError(f"unknown budget unit {unit!r} in {quote(text)}; {ACCEPTED}")
     if not math.isfinite(amount) or amount <= 0.0:
         raise BudgetError(f"budget {quote(text)} must be a finite amount > 0; {ACCEPTED}")
+    if amount > MAX_AMOUNT[kind]:
+        raise BudgetError(f"budget {quote(text)} is above the largest this tool plans ({MAX_AMOUNT[kind]:.0e} "
+                          f"{'accurate labels' if kind == ACCURATE else 'CPU-core seconds'}): a typo?")
     return Budget(amount=amount, unit=kind)
 
 
