@@ -226,5 +226,6 @@ def test_failing_label_retried_then_failed_then_retry_failed(tmp_path, pool) -> 
     assert all(r.status == "failed" and r.attempts == 2 and "ConvergenceError" in r.error for r in failed)
     again = attempt()
     assert (again.done, again.failed, again.retried) == (0, 0, 0)  # failed rows are left alone
+    assert again.failed_in_store == 2  # ... and the rerun says they are there
     retry = attempt(retry_failed=True)
     assert retry.failed == 2 and all(r.attempts == 2 for r in rows(tmp_path / "l.db"))

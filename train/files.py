@@ -42,7 +42,8 @@ def load_plain(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # a GPU run's file loads anywhere
     except Exception as error:  # noqa: BLE001 - damaged, truncated, foreign, or holding pickled objects
-        kind = "holds more than tensors and plain values (it was not run)" if "Weights only load failed" in str(error) \
+        blocked = "GLOBAL" in str(error)  # the unpickler met a class or function to import: refused, not run
+        kind = "holds more than tensors and plain values (refused; nothing in it was run)" if blocked \
             else f"is damaged or not a torch file ({type(error).__name__})"
         raise CheckpointError(f"cannot read {what} {path}: it {kind}; delete it to recompute it") from None
     missing = [k for k in keys if not isinstance(state, dict) or k not in state]

@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--workers must be >= 1, got {workers}")
     if args.runs < 1:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
-    output_folder(args.out, "md")  # before any work
     starts = _starts(args.molecule, args.start, args.runs)
     labelled = model_labels(args.models)
+    output_folder(args.out, "md")  # before any work
     modes = _check_and_measure(labelled, args.device, starts[0], settings, timesteps)
     factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in labelled}
     total = len(labelled) * len(timesteps) * args.runs

@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from train.device import resolve_device
 
+    output_folder(args.out, "train", create=False)  # a file or another command's folder: refused before any work
+
     config = build_config(args)
     device = resolve_device(args.device)  # a missing GPU fails before any work
     accurate = with_forces(load_source(args.accurate), "--accurate")
