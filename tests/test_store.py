@@ -90,7 +90,9 @@ def test_dead_owner_rows_are_reclaimed(tmp_path, labeler) -> None:
     process.start()
     process.join()
     assert store.counts()[SPEC].running == 2
-    assert len(store.claim(SPEC, 5, new_owner())) == 2  # the claimer is dead: its rows come back
+    reclaimed = store.claim(SPEC, 5, new_owner())
+    assert len(reclaimed) == 2  # the claimer is dead: its rows come back
+    assert all(task.attempts == 1 for task in reclaimed)  # ... and its killed try is not counted again
 
 
 def _claim_all(path: str) -> None:
