@@ -137,10 +137,7 @@ def test_bad_input_is_one_line_exit_2(inputs: Path, capsys, monkeypatch, finding
     monkeypatch.chdir(inputs)
     before = _digests(inputs)
     words = argv.format(i=inputs).split()
-    try:
-        code = main(words)
-    except SystemExit as exit:  # argparse's own errors exit from inside the parser, as on the command line
-        code = exit.code
+    code = main(words)
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"acquire {words[0]}: error: "), err

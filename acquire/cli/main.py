@@ -137,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     try:
-        args = parse_args(argv)
+        try:
+            args = parse_args(argv)
+        except SystemExit as exit:  # argparse's errors (its one line printed), --help, --version
+            return exit.code if isinstance(exit.code, int) else 2
         if getattr(args, "_run", None) is None:
             build_parser().print_help()
             return 2
