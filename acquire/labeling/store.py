@@ -23,7 +23,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,24 +333,31 @@ class LabelStore:
     def fail(self, task: Task, error: str, owner: str, cost_s: float, max_attempts: int,
              final: bool = False) -> RowOutcome:
         """Record a failed attempt; back to pending while attempts < max_attempts (and not `final`),
-        else failed. A claim that no longer holds the row changes nothing but the row's cost ("stale";
-        "done" if done)."""
-        with self._write() as db:
-            row = db.get(id=task.row_id)
-            if row.status == "done":
-                return "done"
-            if not _holds(row, owner):
-                db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s))
-                return "stale"
-            status = "pending" if int(row.attempts) < max_attempts and not final else "failed"
-            db.update(task.row_id, status=status, error=_text(error), cost_s=float(row.cost_s) + float(cost_s),
-                      owner="none", lease_until=0.0)
-        return status
+        else failed."""
+
+        def changes(row: object) -> dict:
+            return {"status": "pending" if int(row.attempts) < max_attempts and not final else "failed",
+                    "error": _text(error)}
+
+        return self._end_attempt(task, owner, cost_s, changes)
 
     def lost(self, task: Task, owner: str, cost_s: float, max_lost: int = MAX_LOST) -> RowOutcome:
         """An attempt that ended because its worker died (killed, out of memory): back to pending
         without counting it as an attempt; after `max_lost` such losses the row is failed (a label
         that kills every worker it runs on)."""
+
+        def changes(row: object) -> dict:
+            lost = int(row.get("lost", 0)) + 1
+            if lost >= max_lost:
+                return {"status": "failed", "lost": lost, "error": _text(f"its worker died {lost} times (killed or out of memory)")}
+            return {"status": "pending", "lost": lost, "attempts": max(int(row.attempts) - 1, 0)}
+
+        return self._end_attempt(task, owner, cost_s, changes)
+
+    def _end_attempt(self, task: Task, owner: str, cost_s: float, changes_of: Callable[[object], dict]) -> RowOutcome:
+        """End an attempt that made no label: the row gets `changes_of(row)` (its status among them)
+        and the attempt's cost. A claim that no longer holds the row changes nothing but the row's
+        cost ("stale"; "done" if done)."""
         with self._write() as db:
             row = db.get(id=task.row_id)
             if row.status == "done":
@@ -358,13 +365,9 @@ class LabelStore:
             if not _holds(row, owner):
                 db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s))
                 return "stale"
-            lost = int(row.get("lost", 0)) + 1
-            status = "pending" if lost < max_lost else "failed"
-            db.update(task.row_id, status=status, lost=lost, attempts=max(int(row.attempts) - 1, 0),
-                      cost_s=float(row.cost_s) + float(cost_s), owner="none", lease_until=0.0,
-                      error=_text(f"its worker died {lost} times (killed or out of memory)") if status == "failed"
-                      else row.error)
-        return status
+            changes = changes_of(row)
+            db.update(task.row_id, cost_s=float(row.cost_s) + float(cost_s), owner="none", lease_until=0.0, **changes)
+        return changes["status"]
 
     def retry_failed(self, spec: str, among: set[str] | None = None) -> int:
         """Failed rows of `spec` back to pending with their attempt count reset."""
