@@ -138,7 +138,7 @@ def print_report(report: RunReport, store: LabelStore, as_json: bool, cost_check
     ]
     if report.failed_in_store:
         lines.append(f"failed       {report.failed_in_store} of these configurations are recorded as failed (their errors: "
-                     "`ase db STORE status=failed -c id,error`); rerun with --retry-failed to try them again")
+                     f"`ase db {store.path} status=failed -c id,error`); rerun with --retry-failed to try them again")
     if report.remaining:
         why = "the budget is used" if report.budget_stopped else "held by another run or interrupted"
         lines.append(f"not labelled {report.remaining} ({why}); rerun to continue")

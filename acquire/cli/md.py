@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timestep", type=arguments.timestep, default=0.5, metavar="FS", help="time step, fs (default 0.5)")
     parser.add_argument("--timesteps", default=None, metavar="LIST",
                         help="step-size sweep, fs, e.g. 0.5,1,2,3 (overrides --timestep)")
-    parser.add_argument("--friction", type=arguments.non_negative, default=0.002, metavar="1/FS",
+    parser.add_argument("--friction", type=arguments.friction, default=0.002, metavar="1/FS",
                         help="Langevin friction, 1/fs (default 0.002); 0: microcanonical dynamics, and the "
                              "report gives each model's total-energy drift and fluctuation")
     parser.add_argument("--steps", type=arguments.positive_steps, default=10000, help="steps per run (default 10000)")
