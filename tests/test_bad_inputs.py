@@ -30,8 +30,11 @@ class Pickled:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
+    return make_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+def make_inputs(folder: Path) -> Path:
     """Files the bad inputs name: pools, stores good, foreign and damaged, folders and checkpoints."""
-    folder = tmp_path_factory.mktemp("inputs")
     frames = [Atoms("OH2", positions=WATER + 0.01 * k) for k in range(4)]
     write(folder / "water.extxyz", frames)
     close = [f.copy() for f in frames]
