@@ -86,10 +86,11 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
     starts = _starts(args.molecule, args.start, args.runs)
     labelled = model_labels(args.models)
-    output_folder(args.out, "md")  # before any work
+    output_folder(args.out, "md", create=False)  # a file or another command's folder: refused before any work
     modes = _check_and_measure(labelled, args.device, starts[0], settings, timesteps)
     factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in labelled}
     total = len(labelled) * len(timesteps) * args.runs
+    output_folder(args.out, "md")  # every check passed: the folder is made and marked as an md study's
     with bar("MD runs", total, enabled=show_progress(args), transient=True) as update:
 
         def advance(result) -> None:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     distances = parse_distances(args.distances)
     atoms = load_molecule(args.molecule)
     bond = resolve_bond(atoms, args.bond)
-    out = output_folder(args.out, "scan")
+    out = output_folder(args.out, "scan", create=False)  # a file there is refused before the scan is computed
     log = (lambda line: print(line, file=sys.stderr)) if show_progress(args) else (lambda line: None)
     document = scan(model_labels(args.sources), atoms, bond, distances, args.coverage, out, args.molecule,
                     device=args.device, log=log)
