@@ -4,7 +4,8 @@ executor, and commit each result as it arrives.
 Guarantees (see `acquire.labeling.store` for how): a configuration already labelled by a labeler is never
 labelled again by it; a killed run loses only what was in flight, and rerunning the same command
 continues; a failed label is retried up to `max_attempts` times, then recorded as failed with its
-error (`retry_failed=True` tries those again); a budget ledger (CPU-core seconds spent in the whole
+error (`retry_failed=True` tries those again), and a label that is not physical is failed at once; an
+attempt that ended because its run or worker was killed is not counted; a budget ledger (CPU-core seconds spent in the whole
 store) stops claiming work that would exceed `budget_s`. The ledger charges measured CPU-core
 seconds, or with `charge_declared` the labelers' declared costs (what a plan is made of, so that
 `acquire run` buys exactly its plan; then a failed attempt costs its declared cost too).

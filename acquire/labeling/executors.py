@@ -4,7 +4,7 @@ Every executor offers `submit(spec, atoms) -> concurrent.futures.Future` whose r
 `Label` or a `LabelFailure` (a labeler error caught where it happened, with the seconds it cost), and
 `slots` (how many tasks to keep in flight now; Dask's follows the cluster's size). Workers only compute; they never touch the store.
 A worker process that dies makes its futures raise (`BrokenProcessPool`, Dask's `KilledWorker`);
-the engine records those as failed attempts and retries them.
+the engine retries those without counting them as attempts (`LabelStore.lost`).
 """
 from __future__ import annotations
 
