@@ -40,6 +40,9 @@ def make_inputs(folder: Path) -> Path:
     close = [f.copy() for f in frames]
     close[2].positions[1] = close[2].positions[0] + [0.05, 0.0, 0.0]  # B11: H 0.05 Å from O
     write(folder / "close.extxyz", close)
+    coincident = [f.copy() for f in frames]
+    coincident[1].positions[2] = coincident[1].positions[1]  # once a LinAlgError that named no geometry
+    write(folder / "coincident.extxyz", coincident)
     nan = [f.copy() for f in frames]
     nan[3].positions[0, 0] = np.nan  # B8
     write(folder / "nan.extxyz", nan)
@@ -124,11 +127,13 @@ BAD = [
     ("B10", "plan", "required"),
     ("B10", "label {i}/water.extxyz --labeler xtb:gfn2 --store {i}/new.db --seed -1", "--seed"),
     ("B11", "label {i}/close.extxyz --labeler pyscf:hf/sto-3g --store {i}/new.db", "atoms 0 (O) and 1 (H)"),
+    ("B11", "label {i}/coincident.extxyz --labeler xtb:gfn2 --store {i}/new.db", "frame 1 (0-based): atoms 1 (H) and 2 (H)"),
     ("B12", "status --store {i}/damaged.db", "damaged"),
     ("B12", "export --store {i}/damaged.db --labeler " + CACHED + " --out {i}/e.extxyz", "damaged"),
     ("B12", "train --accurate {i}/damaged.db:" + CACHED + " --preset tiny --out {i}/t", "damaged"),
     ("B14", "export-model {i}/tampered.pt --format torchscript --out {i}/m.pt", "holds more than tensors"),
     ("B14", "export-model {i}/random.pt --format torchscript --out {i}/m.pt", "damaged or not a torch file"),
+    ("B14", "md {i}/tampered.pt --molecule O --steps 10 --runs 1 --out {i}/m", "holds more than tensors"),
     ("B15", "md ..=xtb:gfn2 --molecule O --steps 10 --runs 1 --out {i}/m", "dots alone"),
     ("B15", "md .=xtb:gfn2 --molecule O --steps 10 --runs 1 --out {i}/m", "dots alone"),
     ("config", "train " + " ".join(TRAIN) + " --config {i}/out.yaml --out {i}/t", "out is not read from a file"),
