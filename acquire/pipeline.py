@@ -18,6 +18,7 @@ from acquire.errors import AcquireError
 from acquire.labeling.sampling import SamplingSettings
 from acquire.selection import Selection
 from budget.full_plan import DEFAULT_MAX_INACCURATE
+from labelers.files import atomic_write_text
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -167,11 +168,10 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
     standard training on the same accurate labels, both selected on the validation labels (those of
     `validation_hashes`, else a seeded draw of `n_validation`); models and metrics under
     `out/models/`. Resumable: finished stages are reused."""
-    import numpy as np
-
-    import train
     from acquire.labeling.store import LabelStore
     from acquire.sources import frames_of, load_source
+    from acquire.splits import seeded_parts
+    from acquire.training import RunFrames, train_method, training_config
 
     store = out / STORE_NAME
     accurate, inaccurate = load_source(f"{store}:{accurate_spec}"), load_source(f"{store}:{inaccurate_spec}")
@@ -179,18 +179,16 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
         raise AcquireError(f"{len(accurate)} accurate labels are done, too few for {n_validation} validation "
                            "labels and training; rerun to finish labeling or lower --validation")
     if validation_hashes is None:
-        order = np.random.default_rng(seed).permutation(len(accurate))
-        val_rows, train_rows = sorted(order[:n_validation]), sorted(order[n_validation:])
+        val_rows, train_rows = (sorted(part) for part in seeded_parts(len(accurate), (n_validation,), seed))
     else:
         hashes = LabelStore(store).arrays(accurate_spec).config_hashes
         val_rows = [i for i, h in enumerate(hashes) if h in validation_hashes]
         train_rows = [i for i, h in enumerate(hashes) if h not in validation_hashes]
-    validation = frames_of(accurate, val_rows, "validation")
-    accurate_train = frames_of(accurate, train_rows, "accurate")
-    config = train.preset(preset, seed=seed, threads=threads, progress=progress)
-    asteroid = train.run_asteroid(accurate_train, frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"),
-                                  validation, None, config, out / "models" / "asteroid")
-    standard = train.run_standard(accurate_train, validation, None, config, out / "models" / "standard")
+    frames = RunFrames(frames_of(accurate, train_rows, "accurate"), frames_of(accurate, val_rows, "validation"),
+                       inaccurate=frames_of(inaccurate, list(range(len(inaccurate))), "inaccurate"))
+    config = training_config(preset, seed=seed, threads=threads, progress=progress)
+    asteroid = train_method("asteroid", frames, config, out / "models" / "asteroid")
+    standard = train_method("standard", frames, config, out / "models" / "standard")
     return {"units": {"force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol"}, "preset": preset,
             "asteroid": {"validation": asteroid.metrics["validation"], "gamma": asteroid.metrics.get("gamma"),
                          "model": str(out / "models" / "asteroid")},
@@ -253,7 +251,7 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
         raise AcquireError(f"--out {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     _check_same_run(out / PLAN_NAME, recorded)
-    (out / PLAN_NAME).write_text(json.dumps(document, indent=1))
+    atomic_write_text(out / PLAN_NAME, json.dumps(document, indent=1))
 
     log(announcement("sampling", f"{n_accurate + n_inaccurate} configurations", plan_doc["costs"]["sampling"]["cpu_s"]))
     began = time.monotonic()
@@ -280,9 +278,10 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
 
     committee = None
     if settings.selection == "uncertain":  # the committee trains with the run's preset
-        import train
+        from acquire.training import training_config
 
-        committee = train.preset(settings.training_preset, seed=sampling.seed, threads=engine.threads, progress=progress)
+        committee = training_config(settings.training_preset, seed=sampling.seed, threads=engine.threads,
+                                    progress=progress)
     choice = choose(out, frames, the_plan.validation.count, the_plan.accurate.count, settings.selection,
                     sampling.seed, buy_cheap, committee, log)
     for labeler, rows in ((accurate, choice.accurate), (inaccurate, choice.inaccurate)):
@@ -301,5 +300,5 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
         "sampling": sampling_s, "labeling": sum(r.cost_s for r in reports), "training": training_s})
     summary = {"folder": str(out), "plan": document["targets"], "labeling": [r.__dict__ for r in reports],
                "cpu_h_spent": store.spent_s() / 3600, "cost_check": checks, "training": metrics}
-    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
+    atomic_write_text(out / SUMMARY_NAME, json.dumps(summary, indent=1))
     return RunOutcome(the_plan, accurate.spec, inaccurate.spec, reports, summary)

@@ -129,16 +129,26 @@ def formula_of(data: SourceArrays) -> str:
 def extra_frames(sources: list[str], accurate: SourceArrays, test: list[int]) -> list[Frames]:
     """Cheap labels of further molecules for ASTEROID's pretraining (`--extra-inaccurate`): every
     molecule of every SRC as one Frames; frames that are a test geometry of `accurate` are dropped."""
+    return frames_outside(load_extra(sources), accurate, test)
+
+
+def load_extra(sources: list[str] | tuple[str, ...]) -> tuple[tuple[str, SourceArrays], ...]:
+    """(SRC, arrays) of every molecule of every SRC (`--extra-inaccurate`), loaded once."""
+    return tuple((src, data) for src in sources for data in load_molecules(src))
+
+
+def frames_outside(molecules: tuple[tuple[str, SourceArrays], ...], accurate: SourceArrays,
+                   test: list[int]) -> list[Frames]:
+    """Each (SRC, arrays) of `load_extra` as one Frames, without the frames that are a test geometry of `accurate`."""
     from labelers.datasets import match_frames
 
     parts = []
-    for src in sources:
-        for data in load_molecules(src):
-            keep = np.arange(len(data.positions))
-            if np.shape(data.positions)[1:] == np.shape(accurate.positions)[1:] and len(test):
-                keep = keep[match_frames(np.asarray(data.positions), np.asarray(accurate.positions)[test]) < 0]
-            if len(keep):
-                parts.append(frames_of(data, keep.tolist(), f"{src} {formula_of(data)}"))
+    for src, data in molecules:
+        keep = np.arange(len(data.positions))
+        if np.shape(data.positions)[1:] == np.shape(accurate.positions)[1:] and len(test):
+            keep = keep[match_frames(np.asarray(data.positions), np.asarray(accurate.positions)[test]) < 0]
+        if len(keep):
+            parts.append(frames_of(data, keep.tolist(), f"{src} {formula_of(data)}"))
     return parts
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from acquire.cli.compare import settings_from
     from acquire.cli.main import parse_args
-    from acquire.compare.runner import execute, prepare, store_indices
+    from acquire.compare.runner import execute, prepare, store_record
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, required=True)
@@ -39,10 +39,10 @@ def main() -> None:
         if run.seed != args.seed or (args.method and run.method != args.method):
             continue
         if args.splits_only:
-            store_indices(run, out, settings, prepared.splits[run.seed])
+            store_record(out / run.dir, prepared.record(run))
         else:
             print(f"training {run.dir}", file=sys.stderr)
-            execute(run, out, settings, prepared.accurate, prepared.inaccurate, prepared.splits[run.seed])
+            execute(*prepared.job(run, out))
         print(out / run.dir)
 
 

@@ -322,10 +322,13 @@ def test_the_methods_table_decides_what_each_run_trains_on() -> None:
     assert not train_config(replace(paper, gammas=(0.5,)), "no-bias-weights", 0).bias_weights
     from acquire.compare.runner import _identity  # identical runs are trained once and shared
 
+    def identity(run, settings):
+        return _identity(run, train_config(settings, run.method, run.seed))
+
     paper_runs = {r.method: r for r in plan_runs(paper, make_plans(paper, None))}
-    assert _identity(paper_runs["asteroid"], paper) == _identity(paper_runs["no-bias-weights"], paper)
-    assert _identity(runs["asteroid"], everything) != _identity(runs["no-bias-weights"], everything)
-    assert _identity(paper_runs["asteroid"], paper) != _identity(paper_runs["no-finetune"], paper)
+    assert identity(paper_runs["asteroid"], paper) == identity(paper_runs["no-bias-weights"], paper)
+    assert identity(runs["asteroid"], everything) != identity(runs["no-bias-weights"], everything)
+    assert identity(paper_runs["asteroid"], paper) != identity(paper_runs["no-finetune"], paper)
     assert label("asteroid") == "ASTEROID" and label("unknown") == "unknown"
 
 
@@ -346,3 +349,40 @@ def test_a_test_source_is_the_whole_test_set_and_its_twins_never_train(tmp_path:
     metrics = json.loads((tmp_path / "c/metrics.json").read_text())
     assert metrics["splits"]["0"]["n_test"] == 30
     assert "held out: not split from the accurate labels" in (tmp_path / "c/report.md").read_text()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("seeds", 0, "--seeds"), ("threads", 0, "--threads"), ("jobs", 0, "--jobs"), ("validation", 0, "selected on it"),
+    ("test", 0, "--test"), ("label_workers", 0, "--workers"), ("budgets", (), "at least one budget"),
+    ("budgets", ("60ccsd", "60ccsd"), "twice"), ("budgets", ("2cpu-h",), "accurate labels"),
+    ("ratios", (1.0,), "> 1"), ("ratios", (), "at least one ratio"), ("gammas", (0.0,), "positive"),
+    ("gammas", (), "positive"), ("inaccurate_share", "lots", "share"), ("dataset", "water", "unknown dataset"),
+    ("pool", "pool.xyz", "computing"), ("reuse", ("nowhere",), "not a comparison's output folder"),
+    ("accurate", " ", "label source"), ("training", {"rho": -1}, "rho"),
+])
+def test_compare_settings_reject_every_out_of_range_field(field: str, value, message: str) -> None:
+    from acquire.errors import AcquireError
+    from budget.errors import BudgetError
+    from train.errors import ConfigError
+
+    good = CompareSettings("md17:ethanol/ccsd(t)", "md17:ethanol/dft", budgets=("60ccsd",), ratios=(2.0,))
+    with pytest.raises((AcquireError, BudgetError, ConfigError), match=message):
+        CompareSettings(**{**good.__dict__, field: value})
+
+
+def test_ratio_auto_is_pinned_by_the_run_not_by_the_parser(tmp_path: Path) -> None:
+    import argparse
+
+    from acquire.cli.compare import add_arguments, settings_from
+    from acquire.compare.pool import resolved_ratios
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--dataset", "ethanol", "--inaccurate", "xtb:gfn2", "--ratio", "auto",
+                              "--out", str(tmp_path / "c")])
+    args.training, args.quiet, args.json = {}, True, False
+    settings = settings_from(args)
+    assert settings.ratios == ("auto",) and not (tmp_path / "c").exists()  # nothing written while parsing
+    resolved = resolved_ratios(settings, tmp_path / "c", load_source(settings.accurate))
+    pin = json.loads((tmp_path / "c" / "ratio_auto.json").read_text())
+    assert resolved.ratios == (pin["ratio"],) and pin["ratio"] > 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,11 @@ from ase import Atoms
 from ase.io import read, write
 
 from acquire.cli.main import main
-from acquire.compare.plans import CompareError, SeedSplit, seed_split, training_order
-from acquire.compare.splits import split_accurate
+from acquire.compare.plans import CompareError, SeedSplit, SplitNeeds, seed_split, training_order
 from acquire.labeling.store import LabelStore
 from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.sources import load_source
+from acquire.splits import split_accurate
 from labelers import get_labeler
 from labelers.datasets import load_md17, match_frames
 
@@ -76,7 +77,7 @@ def test_computing_labeler_labels_the_pool_resumes_and_reports_the_leftover(tmp_
     after = done_rows(out / "labels.db")
     assert len(after) == 12 and all(after[h] == cost for h, cost in before.items())  # the 4 were not relabelled
     split = SeedSplit.load(out / "splits" / "seed0.json")
-    assert sorted(split.pool_order) == list(range(12)) and split.params["pool"] == str(pool_file)
+    assert sorted(split.pool_order) == list(range(12)) and split.needs.pool == str(pool_file)
     assert json.loads((out / "ratio_auto.json").read_text())["ratio"] == plan["ratio"]  # pinned to this folder
     # rerun after xTB was calibrated at 10x its declared cost: the folder's ratio stays, nothing is
     # labelled or trained again (a fresh folder would plan with the calibration)
@@ -130,9 +131,9 @@ def test_bad_pool_and_ratio_options_are_one_line_errors(tmp_path: Path, capsys, 
     assert message in err and "Traceback" not in err
 
 
-def params(selection: str) -> dict:
-    return {"accurate": "md17:ethanol/ccsd(t)", "inaccurate": "md17:ethanol/dft", "validation": 50, "test_cap": None,
-            "n_train": 200, "n_inaccurate": 100, "pool": None, "selection": selection}
+def params(selection: str) -> SplitNeeds:
+    return SplitNeeds("md17:ethanol/ccsd(t)", "md17:ethanol/dft", validation=50, test_cap=None, n_train=200,
+                      n_inaccurate=100, selection=selection)
 
 
 @pytest.mark.parametrize("selection", ["random", "diverse", "uncertain"])
@@ -145,7 +146,7 @@ def test_selection_is_deterministic_and_never_takes_validation_or_test_frames(tm
     for split in (first, other):
         assert len(split.train_order) == len(set(split.train_order)) == 200
         assert not set(split.train_order) & (set(split.validation) | set(split.test))
-    assert first.params["selection"] == selection
+    assert first.needs.selection == selection
 
 
 def test_a_split_stored_with_one_selection_refuses_another(tmp_path: Path) -> None:
@@ -172,9 +173,9 @@ def test_diverse_order_spreads_the_first_frames_wider_than_random() -> None:
 
 def test_a_test_cap_leaves_non_random_selections_every_non_test_frame(tmp_path: Path) -> None:
     accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
-    capped = {**params("diverse"), "test_cap": 300}
+    capped = replace(params("diverse"), test_cap=300)
     diverse = seed_split(tmp_path / "d", 0, accurate, inaccurate, capped)
-    random = seed_split(tmp_path / "r", 0, accurate, inaccurate, {**capped, "selection": "random"})
+    random = seed_split(tmp_path / "r", 0, accurate, inaccurate, replace(capped, selection="random"))
     assert random.test == diverse.test and random.validation == diverse.validation  # same frames to score on
     assert len(random.train_order) == 200 and set(random.train_order) < set(diverse.train_order)
     assert len(diverse.train_order) > 600  # 1000 frames - 50 validation - 300 test (duplicates of test excepted)
@@ -209,7 +210,7 @@ def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp
     from train import preset
 
     accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")
-    unc = {**params("uncertain"), "test_cap": 300}
+    unc = replace(params("uncertain"), test_cap=300)
     config = preset("tiny")
     ranked = []
     for out in (tmp_path / "a", tmp_path / "b"):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acquire.compare.splits import Split, SplitError, make_split, split_accurate
+from acquire.splits import Split, SplitError, make_split, split_accurate
 from labelers.datasets import load_md17, match_frames
 
 

@@ -133,12 +133,35 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
-def settings_from(args: argparse.Namespace) -> Any:  # noqa: C901 (to be split: validation into CompareSettings)
-    """CompareSettings from the options; one-line errors for bad combinations."""
+def settings_from(args: argparse.Namespace) -> Any:
+    """CompareSettings from the options: the label sources they name and their lists read; the
+    settings check every value (one-line errors), the run loads the sources and pins --ratio auto."""
     from acquire.compare.plans import DATASETS, CompareSettings
-    from acquire.compare.pool import computes_labels
-    from budget import parse_budget, parse_ratio, parse_share
+    from budget import parse_budget, parse_ratio
     from train.config import parse_gammas
+
+    accurate, inaccurate, pool = _sources(args)
+    budgets = [str(parse_budget(b)) for b in _list(args.budgets, args.budget, "250ccsd", "budget")]
+    ratios = [text.lower() if text.lower() == "auto" else parse_ratio(text)
+              for text in _list(args.ratios, args.ratio, "40", "ratio")]
+    gammas, uniform = (None, False) if args.gammas is None else parse_gammas(args.gammas)
+    if not args.store and pool is None and args.dataset and _computes(inaccurate):
+        pool = DATASETS[args.dataset][1]  # a computing labeler labels the data set's DFT geometries
+    return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
+                           seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
+                           validation=args.validation, test=args.test, gammas=gammas, uniform_candidate=uniform,
+                           ablations=args.ablations,
+                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
+                           dataset=args.dataset, command=command_line(args), pool=pool, label_workers=args.workers,
+                           selection=args.selection, training=args.training or None,
+                           extra_inaccurate=tuple(args.extra_inaccurate), energy_only=args.energy_only,
+                           test_source=args.test_source,
+                           reuse=tuple(args.reuse))
+
+
+def _sources(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """(accurate SRC, inaccurate SRC, --pool) the options name."""
+    from acquire.compare.plans import DATASETS
 
     if args.dataset and (args.store or args.accurate):
         raise AcquireError("give --dataset (optionally with --inaccurate), or --store with --accurate and --inaccurate, "
@@ -154,76 +177,15 @@ def settings_from(args: argparse.Namespace) -> Any:  # noqa: C901 (to be split: 
             accurate, inaccurate = f"{args.store}:{accurate}", f"{args.store}:{inaccurate}"
     else:
         raise AcquireError("give --dataset ethanol, or --store DB --accurate SPEC --inaccurate SPEC")
-    pool = args.pool
-    if not args.store and computes_labels(inaccurate):
-        pool = pool or (DATASETS[args.dataset][1] if args.dataset else None)
-        if pool is None:
-            raise AcquireError(f"{inaccurate} computes its labels: give --pool FILE with the geometries to label")
-    elif pool is not None:
-        raise AcquireError("--pool goes with a computing --inaccurate labeler (xtb:gfn2, openmm:gaff-2.11, pyscf:...)")
-    if args.workers is not None and args.workers < 1:
-        raise AcquireError(f"--workers must be at least 1, got {args.workers}")
-    budgets = [str(parse_budget(b)) for b in _list(args.budgets, args.budget, "250ccsd", "budget")]
-    ratios, pin = [], None
-    for text in _list(args.ratios, args.ratio, "40", "ratio"):
-        if text.lower() == "auto":
-            ratio, pin = _auto_ratio(accurate, inaccurate, Path(args.out))
-        else:
-            ratio = parse_ratio(text)
-        if not ratio > 1:
-            raise AcquireError(f"cost ratio must be > 1 (accurate labels cost more), got {text}")
-        ratios.append(ratio)
-    if any(parse_budget(b).is_absolute for b in budgets):
-        raise AcquireError("give compare budgets in accurate labels (e.g. 250ccsd); convert CPU time with acquire plan")
-    if args.inaccurate_share is not None:
-        parse_share(args.inaccurate_share)
-    gammas, uniform = (None, False) if args.gammas is None else parse_gammas(args.gammas)
-    for name in ("seeds", "threads", "jobs"):
-        if getattr(args, name) < 1:
-            raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if args.validation < 1:
-        raise AcquireError(f"--validation must be at least 1 (models are selected on it), got {args.validation}")
-    if args.test is not None and args.test < 1:
-        raise AcquireError(f"--test must be at least 1, got {args.test}")
-    from acquire.sources import energy_only_frames, load_molecules, load_source
-
-    for folder in args.reuse:
-        if not (Path(folder) / "runs").is_dir():
-            raise AcquireError(f"--reuse {folder}: not a comparison's output folder (it has no runs/)")
-    for src in args.extra_inaccurate:
-        load_molecules(src)  # a missing store or spec fails now, before any training
-    if args.energy_only:  # a missing store or another molecule fails now, before any training
-        energy_only_frames(args.energy_only, load_source(accurate))
-    command = command_line(args)
-    if pin is not None:
-        from acquire.compare.pool import pin_ratio
-
-        pin_ratio(Path(args.out), *pin)
-    return CompareSettings(accurate=accurate, inaccurate=inaccurate, budgets=tuple(budgets), ratios=tuple(ratios),
-                           seeds=args.seeds, preset=args.preset, inaccurate_share=args.inaccurate_share,
-                           validation=args.validation, test=args.test, gammas=gammas, uniform_candidate=uniform,
-                           ablations=args.ablations,
-                           unlabeled=args.unlabeled, threads=args.threads, jobs=args.jobs, progress=show_progress(args),
-                           dataset=args.dataset, command=command, pool=pool, label_workers=args.workers,
-                           selection=args.selection, training=args.training or None,
-                           extra_inaccurate=tuple(args.extra_inaccurate), energy_only=args.energy_only,
-                           test_source=args.test_source,
-                           reuse=tuple(args.reuse))
+    if args.pool is None and not args.dataset and not args.store and _computes(inaccurate):
+        raise AcquireError(f"{inaccurate} computes its labels: give --pool FILE with the geometries to label")
+    return accurate, inaccurate, args.pool
 
 
-def _auto_ratio(accurate: str, inaccurate: str, out: Path) -> tuple[float, tuple[str, str, float] | None]:
-    """`--ratio auto`: the ratio `out` was first planned with (a rerun resumes it whatever the costs
-    say now), else the labelers' cost per label of the accurate set's first geometry, accurate ÷
-    inaccurate, with what to pin in `out`."""
-    from acquire.compare.pool import auto_ratio, pinned_ratio
-    from acquire.sources import load_source, split_source
+def _computes(spec: str) -> bool:
+    from acquire.compare.pool import computes_labels
 
-    specs = split_source(accurate)[1], split_source(inaccurate)[1]
-    if (pinned := pinned_ratio(out, *specs)) is not None:
-        return pinned, None
-    data = load_source(accurate)
-    ratio = auto_ratio(*specs, data.numbers, data.positions[0])
-    return ratio, (*specs, ratio)
+    return computes_labels(spec)
 
 
 def run(args: argparse.Namespace) -> int:

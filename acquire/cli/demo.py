@@ -39,12 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return buy(args)
     from acquire.cli.compare import compare_and_report
     from acquire.compare.plans import CompareSettings
-    from acquire.errors import AcquireError
     from budget import parse_budget, parse_ratio
 
-    for name in ("threads", "jobs"):
-        if getattr(args, name) < 1:
-            raise AcquireError(f"--{name} must be at least 1, got {getattr(args, name)}")
     settings = CompareSettings(
         accurate=ACCURATE, inaccurate=INACCURATE, budgets=(str(parse_budget(args.budget)),),
         ratios=(parse_ratio(args.ratio),), seeds=1, preset=args.preset, threads=args.threads, jobs=args.jobs, dataset="ethanol",

@@ -72,12 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     import train
-    from acquire.compare.splits import make_split, split_accurate
     from acquire.folders import output_folder
     from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
+    from acquire.splits import make_split
+    from acquire.training import RunFrames, train_method
+    from labelers.files import atomic_write_text
     from train.device import resolve_device
 
     output_folder(args.out, "train", create=False)  # a file or another command's folder: refused before any work
@@ -98,32 +98,25 @@ def run(args: argparse.Namespace) -> int:
     pool = load_source(extra_src) if extra_src else None
     if args.method == "asteroid":
         with_forces(pool, "--inaccurate")
-    if pool is not None:
-        count = len(pool) if args.inaccurate_count is None else args.inaccurate_count
-        split = make_split(accurate.positions, pool.positions, args.train, args.validation,
-                           min(count, len(pool)) if args.inaccurate_count is None else count, args.seed)
-        tr, va, te, chosen = split.train, split.validation, split.test, split.inaccurate
-    else:
-        tr, va, te = split_accurate(accurate.positions, args.train, args.validation, args.seed)
-        chosen = []
-    te = te[: args.test] if args.test is not None else te
+    count = 0 if pool is None else len(pool) if args.inaccurate_count is None else args.inaccurate_count
+    split = make_split(accurate.positions, None if pool is None else pool.positions, args.train, args.validation,
+                       count, args.seed)
+    test = split.test[: args.test] if args.test is not None else split.test
     out = output_folder(args.out, "train")
-    (out / "split.json").write_text(json.dumps({"seed": args.seed, "accurate": args.accurate, "train": list(map(int, tr)),
-                                                "validation": list(map(int, va)), "test": list(map(int, te)),
-                                                "pool": extra_src, "pool_indices": list(map(int, chosen)),
-                                                "extra_inaccurate": args.extra_inaccurate, "energy_only": args.energy_only}))
-    acc, val, test = frames_of(accurate, tr, "accurate"), frames_of(accurate, va, "validation"), frames_of(accurate, te, "test")
-    extra = extra_frames(args.extra_inaccurate, accurate, split.test if pool is not None else te)
+    atomic_write_text(out / "split.json", json.dumps({
+        "seed": args.seed, "accurate": args.accurate, "train": list(map(int, split.train)),
+        "validation": list(map(int, split.validation)), "test": list(map(int, test)), "pool": extra_src,
+        "pool_indices": list(map(int, split.inaccurate)), "extra_inaccurate": args.extra_inaccurate,
+        "energy_only": args.energy_only}))
+    chosen = None if pool is None else frames_of(pool, split.inaccurate, "inaccurate" if args.method == "asteroid" else "unlabeled")
+    frames = RunFrames(frames_of(accurate, split.train, "accurate"), frames_of(accurate, split.validation, "validation"),
+                       frames_of(accurate, test, "test"),
+                       inaccurate=chosen if args.method == "asteroid" else None,
+                       extra_inaccurate=tuple(extra_frames(args.extra_inaccurate, accurate, split.test)),
+                       unlabeled=chosen.unlabelled() if chosen is not None and args.method == "score-matching" else None,
+                       energy_only=energy_only)
     with device:  # torch's default device: model and graphs are built there
-        if args.method == "standard":
-            result = train.run_standard(acc, val, test, config, out)
-        elif args.method == "asteroid":
-            own = frames_of(pool, np.asarray(chosen, dtype=int), "inaccurate")
-            result = train.run_asteroid(acc, [own, *extra] if extra else own, val, test, config, out,
-                                        energy_only=energy_only)
-        else:
-            unl = frames_of(pool, np.asarray(chosen, dtype=int), "unlabeled").unlabelled()
-            result = train.run_score_matching(acc, unl, val, test, config, out)
+        result = train_method(args.method, frames, config, out)
     if args.json:
         print((out / "metrics.json").read_text().strip())
     else:
@@ -137,19 +130,16 @@ def build_config(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
     import train
-    from train.config import with_overrides
+    from acquire.training import training_config
 
-    config = train.preset(args.preset, progress=show_progress(args))
-    runtime = {"seed": args.seed, "threads": args.threads, "progress": show_progress(args)}
-    config = with_overrides(config, {**args.training, **runtime})
+    gammas, uniform = parse_gammas(args.gammas) if args.gammas else (None, False)
+    config = training_config(args.preset, args.training, seed=args.seed, threads=args.threads,
+                             progress=show_progress(args), gammas=gammas, uniform=uniform)
     if args.model is not None and args.model != config.model.name:
         config = replace(config, model=train.default_model(args.model))
     sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}
     if sizes:
         config = train.with_model(config, **sizes)
-    if args.gammas:
-        gammas, uniform = parse_gammas(args.gammas)
-        config = replace(config, gammas=gammas, uniform_candidate=uniform, bias_weights=True)  # asked for: on in every preset
     if args.no_bias_weights or args.no_finetune:
         config = replace(config, bias_weights=config.bias_weights and not args.no_bias_weights,
                          finetune=config.finetune and not args.no_finetune)

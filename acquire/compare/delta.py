@@ -14,12 +14,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acquire.sources import SourceArrays
+from labelers.files import atomic_write_text
 from labelers.geometry import kabsch
+
+if TYPE_CHECKING:
+    from acquire.compare.plans import RunIndices
 
 
 def twins(accurate: SourceArrays, inaccurate: SourceArrays, index: list[int]) -> np.ndarray:
@@ -62,7 +66,7 @@ def _delta_frames(accurate: SourceArrays, inaccurate: SourceArrays, index: list[
     return train.Frames(accurate.positions[acc_index], accurate.numbers, energies, forces, name=name), pairs
 
 
-def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict[str, Any], config: Any,
+def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: RunIndices, config: Any,
                  run_dir: Path) -> None:
     """Train base and delta models (resumable sub-runs `base/`, `delta/`); write the combined
     metrics.json and predictions.npz in `run_dir`."""
@@ -71,26 +75,26 @@ def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict
     from train.checkpoint import versions
 
     began = time.monotonic()
-    delta_train, pairs = _delta_frames(accurate, inaccurate, indices["train"], "delta")
-    planned = list(indices["inaccurate_indices"])
+    delta_train, pairs = _delta_frames(accurate, inaccurate, indices.train, "delta")
+    planned = list(indices.inaccurate)
     extra = [j for j in planned if j not in set(pairs.tolist())]
     base_index = pairs.tolist() + extra[:max(len(planned) - len(pairs), 0)]
     held_out = [j for j in range(len(inaccurate)) if j not in set(base_index) and j not in set(planned)]
-    held_out = _not_test(accurate, inaccurate, indices["test"], held_out)[:max(len(indices["validation"]), 1)]
+    held_out = _not_test(accurate, inaccurate, indices.test, held_out)[:max(len(indices.validation), 1)]
     if not held_out:
         held_out = base_index[: max(1, len(base_index) // 10)]
     base = train.run_standard(frames_of(inaccurate, base_index, "inaccurate"),
                               frames_of(inaccurate, held_out, "inaccurate-validation"), None, config,
                               run_dir / "base")
-    val_pairs = twins(accurate, inaccurate, indices["validation"])
-    delta_val = (_delta_frames(accurate, inaccurate, indices["validation"], "delta-validation")[0]
+    val_pairs = twins(accurate, inaccurate, indices.validation)
+    delta_val = (_delta_frames(accurate, inaccurate, indices.validation, "delta-validation")[0]
                  if len(val_pairs) and (val_pairs >= 0).all() else delta_train)
     delta = train.run_standard(delta_train, delta_val, None, config, run_dir / "delta")
     metrics = {"method": "delta-ml", "units": {"energy_mae": "kcal/mol", "force_mae": "kcal/mol/Å"},
-               "counts": {"accurate": len(indices["train"]), "inaccurate": len(base_index),
+               "counts": {"accurate": len(indices.train), "inaccurate": len(base_index),
                           "paired": len(pairs), "base_validation": len(held_out)}}
     for split in ("validation", "test"):
-        frames = frames_of(accurate, indices[split], split)
+        frames = frames_of(accurate, getattr(indices, split), split)
         energies, forces = (a + b for a, b in zip(predict_frames(base.model, frames), predict_frames(delta.model, frames)))
         metrics[split] = _mae(energies, forces, frames)
         if split == "test":
@@ -103,7 +107,7 @@ def run_delta_ml(accurate: SourceArrays, inaccurate: SourceArrays, indices: dict
                         "the delta training frames (validation frames are not paired)"}
     metrics["config"] = config.to_dict()
     metrics["versions"] = versions()
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
     (run_dir / "predictions.tmp.npz").replace(run_dir / "predictions.npz")
 
 

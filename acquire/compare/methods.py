@@ -9,79 +9,82 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from acquire.compare.plans import CompareSettings
-from acquire.sources import SourceArrays, energy_only_frames, frames_of
+from acquire.compare.plans import CompareSettings, RunIndices
+from acquire.sources import SourceArrays, frames_of
+from acquire.training import RunFrames, Trainer, train_method, training_config
 
 if TYPE_CHECKING:
+    from train import Frames
     from train.config import TrainConfig
     from train.models import Potential
 
 MethodName = Literal["standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml", "score-matching"]
-TrainsOn = Literal["accurate", "mixed", "accurate+unlabelled"]
+TrainsOn = Literal["accurate", "mixed", "accurate+unlabelled"]  # persisted spelling: old folders read it back
 Group = Literal["core", "ablation", "unlabeled"]
 
 
 @dataclass(frozen=True)
-class RunInputs:
-    """What a method's run function gets: the labelled arrays, the run's frame indices (split.json),
-    its training config and directory."""
+class Labels:
+    """A comparison's labels, loaded once: the accurate and inaccurate arrays, the cheap labels of
+    other molecules (`--extra-inaccurate`: (SRC, arrays) per molecule) and the accurate energy-only
+    labels (`--energy-only`)."""
 
     accurate: SourceArrays
     inaccurate: SourceArrays
-    indices: dict[str, Any]
+    extra_inaccurate: tuple[tuple[str, SourceArrays], ...] = ()
+    energy_only: Frames | None = None
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a method's run function gets: the labels, the run's rows, its training config and directory."""
+
+    labels: Labels
+    indices: RunIndices
     config: TrainConfig
     run_dir: Path
 
 
 # A method's run: trains in `run_dir` and returns the model whose test predictions are stored, or
 # None when the method stores its own predictions (Delta-ML: two models).
-RunMethod = Callable[[RunInputs], "Potential | None"]
+RunMethod = Callable[[RunInputs, "Method"], "Potential | None"]
 
 
-def _frames(inputs: RunInputs) -> tuple:
-    i = inputs.indices
-    return (frames_of(inputs.accurate, i["train"], "accurate"), frames_of(inputs.accurate, i["validation"], "validation"),
-            frames_of(inputs.accurate, i["test"], "test"))
+def run_frames(inputs: RunInputs, method: Method) -> RunFrames:
+    """The frames `method` trains, selects and tests on, from the run's rows of the labels."""
+    from acquire.sources import frames_outside
+
+    labels, rows = inputs.labels, inputs.indices
+    accurate = labels.accurate
+    pool = rows.inaccurate
+    return RunFrames(
+        frames_of(accurate, rows.train, "accurate"), frames_of(accurate, rows.validation, "validation"),
+        frames_of(accurate, rows.test, "test"),
+        inaccurate=frames_of(labels.inaccurate, pool, "inaccurate") if method.trains_on == "mixed" else None,
+        extra_inaccurate=tuple(frames_outside(labels.extra_inaccurate, accurate, rows.test)) if method.pretrains else (),
+        unlabeled=(frames_of(labels.inaccurate, pool, "unlabeled", labelled=False)
+                   if method.trains_on == "accurate+unlabelled" else None),
+        energy_only=labels.energy_only if method.finetunes else None)
 
 
-def _standard(inputs: RunInputs) -> Potential:
-    import train
-
-    return train.run_standard(*_frames(inputs), inputs.config, inputs.run_dir).model
-
-
-def _asteroid(inputs: RunInputs) -> Potential:
-    import train
-    from acquire.sources import extra_frames
-
-    acc, val, test = _frames(inputs)
-    pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "inaccurate")
-    extra = extra_frames(inputs.indices.get("extra_inaccurate", []), inputs.accurate, inputs.indices["test"])
-    return train.run_asteroid(acc, [pool, *extra] if extra else pool, val, test, inputs.config, inputs.run_dir,
-                              energy_only=energy_only_frames(inputs.indices.get("energy_only"), inputs.accurate)).model
+def _trained(inputs: RunInputs, method: Method) -> Potential:
+    assert method.trainer is not None
+    return train_method(method.trainer, run_frames(inputs, method), inputs.config, inputs.run_dir).model
 
 
-def _no_finetune(inputs: RunInputs) -> Potential:
+def _no_finetune(inputs: RunInputs, method: Method) -> Potential:
     _reuse_stages(inputs.run_dir.parent.parent / "asteroid" / inputs.run_dir.name, inputs.run_dir)
-    return _asteroid(inputs)
+    return _trained(inputs, method)
 
 
-def _score_matching(inputs: RunInputs) -> Potential:
-    import train
-
-    acc, val, test = _frames(inputs)
-    pool = frames_of(inputs.inaccurate, inputs.indices["inaccurate_indices"], "unlabeled", labelled=False)
-    return train.run_score_matching(acc, pool, val, test, inputs.config, inputs.run_dir).model
-
-
-def _delta_ml(inputs: RunInputs) -> None:
+def _delta_ml(inputs: RunInputs, method: Method) -> None:
     from acquire.compare.delta import run_delta_ml
 
-    run_delta_ml(inputs.accurate, inputs.inaccurate, inputs.indices, inputs.config, inputs.run_dir)
+    run_delta_ml(inputs.labels.accurate, inputs.labels.inaccurate, inputs.indices, inputs.config, inputs.run_dir)
     return None
 
 
@@ -111,29 +114,28 @@ class Method:
     label: str
     trains_on: TrainsOn
     group: Group
-    run: RunMethod
-    switches: dict[str, bool] = field(default_factory=dict)  # overrides of the training config
+    trainer: Trainer | None  # the training method it runs (`acquire.training.train_method`); None: its own `run`
+    run: RunMethod = _trained
+    switches: dict[str, Any] = field(default_factory=dict)  # overrides of the training config
+    pretrains: bool = False  # pretrains on the cheap labels, so also on --extra-inaccurate's
+    finetunes: bool = False  # fine-tunes on the accurate labels, so also on --energy-only's
     # why the method cannot run on (accurate, inaccurate, training indices), '' if it can; None: always can
     unavailable: Callable[[SourceArrays, SourceArrays, list[int]], str] | None = None
     after: MethodName | None = None  # the method whose run (same plan, same seed) must finish first
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("standard", "standard (accurate only)", "accurate", "core", _standard),
-    Method("asteroid", "ASTEROID", "mixed", "core", _asteroid),
-    Method("no-bias-weights", "ASTEROID w/o bias weights (pretrain + fine-tune)", "mixed", "ablation", _asteroid,
-           {"bias_weights": False}),
-    Method("no-finetune", "ASTEROID w/o fine-tuning", "mixed", "ablation", _no_finetune, {"finetune": False},
-           after="asteroid"),
-    Method("delta-ml", "Delta-ML (inaccurate base + learned difference)", "mixed", "ablation", _delta_ml,
+    Method("standard", "standard (accurate only)", "accurate", "core", "standard"),
+    Method("asteroid", "ASTEROID", "mixed", "core", "asteroid", pretrains=True, finetunes=True),
+    Method("no-bias-weights", "ASTEROID w/o bias weights (pretrain + fine-tune)", "mixed", "ablation", "asteroid",
+           switches={"bias_weights": False}, pretrains=True, finetunes=True),
+    Method("no-finetune", "ASTEROID w/o fine-tuning", "mixed", "ablation", "asteroid", _no_finetune,
+           {"finetune": False}, pretrains=True, after="asteroid"),
+    Method("delta-ml", "Delta-ML (inaccurate base + learned difference)", "mixed", "ablation", None, _delta_ml,
            unavailable=_delta_unavailable),
-    Method("score-matching", "score matching (unlabelled) + fine-tune", "accurate+unlabelled", "unlabeled",
-           _score_matching),
+    Method("score-matching", "score matching (unlabeled) + fine-tune", "accurate+unlabelled", "unlabeled",
+           "score-matching"),
 )}
-
-
-PRETRAINING: tuple[str, ...] = ("asteroid", "no-bias-weights", "no-finetune")  # take --extra-inaccurate
-FINETUNING: tuple[str, ...] = ("asteroid", "no-bias-weights")  # take --energy-only
 
 
 def selected(settings: CompareSettings) -> list[str]:
@@ -148,15 +150,8 @@ def label(name: str) -> str:
 
 
 def train_config(settings: CompareSettings, method: str, seed: int) -> TrainConfig:
-    """The preset with the comparison's training fields, seed, threads, gammas (which turn bias weights
-    on) and the method's switches."""
-    import train
-    from train.config import with_overrides
-
-    config = with_overrides(train.preset(settings.preset), {**(settings.training or {}), "seed": seed,
-                                                           "threads": settings.threads, "progress": settings.progress})
-    if settings.gammas is not None:  # asked for: bias weights on, also in a preset without them
-        config = replace(config, gammas=tuple(settings.gammas), bias_weights=True)
-    if settings.uniform_candidate:
-        config = replace(config, uniform_candidate=True)
-    return replace(config, **METHODS[method].switches)
+    """A run's training config (`acquire.training.training_config`): the preset with the comparison's
+    training fields, seed, threads and gammas, and the method's switches."""
+    return training_config(settings.preset, settings.training, seed=seed, threads=settings.threads,
+                           progress=settings.progress, gammas=settings.gammas, uniform=settings.uniform_candidate,
+                           switches=METHODS[method].switches)

@@ -86,7 +86,7 @@ def _measure_command(settings: dict[str, Any], plan: Plan, folder: str | Path) -
 def _split_frames(folder: Path) -> int:
     """How many training frames the stored splits of a comparison folder hold (0 without splits)."""
     path = folder / "splits" / "seed0.json"
-    return int(SeedSplit.load(path).params["n_train"]) if path.exists() else 0
+    return int(SeedSplit.load(path).needs.n_train) if path.exists() else 0
 
 
 def optimal_summary(policy: OptimalSplit, plan: Plan, folders: Sequence[str | Path]) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from acquire.compare.plans import CompareError, SeedSplit, pool_room
+from acquire.compare.plans import CompareError, CompareSettings, SeedSplit, SplitNeeds, pool_room
 from acquire.compare.report import read_document
 from acquire.sources import SourceArrays, split_source
 from labelers.files import atomic_write_text
@@ -95,30 +95,46 @@ def pin_ratio(out: Path, accurate_spec: str, inaccurate_spec: str, ratio: float)
          "note": "--ratio auto of this folder, kept so that reruns resume it; delete to plan with today's costs"}) + "\n")
 
 
+def resolved_ratios(settings: CompareSettings, out: Path, accurate: SourceArrays) -> CompareSettings:
+    """`settings` with a ratio "auto" replaced by the ratio `out` was first planned with (a rerun
+    resumes it whatever the costs say now), else by the labelers' cost per label of the accurate
+    set's first geometry, accurate ÷ inaccurate, then pinned in `out`."""
+    from dataclasses import replace
+
+    if "auto" not in settings.ratios:
+        return settings
+    specs = split_source(settings.accurate)[1], split_source(settings.inaccurate)[1]
+    ratio = pinned_ratio(out, *specs)
+    if ratio is None:
+        ratio = auto_ratio(*specs, accurate.numbers, accurate.positions[0])
+        pin_ratio(out, *specs, ratio)
+    return replace(settings, ratios=tuple(ratio if r == "auto" else r for r in settings.ratios))
+
+
 POOL_ROOM_FILE = "pool_room.json"
 
 
 def pool_rooms(out: Path, seeds: int, accurate: SourceArrays, inaccurate: SourceArrays,
-               params: dict[str, Any]) -> dict[int, int]:
+               needs: SplitNeeds) -> dict[int, int]:
     """seed -> the pool frames it may draw: its own usable frames (the pool minus its test twins), at
     most the folder's pinned room. A new folder pins the smallest over its seeds, so that every seed
     of one command draws as many; a later command with more seeds leaves the earlier seeds' frames
     as they were (and resumes their runs). Folders made before the pin: the room their metrics.json
     recorded."""
-    own = {seed: pool_room(out, seed, accurate, inaccurate, params) for seed in range(seeds)}
-    pinned = _pinned_room(out, params)
+    own = {seed: pool_room(out, seed, accurate, inaccurate, needs) for seed in range(seeds)}
+    pinned = _pinned_room(out, needs)
     if pinned is None:
         pinned = min(own.values())
     if not (Path(out) / POOL_ROOM_FILE).exists():
         Path(out).mkdir(parents=True, exist_ok=True)
         atomic_write_text(Path(out) / POOL_ROOM_FILE, json.dumps(
-            {"pool": params.get("pool") or params["inaccurate"], "usable_frames": pinned,
+            {"pool": needs.pool or needs.inaccurate, "usable_frames": pinned,
              "note": "pool frames a seed of this folder may draw, kept so that adding seeds resumes the earlier ones"}) + "\n")
     return {seed: min(room, pinned) for seed, room in own.items()}
 
 
-def _pinned_room(out: Path, params: dict[str, Any]) -> int | None:
-    pool = params.get("pool") or params["inaccurate"]
+def _pinned_room(out: Path, needs: SplitNeeds) -> int | None:
+    pool = needs.pool or needs.inaccurate
     path = Path(out) / POOL_ROOM_FILE
     if path.exists():
         pin = json.loads(path.read_text())

@@ -122,7 +122,7 @@ def build_document(settings: Any, plans: dict[str, Any], runs: list, splits: dic
         "accurate_label_cost": label_cost,
         "splits": {str(seed): {"file": f"splits/seed{seed}.json", "n_validation": len(s.validation),
                                "n_test": len(s.test), "n_candidates": len(s.train_order),
-                               "selection": s.params.get("selection", "random"), **s.selection_info}
+                               "selection": s.needs.selection, **s.selection_info}
                    for seed, s in splits.items()},
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("result",)} | r.result
                  for r in runs if r.status != "skipped"],

@@ -1,7 +1,7 @@
 """Budget-matched comparisons: standard training vs ASTEROID (and ablations) at equal labeling cost.
 
 For every budget and cost ratio the planner buys the labels (`budget.plan`); every seed has one
-leak-free split of the accurate set (`acquire.compare.splits.make_split`) shared by all budgets, ratios
+leak-free split of the accurate set (`acquire.splits.make_split`) shared by all budgets, ratios
 and methods of that seed, so that test frames are the same everywhere. Training sets are nested
 prefixes of a seeded order of the split's training frames and inaccurate pool. Each run lives in
 `DIR/runs/<budget>_r<ratio>/<method>/seed<k>/` (model, metrics, split indices, test predictions)
@@ -24,12 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from acquire.compare.methods import FINETUNING, METHODS, PRETRAINING, RunInputs, selected, train_config
-from acquire.compare.plans import CompareError, CompareSettings, RunSpec, SeedSplit, make_plans, seed_split
-from acquire.compare.pool import pool_rooms
+from acquire.compare.methods import METHODS, Labels, RunInputs, selected, train_config
+from acquire.compare.plans import (
+    CompareError,
+    CompareSettings,
+    RunIndices,
+    RunSpec,
+    SeedSplit,
+    SplitNeeds,
+    make_plans,
+    seed_split,
+)
+from acquire.compare.pool import pool_rooms, resolved_ratios
 from acquire.progress import clock
 from acquire.sources import SourceArrays, followed_by, frames_of, load_source, predict_frames, split_source
-from labelers.files import atomic_path
+from labelers.files import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     from budget import Plan
@@ -129,12 +138,12 @@ def limit_to_pool(runs: list[RunSpec], plans: dict[str, Plan], rooms: dict[int, 
     return limited
 
 
-def _identity(run: RunSpec, settings: CompareSettings) -> tuple:
+def _identity(run: RunSpec, config: TrainConfig) -> tuple:
     """Runs with the same identity train the same model on the same frames: standard at two ratios,
     or ASTEROID and its no-bias-weights ablation in a preset without bias weights."""
-    config = train_config(settings, run.method, run.seed).to_dict()
-    return (METHODS[run.method].run, json.dumps(config, sort_keys=True), run.seed, run.n_accurate, run.n_inaccurate,
-            run.n_unlabeled)
+    method = METHODS[run.method]
+    return (method.run, method.trainer, json.dumps(config.to_dict(), sort_keys=True), run.seed, run.n_accurate,
+            run.n_inaccurate, run.n_unlabeled)
 
 
 def unused_by(method: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -155,28 +164,31 @@ def check_settings(run_dir: Path, config: TrainConfig, method: str = "asteroid")
                            "give a new --out or the same --preset and --gammas")
 
 
-def run_indices(run: RunSpec, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
-    """The frames a run trains, validates and tests on (stored as its split.json); ASTEROID's
-    pretraining also takes every frame of `settings.extra_inaccurate` (other molecules), its
-    fine-tuning every label of `settings.energy_only`."""
-    indices = {"seed": run.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
-               "train": split.train_order[:run.n_accurate], "validation": split.validation, "test": split.test,
-               "inaccurate_indices": split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)]}
-    if settings.extra_inaccurate and run.method in PRETRAINING:
-        indices["extra_inaccurate"] = list(settings.extra_inaccurate)
-    if settings.energy_only and run.method in FINETUNING:
-        indices["energy_only"] = settings.energy_only
-    return indices
+Record = dict[str, Any]  # a run's split.json: what a finished run is compared with before it is resumed
 
 
-def same_frames(stored: dict[str, Any], indices: dict[str, Any], method: str) -> bool:
+def split_record(run: RunSpec, settings: CompareSettings, indices: RunIndices) -> Record:
+    """A run's split.json: its rows and the sources they are rows of; a pretraining method also
+    names `settings.extra_inaccurate` (other molecules), a fine-tuning one `settings.energy_only`."""
+    method = METHODS[run.method]
+    record: Record = {"seed": indices.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
+                      "train": indices.train, "validation": indices.validation, "test": indices.test,
+                      "inaccurate_indices": indices.inaccurate}
+    if settings.extra_inaccurate and method.pretrains:
+        record["extra_inaccurate"] = list(settings.extra_inaccurate)
+    if settings.energy_only and method.finetunes:
+        record["energy_only"] = settings.energy_only
+    return record
+
+
+def same_frames(stored: Record, indices: Record, method: str) -> bool:
     """Whether a run's stored split.json names the frames `indices` names, as far as `method` reads them."""
     unused = unused_by(method)[1]
     mine = json.loads(json.dumps(indices))
     return {k: v for k, v in stored.items() if k not in unused} == {k: v for k, v in mine.items() if k not in unused}
 
 
-def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[str, Any] | None = None,
+def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: Record | None = None,
                 method: str = "asteroid") -> bool:
     """Whether a run directory holds a finished run; with `config` and `indices`, refuse a run
     directory made with other settings or frames (as far as `method` reads them)."""
@@ -188,7 +200,7 @@ def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: dict[
     return all((run_dir / name).exists() for name in ("metrics.json", "predictions.npz", "split.json"))
 
 
-def reusable(run: RunSpec, config: TrainConfig, indices: dict[str, Any], folders: tuple[str, ...]) -> Path | None:
+def reusable(run: RunSpec, config: TrainConfig, indices: Record, folders: tuple[str, ...]) -> Path | None:
     """A finished run of the same method and seed in another comparison's folder (`--reuse`) that
     trained on the same frames with the same settings, as far as the method reads them."""
     for folder in folders:
@@ -201,34 +213,32 @@ def reusable(run: RunSpec, config: TrainConfig, indices: dict[str, Any], folders
     return None
 
 
-def copy_run(source: Path, target: Path, indices: dict[str, Any]) -> None:
+def copy_run(source: Path, target: Path, indices: Record) -> None:
     """A finished run copied into this comparison (its split.json rewritten with this comparison's
     names of the same frames, and a note of where it came from)."""
     import shutil
 
     shutil.copytree(source, target, dirs_exist_ok=True)
-    (target / "split.json").write_text(json.dumps(indices))
-    (target / "reused_from.txt").write_text(f"{source.resolve()}\n")
+    atomic_write_text(target / "split.json", json.dumps(indices))
+    atomic_write_text(target / "reused_from.txt", f"{source.resolve()}\n")
 
 
-def store_indices(run: RunSpec, out: Path, settings: CompareSettings, split: SeedSplit) -> dict[str, Any]:
-    """Write the frames `run` trains, validates and tests on to its run directory's split.json."""
-    indices = run_indices(run, settings, split)
-    (out / run.dir).mkdir(parents=True, exist_ok=True)
-    (out / run.dir / "split.json").write_text(json.dumps(indices))
-    return indices
+def store_record(run_dir: Path, record: Record) -> None:
+    """Write a run's split.json (the frames it trains, validates and tests on)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "split.json", json.dumps(record))
 
 
-def execute(run: RunSpec, out: Path, settings: CompareSettings, accurate: SourceArrays,
-            inaccurate: SourceArrays, split: SeedSplit) -> None:
-    """Train (or resume) one run with its method and store its split indices and test predictions."""
+def execute(run: RunSpec, out: Path, labels: Labels, indices: RunIndices, record: Record,
+            config: TrainConfig) -> None:
+    """Train (or resume) one run with its method and store its split.json, config and test predictions."""
     run_dir = out / run.dir
-    indices = store_indices(run, out, settings, split)
-    config = train_config(settings, run.method, run.seed)
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
-    model = METHODS[run.method].run(RunInputs(accurate, inaccurate, indices, config, run_dir))
+    store_record(run_dir, record)
+    atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict()))
+    method = METHODS[run.method]
+    model = method.run(RunInputs(labels, indices, config, run_dir), method)
     if model is not None:
-        save_predictions(model, frames_of(accurate, split.test, "test"), run_dir / "predictions.npz")
+        save_predictions(model, frames_of(labels.accurate, indices.test, "test"), run_dir / "predictions.npz")
 
 
 def save_predictions(model: Potential, frames: Frames, path: Path) -> None:
@@ -254,49 +264,76 @@ Log = Callable[[str], None]
 
 @dataclass
 class Prepared:
-    """A comparison ready to train: its labelled arrays, plans, runs (capped at the pool's room)
-    and one split per seed."""
+    """A comparison ready to train: its settings (ratios resolved), labels, plans, runs (capped at
+    the pool's room) with their training configs and rows, and one split per seed."""
 
-    accurate: SourceArrays
-    inaccurate: SourceArrays
+    settings: CompareSettings
+    labels: Labels
     cost: CostEstimate | None
     plans: dict[str, Plan]
     runs: list[RunSpec]
     rooms: dict[int, int]
     limited: dict[str, dict[str, Any]]
     splits: dict[int, SeedSplit]
+    configs: dict[tuple[str, int], TrainConfig]  # (method, seed) -> its training config
+
+    def config(self, run: RunSpec) -> TrainConfig:
+        return self.configs[run.method, run.seed]
+
+    def indices(self, run: RunSpec) -> RunIndices:
+        return RunIndices.of(run, self.splits[run.seed])
+
+    def record(self, run: RunSpec) -> Record:
+        return split_record(run, self.settings, self.indices(run))
+
+    def job(self, run: RunSpec, out: Path, quiet: bool = False) -> tuple:
+        """`execute`'s arguments for `run` (`quiet`: no progress bars, as when several train at once)."""
+        config = self.config(run)
+        return (run, out, self.labels, self.indices(run), self.record(run),
+                replace(config, progress=False) if quiet else config)
+
+
+def load_labels(settings: CompareSettings) -> tuple[Labels, int | None]:
+    """Every label the comparison reads, each source loaded once (a missing store, spec or another
+    molecule fails here, before any training), and with a test source the accurate source's own rows."""
+    from acquire.sources import energy_only_frames, load_extra
+
+    accurate, inaccurate, own_rows = load_data(settings)
+    return Labels(accurate, inaccurate, load_extra(settings.extra_inaccurate),
+                  energy_only_frames(settings.energy_only, accurate)), own_rows
 
 
 def prepare(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> Prepared:
-    """Load the labels, plan the budget, write every seed's split (labelling a computed pool and
-    ranking the candidates where the settings ask for it): everything before training."""
+    """Load the labels, resolve (and pin) a ratio "auto", plan the budget, write every seed's split
+    (labelling a computed pool and ranking the candidates where the settings ask for it):
+    everything before training."""
+    labels, own_rows = load_labels(settings)
+    settings = resolved_ratios(settings, out, labels.accurate)
     out.mkdir(parents=True, exist_ok=True)
-    accurate, inaccurate, own_rows = load_data(settings)
+    accurate, inaccurate = labels.accurate, labels.inaccurate
     cost = accurate_label_cost(settings.accurate, accurate)
     plans = make_plans(settings, None if cost is None else cost.seconds)
     runs = plan_runs(settings, plans)
-    params = {"accurate": settings.accurate, "inaccurate": settings.inaccurate, "validation": settings.validation,
-              "test_cap": settings.test, "n_train": max(r.n_accurate for r in runs), "pool": settings.pool,
-              "selection": settings.selection}
-    if settings.test_source is not None:  # recorded only when given: splits stored before still fit
-        params.update(test_source=settings.test_source, own_rows=own_rows)
-    rooms = pool_rooms(out, settings.seeds, accurate, inaccurate, params)
+    needs = SplitNeeds.of(settings, max(r.n_accurate for r in runs), own_rows)
+    rooms = pool_rooms(out, settings.seeds, accurate, inaccurate, needs)
     limited = limit_to_pool(runs, plans, rooms, log)
-    splits = {seed: seed_split(out, seed, accurate, inaccurate, {**params, "n_inaccurate": max(
-        max(r.n_inaccurate, r.n_unlabeled) for r in runs if r.seed == seed)}) for seed in range(settings.seeds)}
+    splits = {seed: seed_split(out, seed, accurate, inaccurate, replace(needs, n_inaccurate=max(
+        max(r.n_inaccurate, r.n_unlabeled) for r in runs if r.seed == seed))) for seed in range(settings.seeds)}
     labelled = max(r.n_inaccurate for r in runs)  # each seed's pool-order prefix that carries labels
     if settings.pool is not None:
         from acquire.compare.pool import label_pool, pool_frames
 
         inaccurate = label_pool(out, settings.inaccurate, pool_frames(settings.pool), inaccurate, splits,
                                 labelled, settings.label_workers, settings.progress, log)
+        labels = replace(labels, inaccurate=inaccurate)
+    configs = {(r.method, r.seed): train_config(settings, r.method, r.seed) for r in runs}
     if settings.selection == "uncertain":  # ranks the training candidates with the pool's labels
         from acquire.compare.plans import rank_by_committee
 
         splits = {seed: rank_by_committee(split, accurate, inaccurate, labelled,
                                           train_config(settings, "standard", seed), out, log)
                   for seed, split in splits.items()}
-    return Prepared(accurate, inaccurate, cost, plans, runs, rooms, limited, splits)
+    return Prepared(settings, labels, cost, plans, runs, rooms, limited, splits, configs)
 
 
 def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> dict[str, Any]:
@@ -306,44 +343,44 @@ def run_comparison(settings: CompareSettings, out: Path, log: Log = lambda line:
 
     out = Path(out)
     prepared = prepare(settings, out, log)
-    accurate, inaccurate, runs, splits = prepared.accurate, prepared.inaccurate, prepared.runs, prepared.splits
+    settings, labels, runs = prepared.settings, prepared.labels, prepared.runs
     first: dict[tuple, RunSpec] = {}
     pending: list[RunSpec] = []
     for number, run in enumerate(runs, 1):
-        twin = first.setdefault(_identity(run, settings), run)
+        config, record = prepared.config(run), prepared.record(run)
+        twin = first.setdefault(_identity(run, config), run)
         if twin is not run and twin.status != "skipped":
             run.dir, run.status, run.note = twin.dir, "shared", f"same frames and settings as {twin.method} at {twin.key}, shared"
-        elif why := _unavailable(run, accurate, inaccurate, splits[run.seed]):
+        elif why := _unavailable(run, labels, prepared.indices(run)):
             run.status, run.note = "skipped", why
             log(f"run {number} of {len(runs)}: {run.dir}: not run: {why}")
-        elif is_finished(out / run.dir, config := train_config(settings, run.method, run.seed),
-                         indices := run_indices(run, settings, splits[run.seed]), run.method):
+        elif is_finished(out / run.dir, config, record, run.method):
             run.status, run.note = "resumed-finished", "finished earlier, skipped"
-        elif source := reusable(run, config, indices, settings.reuse):
-            copy_run(source, out / run.dir, indices)
+        elif source := reusable(run, config, record, settings.reuse):
+            copy_run(source, out / run.dir, record)
             run.status, run.note = "reused", f"same frames and settings as {source}, copied"
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}")
         else:
             pending.append(run)
-    _train(pending, out, settings, accurate, inaccurate, splits, log)
+    _train(pending, out, prepared, log)
     for number, run in enumerate(runs, 1):
         if run.status != "skipped":
             read_run(run, out)
             force = (run.result.get("test") or {}).get("force_mae")
             log(f"run {number} of {len(runs)}: {run.dir}: {run.note}; test force MAE "
                 + (f"{force:.3f} kcal/mol/Å" if force is not None else "not finite (the run diverged)"))
-    pool = {"source": settings.pool or settings.inaccurate, "frames": len(inaccurate.positions),
+    pool = {"source": settings.pool or settings.inaccurate, "frames": len(labels.inaccurate.positions),
             "usable_frames": min(prepared.rooms.values()), "usable_frames_by_seed": prepared.rooms,
             "limited": prepared.limited}
     cost = None if prepared.cost is None else prepared.cost.as_dict()
-    return write_outputs(out, settings, prepared.plans, runs, splits, pool, cost)
+    return write_outputs(out, settings, prepared.plans, runs, prepared.splits, pool, cost)
 
 
-def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurate: SourceArrays,
-           inaccurate: SourceArrays, splits: dict[int, SeedSplit], log: Log) -> None:
+def _train(pending: list[RunSpec], out: Path, prepared: Prepared, log: Log) -> None:
     """Train the pending runs in order, `settings.jobs` at a time in worker processes (one at a time
     in this process when jobs is 1); a run starts once the run its method waits for has finished."""
     began = time.monotonic()
+    jobs = prepared.settings.jobs
 
     def started(run: RunSpec) -> None:
         log(f"{run.dir}: training ({clock(time.monotonic() - began)} elapsed)")
@@ -352,25 +389,24 @@ def _train(pending: list[RunSpec], out: Path, settings: CompareSettings, accurat
         run.status, run.note = "trained", "trained"
         log(f"{run.dir}: trained ({clock(time.monotonic() - began)} elapsed)")
 
-    if settings.jobs == 1 or len(pending) == 1:
+    if jobs == 1 or len(pending) == 1:
         for run in pending:
             started(run)
-            execute(run, out, settings, accurate, inaccurate, splits[run.seed])
+            execute(*prepared.job(run, out))
             finished(run)
         return
     import multiprocessing
     import queue
 
-    quiet = replace(settings, progress=False)  # several runs at once: log lines instead of progress bars
     done: queue.Queue = queue.Queue()
     waiting, running = list(pending), set()
-    with multiprocessing.get_context("spawn").Pool(settings.jobs) as pool:
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         while waiting or running:
-            for run in [r for r in waiting if _ready(r, waiting, running)][:settings.jobs - len(running)]:
+            for run in [r for r in waiting if _ready(r, waiting, running)][:jobs - len(running)]:
                 waiting.remove(run)
                 running.add(run.dir)
                 started(run)
-                pool.apply_async(execute, (run, out, quiet, accurate, inaccurate, splits[run.seed]),
+                pool.apply_async(execute, prepared.job(run, out, quiet=True),  # log lines, no bars
                                  callback=lambda _, run=run: done.put((run, None)),
                                  error_callback=lambda error, run=run: done.put((run, error)))
             run, error = done.get()
@@ -392,9 +428,7 @@ def _ready(run: RunSpec, waiting: list[RunSpec], running: set[str]) -> bool:
     return blocker not in running and all(r.dir != blocker for r in waiting)
 
 
-def _unavailable(run: RunSpec, accurate: SourceArrays, inaccurate: SourceArrays, split: SeedSplit) -> str:
+def _unavailable(run: RunSpec, labels: Labels, indices: RunIndices) -> str:
     """Why the run's method cannot run on these labels ('' if it can)."""
     check = METHODS[run.method].unavailable
-    return check(accurate, inaccurate, split.train_order[:run.n_accurate]) if check else ""
-
-
+    return check(labels.accurate, labels.inaccurate, indices.train) if check else ""

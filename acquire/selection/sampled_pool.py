@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from acquire.errors import AcquireError
+from labelers.files import atomic_write_text
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -47,9 +47,9 @@ class PoolChoice:
 
 def random_choice(n_frames: int, n_validation: int, n_train: int, seed: int) -> PoolChoice:
     """The seeded order's first frames for validation, the next for training, the rest cheap."""
-    order = [int(i) for i in np.random.default_rng(seed).permutation(n_frames)]
-    n_accurate = n_validation + n_train
-    return PoolChoice("random", order[:n_validation], order[n_validation:n_accurate], order[n_accurate:])
+    from acquire.splits import seeded_parts
+
+    return PoolChoice("random", *seeded_parts(n_frames, (n_validation, n_train), seed))
 
 
 def choose(out: Path, frames: list[Atoms], n_validation: int, n_train: int, selection: str, seed: int,
@@ -65,24 +65,25 @@ def choose(out: Path, frames: list[Atoms], n_validation: int, n_train: int, sele
         stored = PoolChoice(**json.loads(path.read_text()))
         if stored.selection == selection:
             return stored
+    from acquire.selection.order import buying_order
+
     candidates = base.train + base.inaccurate
     positions = np.array([a.positions for a in frames])
-    if selection == "diverse":
-        from acquire.selection.diverse import farthest_points
+    info: dict[str, Any] = {}
 
-        train = farthest_points(candidates, positions, seed)[:n_train]
-        taken = set(train)
-        choice = PoolChoice("diverse", base.validation, train, [i for i in candidates if i not in taken])
-    elif selection == "uncertain":
+    def by_committee(rows: list[int]) -> list[int]:  # buys the random split's cheap labels first
         from acquire.selection.committee import committee_spread, most_uncertain_first
         from train import Frames
 
         cheap = label_cheap(base.inaccurate)
-        spread, info = committee_spread(Frames(positions[candidates], frames[0].numbers, name="candidates"), cheap,
+        spread, seen = committee_spread(Frames(positions[rows], frames[0].numbers, name="candidates"), cheap,
                                         list(range(len(cheap.positions))), config, seed, out / "selection", log)
-        order = most_uncertain_first(spread, candidates)
-        choice = PoolChoice("uncertain", base.validation, [candidates[i] for i in order[:n_train]], base.inaccurate, info)
-    else:
-        raise AcquireError(f"unknown selection {selection!r}; choose one of random, diverse, uncertain")
-    path.write_text(json.dumps(asdict(choice)))
+        info.update(seen)
+        return [rows[i] for i in most_uncertain_first(spread, rows)]
+
+    train = buying_order(selection, candidates, positions, seed, rank=by_committee)[:n_train]
+    taken = set(train)  # diverse: every frame left gets the cheap labels; uncertain: the random split's do
+    cheap = [i for i in candidates if i not in taken] if selection == "diverse" else base.inaccurate
+    choice = PoolChoice(selection, base.validation, train, cheap, info)
+    atomic_write_text(path, json.dumps(asdict(choice)))
     return choice

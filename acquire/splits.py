@@ -1,9 +1,10 @@
-"""Seeded, leak-free splits of an accurate set, and the inaccurate pool that goes with them.
+"""Seeded, leak-free splits of frames, for `acquire train`, `acquire compare` and `acquire run`.
 
 Rules (issue 7): the accurate frames are shuffled with the seed; the planned accurate count goes
 to training, `validation` frames to validation, the rest to test. Frames that are the same
 geometry (up to rotation/translation) always land on one side. The inaccurate pool loses every
 geometry that is in the test split before the planned number of inaccurate frames is drawn.
+`seeded_parts` cuts one seeded order into consecutive parts (`acquire run`'s validation draw).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from acquire.errors import AcquireError
 from labelers.datasets import geometry_groups, match_frames
+from labelers.files import atomic_write_text
 
 
 class SplitError(AcquireError):
@@ -33,7 +35,7 @@ class Split:
     spare: list[int] = field(default_factory=list)  # accurate frames in none of the three (with a test source)
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self)))
+        atomic_write_text(Path(path), json.dumps(asdict(self)))
 
     @classmethod
     def load(cls, path: Path) -> Split:
@@ -65,9 +67,19 @@ def split_accurate(positions: np.ndarray, n_train: int, n_validation: int, seed:
     return sides[0], sides[1], sides[2]
 
 
+def seeded_parts(n: int, sizes: tuple[int, ...], seed: int) -> list[list[int]]:
+    """Rows 0..n-1 in the order `seed` shuffles them, cut into parts of `sizes` and the rest."""
+    order = [int(i) for i in np.random.default_rng(seed).permutation(n)]
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(order[start:start + size])
+        start += size
+    return [*parts, order[start:]]
+
+
 def make_split(
     accurate_positions: np.ndarray,
-    inaccurate_positions: np.ndarray,
+    inaccurate_positions: np.ndarray | None,
     n_train: int,
     n_validation: int,
     n_inaccurate: int,
@@ -77,7 +89,8 @@ def make_split(
     """The accurate split plus `n_inaccurate` pool frames drawn with `seed`, none of them a test geometry.
     With `own`, the rows from `own` on are a separate test set (a held-out trajectory): every one
     is a test frame, the first `own` rows (minus twins of a test frame) are split into training and
-    validation, and what is left of them is `spare`."""
+    validation, and what is left of them is `spare`. Without `inaccurate_positions` (no pool), the
+    accurate sides keep their shuffled order (as `acquire train` has always trained on them)."""
     spare: list[int] = []
     if own is None:
         train, validation, test = split_accurate(accurate_positions, n_train, n_validation, seed)
@@ -88,6 +101,8 @@ def make_split(
         train, validation, rest = (rows[part].tolist() for part in
                                    split_accurate(positions[rows], n_train, n_validation, seed, need_test=False))
         spare = sorted(rest)
+    if inaccurate_positions is None:
+        return Split(seed=seed, train=train, validation=validation, test=test, inaccurate=[], spare=spare)
     in_test = match_frames(np.asarray(inaccurate_positions), np.asarray(accurate_positions)[test]) >= 0
     allowed = np.flatnonzero(~in_test)
     if n_inaccurate > len(allowed):
