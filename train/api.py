@@ -34,6 +34,7 @@ import torch
 from train.bias import bias_of, bias_weights, effective_sample_size
 from train.checkpoint import save_model, versions
 from train.config import StageConfig, TrainConfig, with_model
+from train.energy_only import finetune_loss
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
 from train.files import load_plain
@@ -43,7 +44,6 @@ from train.loop import fit
 from train.losses import energy_only_loss
 from train.models import Potential, build_model
 from train.outputs import UNITS, plot_bias, write_json, write_log
-from train.replay import finetune_loss, joint_fidelity
 from train.score import beta_of, score_matching_loss
 
 
@@ -279,7 +279,7 @@ def accurate_inputs(run: _Run, accurate: Frames | None, energy_only: Frames | No
         rho, kind, per_atom = run.config.energy_only_rho, run.config.loss, run.config.energy_per_atom
         loss = lambda m, b: energy_only_loss(m, b, rho, kind, per_atom)  # noqa: E731
         return AccurateInputs(energy_graphs, loss, sets, energy_graphs)
-    loss = finetune_loss(run.config, batch_size, None, energy_graphs) if energy_graphs else None
+    loss = finetune_loss(run.config, batch_size, energy_graphs) if energy_graphs else None
     return AccurateInputs(force_graphs, loss, sets, force_graphs + energy_graphs)
 
 
@@ -316,11 +316,10 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
 
     Ablations through the config: `bias_weights=False` (uniform weights: plain pretrain then
     fine-tune, no bias model) and `finetune=False` (the bias-aware model, reference energies
-    re-fitted on the accurate set, no fine-tuning). `energy_only` (accurate energies without forces,
-    of the accurate molecule) adds an energy term to the fine-tuning, or is its training set when
-    `accurate` is None (no accurate force labels: uniform weights only, there is no bias model).
-    Reference energies are fitted on every accurate energy. Beyond the paper (`train.replay`):
-    `replay > 0` keeps the cheap labels in the fine-tuning through a learned fidelity shift.
+    re-fitted on the accurate set, no fine-tuning). Beyond the paper (`train.energy_only`):
+    `energy_only` (accurate energies without forces, of the accurate molecule) adds an energy term
+    to the fine-tuning, or is its training set when `accurate` is None (no accurate force labels:
+    uniform weights only, there is no bias model). Reference energies are fitted on every accurate energy.
     """
     parts = pool_parts(inaccurate)
     single = isinstance(inaccurate, Frames)
@@ -370,16 +369,11 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
         model = run.fresh("pretrain")
         _align(model, parts, pool, fresh=True)
         run.stage(f"pretrain_{tag}", model, pool, None, config.pretrain)
-        cheap_ref = model.ref.clone()
         _align(model, inputs.sets, inputs.set_graphs, fresh=False)
         if config.finetune:
-            replay = config.replay > 0
             energies = energy_only is not None
-            extended = f"finetune{'_replay' if replay else ''}{'_energies' if energies else ''}{'_only' if accurate is None else ''}_{tag}"
-            tuned = joint_fidelity(model, config, cheap_ref) if replay else model
-            loss = (finetune_loss(config, config.finetune_stage.batch_size, pool, run.graphs(energy_only) if energies else None)
-                    if replay else inputs.loss)
-            run.stage(extended, tuned, train, val, config.finetune_stage, loss)
+            name = f"finetune{'_energies' if energies else ''}{'_only' if accurate is None else ''}_{tag}"
+            run.stage(name, model, train, val, config.finetune_stage, inputs.loss)
         scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
         point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
                  **{f"val_{k}": v for k, v in scored["validation"].items()}}
@@ -401,9 +395,9 @@ def _check_asteroid(accurate: Frames | None, parts: list[Frames], single: bool, 
     """Refuse inputs ASTEROID cannot train on; returns the frames that name the accurate molecule."""
     if not parts:
         raise DataError("inaccurate: no frames given")
-    if accurate is None and (energy_only is None or config.bias_weights or config.replay > 0):
-        raise DataError("accurate: without force labels ASTEROID needs energy-only labels, uniform weights "
-                        "(bias_weights false: the bias model needs forces) and no replay")
+    if accurate is None and (energy_only is None or config.bias_weights):
+        raise DataError("accurate: without force labels ASTEROID needs energy-only labels and uniform weights "
+                        "(bias_weights false: the bias model needs forces)")
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test"),
                          *((p, "inaccurate" if single else f"inaccurate[{k}]") for k, p in enumerate(parts))):
         if frames is not None or what != "accurate":

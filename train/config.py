@@ -80,8 +80,6 @@ class StageConfig:
     amsgrad: bool = False  # Adam's AMSGrad variant (mace-torch's default recipe)
     clip_grad: float = 0.0  # clip the gradient norm to this value (0 = off)
     min_steps: int = 0  # at least this many optimiser steps: a small training set gets more epochs (0 = off)
-    cooldown: float = 0.0  # the last fraction of the epochs: the rate falls linearly to min_lr (0 = off)
-    anchor: float = 0.0  # each step pulls the weights towards the stage's starting ones by lr * anchor of the gap (L2-SP, decoupled; 0 = off)
 
     def epochs_for(self, frames: int) -> int:
         """The epochs this stage runs on `frames` training configurations: `epochs`, or more when
@@ -105,8 +103,6 @@ class TrainConfig:
     uniform_candidate: bool = False  # ASTEROID: uniform weights (gamma = inf) is one more candidate for validation
     bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
-    replay: float = 0.0  # ASTEROID fine-tuning: weight of the cheap labels replayed through a fidelity shift (0 = off; train/replay.py)
-    shift_hidden: int = 8  # channels of the replay's fidelity-shift network (one interaction)
     energy_only_rho: float = 1.0  # ASTEROID fine-tuning: energy weight of accurate energy-only labels (as rho)
     temperature_K: float = 500.0  # for score matching (beta = 1 / kT)
     projections: int = 1  # random projections of the sliced score-matching trace estimator
@@ -125,14 +121,13 @@ class TrainConfig:
             (self.rho >= 0, f"rho {self.rho} (must be >= 0)"),
             (len(self.gammas) > 0 and all(g > 0 for g in self.gammas), f"gammas {self.gammas} (need one or more, > 0)"),
             (self.threads >= 1 and self.projections >= 1, "threads and projections (must be >= 1)"),
-            (self.replay >= 0 and self.shift_hidden >= 1 and self.energy_only_rho >= 0,
-             f"replay {self.replay} (>= 0), shift_hidden {self.shift_hidden} (>= 1), energy_only_rho {self.energy_only_rho} (>= 0)"),
+            (self.energy_only_rho >= 0, f"energy_only_rho {self.energy_only_rho} (>= 0)"),
             (self.temperature_K > 0, f"temperature {self.temperature_K} K (must be > 0)"),
         ]
         for stage in _STAGES:
             s = getattr(self, stage)
-            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0 and s.min_steps >= 0 and 0 <= s.cooldown <= 1 and s.anchor >= 0,
-                           f"{stage}: epochs, batch_size, lr (must be > 0), min_steps (>= 0), cooldown (0 to 1), anchor (>= 0)"))
+            checks.append((s.epochs >= 1 and s.batch_size >= 1 and s.lr > 0 and s.min_steps >= 0,
+                           f"{stage}: epochs, batch_size, lr (must be > 0), min_steps (>= 0)"))
         for ok, what in checks:
             if not ok:
                 raise ConfigError(f"invalid training config: {what}")
@@ -191,7 +186,7 @@ def stored_model(data: dict[str, Any]) -> dict[str, Any]:
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
 # The fields only the methods that learn from inaccurate or unlabelled data read: a standard run
 # trains the same model whatever they hold.
-PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "replay", "shift_hidden", "energy_only_rho",
+PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "energy_only_rho",
                       "temperature_K", "projections", "bias", "pretrain", "finetune_stage")
 
 
@@ -219,7 +214,7 @@ def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
     """`config` with the fields of a (partial) config mapping changed: top-level fields, and the
     model's and each stage's fields by name, e.g. `{"rho": 0.02, "pretrain": {"epochs": 40}}`.
     Unknown fields, wrong types and out-of-range values raise ConfigError (one line)."""
-    changes = dict(changes)
+    changes = _without_removed(dict(changes), _REMOVED, "")
     if "temperature" in changes:  # the spelling before temperature_K
         changes["temperature_K"] = changes.pop("temperature")
     for name in _STAGES:
@@ -229,8 +224,26 @@ def with_overrides(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
     for name in ("model", *_STAGES):
         if isinstance(changes.get(name), dict):
             section = {k: v for k, v in changes.pop(name).items() if k != "max_seconds"}
+            if name in _STAGES:
+                section = _without_removed(section, _REMOVED_STAGE, f"{name}.")
             nested[name] = _replaced(getattr(config, name), section, f"{name}.")
     return _replaced(config, {**changes, **nested}, "")
+
+
+# Options measured as worse and removed (benchmarks/results/ keeps their history): the value at
+# which each did nothing, which older config files hold; None: ignored at any value.
+_REMOVED: dict[str, float | None] = {"replay": 0.0, "shift_hidden": None}
+_REMOVED_STAGE: dict[str, float | None] = {"cooldown": 0.0, "anchor": 0.0}
+
+
+def _without_removed(changes: dict[str, Any], removed: dict[str, float | None], where: str) -> dict[str, Any]:
+    """`changes` without the removed options, which an older file holds at their neutral value;
+    another value cannot be reproduced any more (ConfigError)."""
+    for name, neutral in removed.items():
+        if name in changes and (value := changes.pop(name)) != neutral and neutral is not None:
+            raise ConfigError(f"{where}{name} = {value}: this option was removed (it trained worse); "
+                              f"only {neutral} (off) is still read")
+    return changes
 
 
 def _replaced(config: Any, changes: dict[str, Any], where: str) -> Any:
