@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from acquire.errors import AcquireError
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 MARKER = ".acquire-folder.json"
 OWNED = ("run", "train", "compare", "md")  # commands that resume in their folder and refuse another's

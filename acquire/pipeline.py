@@ -18,7 +18,7 @@ from acquire.errors import AcquireError
 from acquire.labeling.sampling import SamplingSettings
 from acquire.selection import Selection
 from budget.full_plan import DEFAULT_MAX_INACCURATE
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -83,7 +83,7 @@ def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate
               calculator: Labeler) -> tuple[Plan, dict]:
     """(the label plan at the molecule's per-label costs, the plan as a document with each cost's
     origin and what sampling, labeling and training cost)."""
-    from acquire.costs import add_costs, add_origins, estimate, plan_everything
+    from acquire.plan_costs import add_costs, add_origins, estimate, plan_everything
     from budget import parse_budget, parse_share
 
     auto = settings.ratio.strip().lower() == "auto"
@@ -106,7 +106,7 @@ def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate
 def cost_checks(reports: list[RunReport], the_plan: Plan, specs: tuple[str, str]) -> dict:
     """Measured CPU-core seconds per label of this run's labels against the plan's, per labeler,
     and the cost ratio the labels actually had against the plan's."""
-    from acquire.costs import check, ratio_check
+    from acquire.plan_costs import check, ratio_check
 
     planned = dict(zip(specs, (the_plan.accurate.label_cost_s, the_plan.inaccurate.label_cost_s)))
     by_spec = {r.spec: r for r in reports}
@@ -117,7 +117,7 @@ def cost_checks(reports: list[RunReport], the_plan: Plan, specs: tuple[str, str]
 def estimate_checks(costs: dict, actual: dict) -> list[dict]:
     """Each part's actual CPU-core seconds (this invocation; a resumed run did less) against the
     plan's estimate; `overshoot` beyond OFF_FACTOR. Parts not run (None) are left out."""
-    from acquire.costs import OFF_FACTOR
+    from acquire.plan_costs import OFF_FACTOR
 
     rows = []
     for part, seconds in actual.items():
@@ -210,11 +210,11 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
     """Plan, sample, label both fidelities and train, in `settings.out`; writes plan.json and run.json.
     `dry_run`: plan (and log every estimate) only; nothing is written."""
 
-    from acquire.costs import cost_lines
     from acquire.labeling.engine import label_frames
     from acquire.labeling.store import LabelStore, config_hash
     from acquire.molecules import load_molecule
-    from acquire.progress import progress_bar
+    from acquire.plan_costs import cost_lines
+    from acquire.progress_bars import progress_bar
     from acquire.selection.sampled_pool import choose
     from labelers import get_labeler
 

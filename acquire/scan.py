@@ -34,9 +34,9 @@ from ase.calculators.calculator import Calculator
 
 from acquire.errors import AcquireError
 from acquire.molecules import bonded_pairs, load_frames
+from labelers.atomic_files import atomic_write_text
 from labelers.base import Labeler
 from labelers.datasets import KCAL_MOL
-from labelers.files import atomic_write_text
 
 FORMAT = "asteroid-ff/scan/1"
 FIT_WINDOW_A = 0.2  # bond constants: points within this of a curve's lowest point

@@ -159,13 +159,13 @@ def followed_by(data: SourceArrays, more: SourceArrays) -> SourceArrays:
 
 
 def frames_of(data: SourceArrays, index: list[int], name: str, labelled: bool = True) -> Frames:
-    """Rows `index` of `data` as `train.Frames` (unlabelled: positions only; energy-only labels: no forces)."""
+    """Rows `index` of `data` as `train.Frames` (unlabeled: positions only; energy-only labels: no forces)."""
     import train
 
     idx = np.asarray(index, dtype=int)
     forces = None if data.forces is None else data.forces[idx]
     frames = train.Frames(data.positions[idx], data.numbers, data.energies[idx], forces, name=name)
-    return frames if labelled else frames.unlabelled()
+    return frames if labelled else frames.unlabeled()
 
 
 def energy_only_frames(src: str | None, accurate: SourceArrays) -> Frames | None:

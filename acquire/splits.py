@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from acquire.errors import AcquireError
+from labelers.atomic_files import atomic_write_text
 from labelers.datasets import geometry_groups, match_frames
-from labelers.files import atomic_write_text
 
 
 class SplitError(AcquireError):

@@ -49,9 +49,9 @@ def main() -> int:
     args = parser.parse_args()
 
     import train
-    from acquire.compare.plans import CompareSettings
     from acquire.compare.report import SHORT_HEADERS, table_rows
     from acquire.compare.runner import run_comparison
+    from acquire.compare.settings import CompareSettings
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     if out.exists() and any(out.iterdir()):

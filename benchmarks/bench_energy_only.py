@@ -38,7 +38,7 @@ N_TEST, N_VALIDATION = 250, 50
 
 def frames_for(seed: int, n_inaccurate: int):
     """(accurate Frames in training order, validation, test, DFT pool) of one seed."""
-    from acquire.compare.splits import make_split
+    from acquire.splits import make_split
     from labelers.datasets import load_md17
     from train import Frames
 

@@ -133,9 +133,9 @@ def _model_config(model_dir: Path) -> dict:
 
 def stability(args: argparse.Namespace) -> dict:
     from acquire.md.calculators import calculator_for
+    from acquire.md.finished_runs import RunStore
     from acquire.md.report import metrics, write_outputs
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
-    from acquire.md.store import RunStore
     from acquire.molecules import load_molecule
 
     models = dict(item.split("=", 1) for item in args.model)

@@ -109,13 +109,13 @@ def from_run(run_dir: Path, settings: list[str], reuse: list[str], out: Path, st
 
 def _inaccurate(split: dict, params: dict, folder: Path):
     """The comparison's inaccurate labels: a SRC, or a computing labeler's pool labels in its labels.db."""
-    from acquire.compare.pool import STORE, computes_labels, pool_frames, stored_labels, unlabelled_pool
+    from acquire.compare.pool import STORE, computes_labels, pool_frames, stored_labels, unlabeled_pool
     from acquire.sources import load_source
 
     if not computes_labels(split["inaccurate"]):
         return load_source(split["inaccurate"])
     frames = pool_frames(params["pool"])
-    return stored_labels(folder / STORE, split["inaccurate"], frames, unlabelled_pool(split["inaccurate"], frames),
+    return stored_labels(folder / STORE, split["inaccurate"], frames, unlabeled_pool(split["inaccurate"], frames),
                          split["inaccurate_indices"])
 
 

@@ -1,7 +1,7 @@
 """Accurate energies of O-H-stretched ethanol for a comparison seed's fine-tuning (issue 11, MD at 2 fs).
 
 For each seed, `--bases` frames of that seed's accurate training set (already paid for) are stretched
-along the bond (`acquire.labeling.stretch`) to every `--lengths` value; the pool (bases included) is
+along the bond (`acquire.labeling.stretch_sampling`) to every `--lengths` value; the pool (bases included) is
 labelled with energy-only CCSD(T)/cc-pVDZ through `acquire label` into one store (a label paid for
 is kept and never computed twice). The embedded accurate labels are CCSD(T)/cc-pVTZ, which this
 machine cannot afford, so each stretched energy is anchored on its base:
@@ -35,7 +35,7 @@ def pool_of(compare: Path, seed: int, n_bases: int, bond: str, lengths: list[flo
     """(bases, stretched frames, the bases' embedded energies in eV) of one seed."""
     from ase import Atoms
 
-    from acquire.labeling.stretch import stretch_frames
+    from acquire.labeling.stretch_sampling import stretch_frames
     from acquire.sources import load_source
 
     split = json.loads((compare / RUN.format(seed=seed) / "split.json").read_text())

@@ -12,8 +12,8 @@ import pytest
 from conftest import acquire
 
 from acquire.cli.main import main
-from acquire.compare.plans import CompareSettings
 from acquire.compare.runner import run_comparison
+from acquire.compare.settings import CompareSettings
 from acquire.sources import load_source
 from labelers.datasets import load_md17, match_frames
 
@@ -299,8 +299,8 @@ def test_ablations_and_score_matching_on_ethanol(tmp_path: Path) -> None:
 
 def test_the_methods_table_decides_what_each_run_trains_on() -> None:
     from acquire.compare.methods import METHODS, label, selected, train_config
-    from acquire.compare.plans import make_plans
     from acquire.compare.runner import plan_runs
+    from acquire.compare.runs import make_plans
 
     everything = CompareSettings("md17:ethanol/ccsd(t)", "md17:ethanol/dft", budgets=("60ccsd",), ratios=(2.0,),
                                  validation=5, ablations=True, unlabeled=True)
@@ -374,7 +374,7 @@ def test_ratio_auto_is_pinned_by_the_run_not_by_the_parser(tmp_path: Path) -> No
     import argparse
 
     from acquire.cli.compare import add_arguments, settings_from
-    from acquire.compare.pool import resolved_ratios
+    from acquire.compare.auto_ratio import resolved_ratios
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)

@@ -15,7 +15,8 @@ from ase import Atoms
 from ase.io import read, write
 
 from acquire.cli.main import main
-from acquire.compare.plans import CompareError, SeedSplit, SplitNeeds, seed_split, training_order
+from acquire.compare.seed_splits import SeedSplit, SplitNeeds, seed_split, training_order
+from acquire.compare.settings import CompareError
 from acquire.labeling.store import LabelStore
 from acquire.selection.diverse import farthest_points, inverse_distances
 from acquire.sources import load_source
@@ -206,7 +207,7 @@ def test_a_committee_member_trains_a_third_of_the_pretraining_epochs_without_the
 
 
 def test_uncertain_selection_ranks_by_a_committee_deterministically_and_once(tmp_path: Path) -> None:
-    from acquire.compare.plans import rank_by_committee
+    from acquire.compare.committee_order import rank_by_committee
     from train import preset
 
     accurate, inaccurate = load_source("md17:ethanol/ccsd(t)"), load_source("md17:ethanol/dft")

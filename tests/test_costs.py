@@ -131,7 +131,7 @@ def test_plan_json_says_where_each_cost_came_from(table, capsys) -> None:
 
 
 def test_cost_check_flags_a_plan_off_by_more_than_1_5x() -> None:
-    from acquire.costs import check, ratio_check
+    from acquire.plan_costs import check, ratio_check
 
     slow = check("pyscf:hf/sto-3g", 10, 30.0, 1.0)
     assert slow["off"] and slow["factor"] == pytest.approx(3.0) and "(3.00x)" in slow["message"]

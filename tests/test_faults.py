@@ -149,8 +149,8 @@ class _Pickled:
 
 
 def test_refused_checkpoints_name_the_file_without_torch_advice(tmp_path, monkeypatch) -> None:
+    from train.atomic_files import load_plain
     from train.errors import CheckpointError
-    from train.files import load_plain
 
     monkeypatch.chdir(tmp_path)
     torch.save({"state_dict": _Pickled()}, tmp_path / "tampered.pt")

@@ -98,7 +98,7 @@ def test_plan_cpu_budget_counts_sum_within_the_budget(tmp_path) -> None:
 def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_slower() -> None:
     from ase.build import molecule
 
-    from acquire.costs import MACE_L3_SLOWDOWN, TRAINING_CONFIGS_PER_S, overheads, training_s_per_config
+    from acquire.plan_costs import MACE_L3_SLOWDOWN, TRAINING_CONFIGS_PER_S, overheads, training_s_per_config
     from train.config import preset, with_model
 
     ethanol = molecule("CH3CH2OH")

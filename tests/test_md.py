@@ -14,6 +14,7 @@ from ase.io import read
 from conftest import ENV
 
 from acquire.md.calculators import LabelerCalculator, ModelSourceError, calculator_for, model_labels
+from acquire.md.finished_runs import RunStore
 from acquire.md.report import write_outputs
 from acquire.md.runs import (
     Geometry,
@@ -25,7 +26,6 @@ from acquire.md.runs import (
     run_one,
     run_stability,
 )
-from acquire.md.store import RunStore
 from acquire.md.vibrations import fastest_mode, verdict
 from acquire.molecules import load_molecule
 

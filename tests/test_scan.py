@@ -67,7 +67,7 @@ def test_energy_only_labels_and_a_trained_model(tmp_path: Path, capsys: pytest.C
     data = load_md17("ethanol", "ccsd(t)")
     frames = [Frames(data.positions[s], data.numbers, data.energies[s], data.forces[s]) for s in (slice(0, 16), slice(16, 24))]
     run_standard(frames[0], frames[1], None, preset("tiny"), tmp_path / "tiny")
-    geometries = tmp_path / "geometries.xyz"  # unlabelled frames: coverage reads geometries only
+    geometries = tmp_path / "geometries.xyz"  # unlabeled frames: coverage reads geometries only
     write(geometries, [Atoms(data.numbers, p) for p in data.positions[:5]], format="extxyz")
     args = ["scan", f"model={tmp_path / 'tiny'}", "HF=pyscf:hf/sto-3g;forces=false", "--bond", "2,8",
             "--distances", "0.9:1.1:0.1", "--coverage", str(geometries), "--out", str(tmp_path / "scan"), "--json"]

@@ -11,7 +11,7 @@ from ase.io import read, write
 
 from acquire.cli.main import main
 from acquire.errors import AcquireError
-from acquire.labeling.stretch import draw_bases, stretch_frames
+from acquire.labeling.stretch_sampling import draw_bases, stretch_frames
 from acquire.molecules import load_frames, load_molecule
 from acquire.sources import load_source
 

@@ -109,4 +109,4 @@ def test_asteroid_fine_tunes_on_energy_only_labels_beside_the_force_labels(tmp_p
     assert run.metrics["counts"]["energy_only"] == 40
     with pytest.raises(DataError, match="energy_only"):
         run_asteroid(_frames("ccsd(t)", 0, 12), _frames("dft", 0, 40), _frames("ccsd(t)", 100, 108), None, config,
-                     tmp_path / "b", energy_only=energies.subset([0]).with_weights(None).unlabelled())
+                     tmp_path / "b", energy_only=energies.subset([0]).with_weights(None).unlabeled())

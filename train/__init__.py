@@ -3,7 +3,7 @@
 It owns graphs and datasets (`Frames` of numpy arrays in Å/eV/eV/Å -> torch-geometric graphs
 with its own radius graph), models (PaiNN, the paper's EGNN, a TensorNet-style model, MACE; forces =
 -dE/dx), weighted losses, standard training, ASTEROID (bias identification, bias-aware training,
-fine-tuning, gamma search), score matching on unlabelled configurations, resumable checkpoints
+fine-tuning, gamma search), score matching on unlabeled configurations, resumable checkpoints
 and an ASE calculator. It imports nothing from `acquire`, `labelers` or `budget`. Public names
 load lazily (PEP 562), so importing `train.errors` does not import torch: `Frames`,
 `TrainConfig`, `ModelConfig`, `StageConfig`, `preset`, `with_stage`, `with_model`, `default_model`,

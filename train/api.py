@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from train.atomic_files import load_plain
 from train.bias import bias_of, bias_weights, effective_sample_size
 from train.checkpoint import save_model, versions
 from train.config import StageConfig, TrainConfig, with_model
 from train.energy_only import finetune_loss
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
-from train.files import load_plain
 from train.frames import Frames
 from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
@@ -415,15 +415,15 @@ def _weights(bias: np.ndarray, target: np.ndarray, gamma: float) -> np.ndarray:
 
 def run_score_matching(accurate: Frames, unlabeled: Frames, validation: Frames, test: Frames | None,
                        config: TrainConfig, out_dir: str | Path) -> RunResult:
-    """Score matching on unlabelled configurations (beta = 1/kT at config.temperature_K), then
+    """Score matching on unlabeled configurations (beta = 1/kT at config.temperature_K), then
     fine-tuning on the accurate set (skipped when config.finetune is False)."""
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
         _check(frames, what)
     _check(unlabeled, "unlabeled", labelled=False)
     run = _Run(config, out_dir)
-    run.claim("score-matching", accurate=accurate, unlabeled=unlabeled.unlabelled(), validation=validation, test=test)
+    run.claim("score-matching", accurate=accurate, unlabeled=unlabeled.unlabeled(), validation=validation, test=test)
     train, val = run.graphs(accurate), run.graphs(validation)
-    pool = run.graphs(unlabeled.unlabelled())
+    pool = run.graphs(unlabeled.unlabeled())
     model = run.fresh("score")
     _align(model, accurate, train, fresh=True)
     beta = beta_of(config.temperature_K)

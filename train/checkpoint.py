@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
+from train.atomic_files import atomic_path, load_plain
 from train.config import ModelConfig
 from train.errors import CheckpointError
-from train.files import atomic_path, load_plain
 from train.models import Potential, architecture, build_model
 
 FORMAT = "asteroid-ff/model/1"

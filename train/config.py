@@ -184,7 +184,7 @@ def stored_model(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
-# The fields only the methods that learn from inaccurate or unlabelled data read: a standard run
+# The fields only the methods that learn from inaccurate or unlabeled data read: a standard run
 # trains the same model whatever they hold.
 PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "energy_only_rho",
                       "temperature_K", "projections", "bias", "pretrain", "finetune_stage")

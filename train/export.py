@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from train.atomic_files import atomic_path
 from train.checkpoint import load_model, read_model_file
 from train.errors import ConfigError
-from train.files import atomic_path
 from train.models import Potential
 
 FORMATS = ("mace", "torchscript")

@@ -1,7 +1,7 @@
-"""`Frames`: the trainer's input, a plain container of labelled (or unlabelled) configurations.
+"""`Frames`: the trainer's input, a plain container of labelled (or unlabeled) configurations.
 
 Arrays in ASE units: positions (n, k, 3) Å, numbers (k,) or (n, k), energies (n,) eV, forces
-(n, k, 3) eV/Å, optional per-configuration weights (n,). Energies/forces may be None for unlabelled
+(n, k, 3) eV/Å, optional per-configuration weights (n,). Energies/forces may be None for unlabeled
 configurations (score matching); forces alone None for energy-only labels (`energy_only`). No torch
 here: callers build Frames from numpy or `ase.Atoms`.
 """
@@ -80,7 +80,7 @@ class Frames:
     def with_weights(self, weights: np.ndarray | None) -> Frames:
         return replace(self, weights=weights)
 
-    def unlabelled(self) -> Frames:
+    def unlabeled(self) -> Frames:
         return replace(self, energies=None, forces=None)
 
     @staticmethod

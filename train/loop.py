@@ -26,12 +26,12 @@ from typing import Any
 import torch
 
 from train.allocator import keep_freed_memory
+from train.atomic_files import atomic_path, load_plain
 from train.config import StageConfig, TrainConfig
 from train.evaluate import evaluate
-from train.files import atomic_path, load_plain
 from train.graph import batches
 from train.losses import weighted_loss
-from train.progress import stage_progress
+from train.stage_progress import stage_progress
 
 # An epoch whose mean training loss is this many times the stage's lowest so far (when that is
 # positive: a score-matching loss may be negative) has diverged: far above the ratios of healthy
@@ -215,7 +215,7 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
     """Train `model` on graph list `train` (weights in `data.weight`); see the module docstring.
 
     `loss_fn(model, batch) -> scalar` replaces the default weighted `rho * L_E + L_F` loss;
-    `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabelled `val`).
+    `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabeled `val`).
     """
     keep_freed_memory()  # PaiNN steps about 1.3x faster on CPU, the same numbers
     if loss_fn is None:

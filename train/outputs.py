@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from train.files import atomic_write_text
+from train.atomic_files import atomic_write_text
 
 UNITS = {"energy_mae": "kcal/mol", "force_mae": "kcal/mol/Å", "bias": "kcal/mol/Å",
          "gamma": "kcal/mol/Å", "seconds": "s (wall)"}

@@ -1,4 +1,4 @@
-"""Score matching for unlabelled configurations (paper section 4, eq. 3), sliced estimator.
+"""Score matching for unlabeled configurations (paper section 4, eq. 3), sliced estimator.
 
 L = E_x[ (1/beta) Tr(grad_x F) + 1/2 |F|^2 ], beta = 1/kT. Tr(grad_x F) is estimated with
 `projections` Gaussian vectors v as mean of v . grad_x (F . v) (Hutchinson / sliced score matching,

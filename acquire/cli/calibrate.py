@@ -72,7 +72,7 @@ def calibrate(molecule: str, specs: list[str], repeats: int = 3, stdev: float = 
 
     from acquire.errors import AcquireError
     from acquire.molecules import load_molecule
-    from acquire.progress import bar
+    from acquire.progress_bars import bar
 
     if repeats < 1 or threads < 1 or min_seconds < 0 or (warmup is not None and warmup < 0):
         raise AcquireError(f"--repeats and --threads must be at least 1, --min-seconds and --warmup at least 0 "

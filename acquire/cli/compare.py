@@ -136,7 +136,7 @@ def command_line(args: argparse.Namespace) -> str:
 def settings_from(args: argparse.Namespace) -> Any:
     """CompareSettings from the options: the label sources they name and their lists read; the
     settings check every value (one-line errors), the run loads the sources and pins --ratio auto."""
-    from acquire.compare.plans import DATASETS, CompareSettings
+    from acquire.compare.settings import DATASETS, CompareSettings
     from budget import parse_budget, parse_ratio
     from train.config import parse_gammas
 
@@ -161,7 +161,7 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def _sources(args: argparse.Namespace) -> tuple[str, str, str | None]:
     """(accurate SRC, inaccurate SRC, --pool) the options name."""
-    from acquire.compare.plans import DATASETS
+    from acquire.compare.settings import DATASETS
 
     if args.dataset and (args.store or args.accurate):
         raise AcquireError("give --dataset (optionally with --inaccurate), or --store with --accurate and --inaccurate, "

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.buy_only:
         return buy(args)
     from acquire.cli.compare import compare_and_report
-    from acquire.compare.plans import CompareSettings
+    from acquire.compare.settings import CompareSettings
     from budget import parse_budget, parse_ratio
 
     settings = CompareSettings(

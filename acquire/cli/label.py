@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from acquire.labeling.executors import EngineError
     from acquire.labeling.pools import read_pool, select_frames
     from acquire.labeling.store import LabelStore
-    from acquire.progress import progress_bar
+    from acquire.progress_bars import progress_bar
     from labelers import get_labeler
 
     budget_s = budget_seconds(args.budget)  # validate every input before touching the store
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                               retry_failed=args.retry_failed, budget_s=budget_s, progress=hook)
     checked = None
     if budget_s is not None and frames:  # the budget bought as many labels as the declared cost promised
-        from acquire.costs import check
+        from acquire.plan_costs import check
 
         checked = check(report.spec, report.done, report.cost_s, float(labeler.cost(frames[0])))
     print_report(report, store, args.json, checked)

@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
     from acquire.folders import output_folder
     from acquire.md.calculators import calculator_for, model_labels
+    from acquire.md.finished_runs import RunStore
     from acquire.md.report import metrics, write_outputs
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
-    from acquire.md.store import RunStore
-    from acquire.progress import bar
+    from acquire.progress_bars import bar
 
     settings = MDSettings(
         temperature_K=args.temperature, timestep_fs=args.timestep, friction_per_fs=args.friction, steps=args.steps,

@@ -11,8 +11,8 @@ from typing import Any
 
 from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json
-from acquire.costs import add_full_cost_arguments, add_origins, origin_record
 from acquire.errors import AcquireError
+from acquire.plan_costs import add_full_cost_arguments, add_origins, origin_record
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
 EXAMPLES = """examples:
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     energy, energy_est = energy_plan(args, accurate, atoms, accurate_est)
     full = None
     if accurate_est is None:
-        from acquire.costs import caps_from
+        from acquire.plan_costs import caps_from
         from budget.full_plan import Capped
 
         cap, training = caps_from(args)
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     if energy_est is not None:
         document["energy_only"]["cost_origin"] = origin_record(energy_est, energy_est.seconds)
     if full is not None:
-        from acquire.costs import add_costs
+        from acquire.plan_costs import add_costs
 
         add_costs(document, full, extra, str(budget))
     if args.policy == "optimal":
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(document)
         if full is not None:
-            from acquire.costs import cost_lines
+            from acquire.plan_costs import cost_lines
 
             print("\n".join(cost_lines(document["costs"])))
         if "optimal" in document:
@@ -163,8 +163,8 @@ def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: 
     """The full plan (labels + sampling + training) when the molecule's costs are known."""
     from dataclasses import replace
 
-    from acquire.costs import caps_from, plan_everything
     from acquire.labeling.sampling import SamplingSettings
+    from acquire.plan_costs import caps_from, plan_everything
     from labelers import get_labeler
 
     settings = SamplingSettings()
@@ -232,7 +232,7 @@ def md17_molecule(spec: str) -> str | None:
 
 def label_cost(spec: str, atoms: Any) -> Any:
     """Cost of one label of `atoms` by the labeler `spec` with its origin (a CostEstimate)."""
-    from acquire.costs import estimate
+    from acquire.plan_costs import estimate
     from labelers import get_labeler
 
     return estimate(get_labeler(spec), atoms)

@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
     from acquire.cli.output import add_output_arguments
     from acquire.cli.sample import add_sampling_arguments
-    from acquire.costs import add_full_cost_arguments
     from acquire.labeling.sampling import SamplingSettings
+    from acquire.plan_costs import add_full_cost_arguments
     from acquire.selection import SELECTIONS
 
     parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from acquire.cli.label import scheduler_of
     from acquire.cli.output import show_progress
     from acquire.cli.sample import settings_from
-    from acquire.costs import caps_from
     from acquire.folders import output_folder
     from acquire.pipeline import STORE_NAME, EngineOptions, RunSettings, run_pipeline
+    from acquire.plan_costs import caps_from
 
     max_inaccurate, max_training_s = caps_from(args)
     settings = RunSettings(molecule=args.molecule, budget=args.budget, accurate=args.accurate,

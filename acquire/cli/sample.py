@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from acquire.labeling.sampling import sample, write_frames
     from acquire.molecules import load_molecule
-    from acquire.progress import bar
+    from acquire.progress_bars import bar
     from labelers import get_labeler
 
     settings = settings_from(args)
@@ -99,7 +99,7 @@ def _stretch(args: argparse.Namespace) -> int:
     import sys
 
     from acquire.labeling.sampling import write_frames
-    from acquire.labeling.stretch import draw_bases, stretch_frames
+    from acquire.labeling.stretch_sampling import draw_bases, stretch_frames
     from acquire.molecules import load_frames
     from acquire.scan import parse_distances
 

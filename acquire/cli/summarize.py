@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from acquire.compare.report import write_json
     from acquire.compare.summary import markdown, mixed_test_sets, parse_named, plot_summary, summarize
     from acquire.folders import output_folder
+    from labelers.atomic_files import atomic_write_text
 
     if args.out is not None:
         output_folder(args.out, "summarize", create=False)  # a file there is refused before any work
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         written = plot_summary(rows, out)
         text = "# Comparisons side by side\n\n" + table + "\n" + (f"\n{warning}\n" if warning else "")
         text += "".join(f"\n![{name}]({name})\n" for name in written)
-        (out / "summary.md").write_text(text)
+        atomic_write_text(out / "summary.md", text)
         write_json({"rows": [r.as_dict() for r in rows], "plots": written, "warning": warning or None}, out / "summary.json")
         written = ["summary.md", "summary.json", *written]
     if args.json:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from acquire.sources import energy_only_frames, extra_frames, frames_of, load_source, with_forces
     from acquire.splits import make_split
     from acquire.training import RunFrames, train_method
-    from labelers.files import atomic_write_text
+    from labelers.atomic_files import atomic_write_text
     from train.device import resolve_device
 
     output_folder(args.out, "train", create=False)  # a file or another command's folder: refused before any work
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                        frames_of(accurate, test, "test"),
                        inaccurate=chosen if args.method == "asteroid" else None,
                        extra_inaccurate=tuple(extra_frames(args.extra_inaccurate, accurate, split.test)),
-                       unlabeled=chosen.unlabelled() if chosen is not None and args.method == "score-matching" else None,
+                       unlabeled=chosen.unlabeled() if chosen is not None and args.method == "score-matching" else None,
                        energy_only=energy_only)
     with device:  # torch's default device: model and graphs are built there
         result = train_method(args.method, frames, config, out)

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from acquire.sources import SourceArrays
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 from labelers.geometry import kabsch
 
 if TYPE_CHECKING:
-    from acquire.compare.plans import RunIndices
+    from acquire.compare.runs import RunIndices
 
 
 def twins(accurate: SourceArrays, inaccurate: SourceArrays, index: list[int]) -> np.ndarray:

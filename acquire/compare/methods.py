@@ -2,7 +2,7 @@
 and how it runs.
 
 `trains_on`: "mixed" is the planner's split (accurate + inaccurate labels); "accurate" is the whole
-budget on accurate labels (the standard baseline); "accurate+unlabelled" adds unlabelled
+budget on accurate labels (the standard baseline); "accurate+unlabeled" adds unlabeled
 configurations of the inaccurate pool, which cost no labels.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from acquire.compare.plans import CompareSettings, RunIndices
+from acquire.compare.runs import RunIndices
+from acquire.compare.settings import CompareSettings
 from acquire.sources import SourceArrays, frames_of
 from acquire.training import RunFrames, Trainer, train_method, training_config
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from train.models import Potential
 
 MethodName = Literal["standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml", "score-matching"]
-TrainsOn = Literal["accurate", "mixed", "accurate+unlabelled"]  # persisted spelling: old folders read it back
+TrainsOn = Literal["accurate", "mixed", "accurate+unlabeled"]
 Group = Literal["core", "ablation", "unlabeled"]
 
 
@@ -67,7 +68,7 @@ def run_frames(inputs: RunInputs, method: Method) -> RunFrames:
         inaccurate=frames_of(labels.inaccurate, pool, "inaccurate") if method.trains_on == "mixed" else None,
         extra_inaccurate=tuple(frames_outside(labels.extra_inaccurate, accurate, rows.test)) if method.pretrains else (),
         unlabeled=(frames_of(labels.inaccurate, pool, "unlabeled", labelled=False)
-                   if method.trains_on == "accurate+unlabelled" else None),
+                   if method.trains_on == "accurate+unlabeled" else None),
         energy_only=labels.energy_only if method.finetunes else None)
 
 
@@ -133,7 +134,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            {"finetune": False}, pretrains=True, after="asteroid"),
     Method("delta-ml", "Delta-ML (inaccurate base + learned difference)", "mixed", "ablation", None, _delta_ml,
            unavailable=_delta_unavailable),
-    Method("score-matching", "score matching (unlabeled) + fine-tune", "accurate+unlabelled", "unlabeled",
+    Method("score-matching", "score matching (unlabeled) + fine-tune", "accurate+unlabeled", "unlabeled",
            "score-matching"),
 )}
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from acquire.compare.plans import DATASETS, CompareError, SeedSplit
 from acquire.compare.report import read_document
+from acquire.compare.seed_splits import SeedSplit
+from acquire.compare.settings import DATASETS, CompareError
 from budget import BudgetError, Plan, paper_policy
 from budget import plan as make_plan
 from budget.learning_curves import fit_learning_curve

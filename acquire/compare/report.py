@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from acquire.compare.methods import label, selected, train_config
-from acquire.compare.plans import FORMAT, CompareError
+from acquire.compare.settings import FORMAT, CompareError
 from acquire.versions import versions as installed
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 UNITS = {
     "force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol", "gamma": "kcal/mol/Å", "bias": "kcal/mol/Å",
@@ -164,7 +164,7 @@ def write_outputs(out: Path, settings: Any, plans: dict[str, Any], runs: list, s
     archive_previous(out, document)
     document["plots"] = make_plots(out, document)
     write_json(document, out / "metrics.json")
-    (out / "report.md").write_text(markdown(document))
+    atomic_write_text(out / "report.md", markdown(document))
     return document
 
 
@@ -237,7 +237,7 @@ def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str,
     for row in document["summary"]:
         labels = f"{row['n_accurate']} + {row['n_inaccurate']}"
         if row["n_unlabeled"]:
-            labels = f"{row['n_accurate']} + {row['n_unlabeled']} unlabelled"
+            labels = f"{row['n_accurate']} + {row['n_unlabeled']} unlabeled"
         method = row["method"] if short else label(row["method"])
         rows.append((f"{row['budget']} / {row['ratio']:g}", method, labels,
                      str(len(row["seeds"])), fmt(row["force_mae_mean"], row["force_mae_std"]),
@@ -260,7 +260,7 @@ METHOD_NOTES = {
     "delta-ml": "a base model on the inaccurate labels plus a model of (accurate - inaccurate) on paired "
                 "frames (the accurate training frames and their inaccurate twins); same labels as ASTEROID.",
     "score-matching": "sliced score matching on the inaccurate pool's geometries with their labels removed "
-                      "(unlabelled configurations cost no labels), then fine-tuning on the whole budget of "
+                      "(unlabeled configurations cost no labels), then fine-tuning on the whole budget of "
                       "accurate labels.",
 }
 

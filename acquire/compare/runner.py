@@ -9,7 +9,7 @@ and is skipped when finished, so an interrupted comparison resumes where it stop
 
 Methods: `standard` (the whole budget on accurate labels), `asteroid`, the ablations
 `no-bias-weights` (uniform weights: plain pretrain-then-fine-tune) and `no-finetune`, `delta-ml`
-(needs paired labels: see `acquire.compare.delta`), and `score-matching` (unlabelled configurations, which
+(needs paired labels: see `acquire.compare.delta`), and `score-matching` (unlabeled configurations, which
 cost no labels, plus the whole budget on accurate labels); one table in `acquire.compare.methods`.
 """
 from __future__ import annotations
@@ -24,21 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from acquire.compare.auto_ratio import resolved_ratios
 from acquire.compare.methods import METHODS, Labels, RunInputs, selected, train_config
-from acquire.compare.plans import (
-    CompareError,
-    CompareSettings,
-    RunIndices,
-    RunSpec,
-    SeedSplit,
-    SplitNeeds,
-    make_plans,
-    seed_split,
-)
-from acquire.compare.pool import pool_rooms, resolved_ratios
-from acquire.progress import clock
+from acquire.compare.pool import pool_rooms
+from acquire.compare.runs import RunIndices, RunSpec, make_plans
+from acquire.compare.seed_splits import SeedSplit, SplitNeeds, seed_split
+from acquire.compare.settings import CompareError, CompareSettings
+from acquire.progress_bars import clock
 from acquire.sources import SourceArrays, followed_by, frames_of, load_source, predict_frames, split_source
-from labelers.files import atomic_path, atomic_write_text
+from labelers.atomic_files import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     from budget import Plan
@@ -53,11 +47,11 @@ def load_data(settings: CompareSettings) -> tuple[SourceArrays, SourceArrays, in
     `test_source` the number of the accurate source's own rows (the test source's frames follow
     them); with a `pool`, the inaccurate arrays are its geometries, labels NaN until `label_pool`
     computes them."""
-    from acquire.compare.pool import pool_frames, unlabelled_pool
+    from acquire.compare.pool import pool_frames, unlabeled_pool
 
     accurate = load_source(settings.accurate)
     if settings.pool is not None:
-        inaccurate = unlabelled_pool(settings.inaccurate, pool_frames(settings.pool))
+        inaccurate = unlabeled_pool(settings.inaccurate, pool_frames(settings.pool))
     else:
         inaccurate = load_source(settings.inaccurate)
     _same_molecule(accurate, inaccurate, settings)
@@ -76,7 +70,7 @@ def _same_molecule(accurate: SourceArrays, other: SourceArrays, settings: Compar
 
 def accurate_label_cost(src: str, data: SourceArrays) -> CostEstimate | None:
     """CPU-core seconds of one label by the labeler a SRC names, with its origin, or None if unknown."""
-    from acquire.compare.pool import label_estimate
+    from acquire.compare.auto_ratio import label_estimate
     from labelers.errors import LabelerError
 
     try:
@@ -96,7 +90,7 @@ def plan_runs(settings: CompareSettings, plans: dict[str, Plan]) -> list[RunSpec
                 standard = (p.standard.cost_accurate_labels, p.standard.cost_cpu_h)
                 n_acc, n_inacc, n_unl, cost = {
                     "accurate": (p.standard.count, 0, 0, standard),
-                    "accurate+unlabelled": (p.standard.count, 0, p.inaccurate.count, standard),
+                    "accurate+unlabeled": (p.standard.count, 0, p.inaccurate.count, standard),
                     "mixed": (p.accurate.count, p.inaccurate.count, 0, mixed),
                 }[METHODS[method].trains_on]
                 runs.append(RunSpec(key, p.budget, p.ratio, method, seed, n_acc, n_inacc, n_unl, cost[0], cost[1],
@@ -328,7 +322,7 @@ def prepare(settings: CompareSettings, out: Path, log: Log = lambda line: None) 
         labels = replace(labels, inaccurate=inaccurate)
     configs = {(r.method, r.seed): train_config(settings, r.method, r.seed) for r in runs}
     if settings.selection == "uncertain":  # ranks the training candidates with the pool's labels
-        from acquire.compare.plans import rank_by_committee
+        from acquire.compare.committee_order import rank_by_committee
 
         splits = {seed: rank_by_committee(split, accurate, inaccurate, labelled,
                                           train_config(settings, "standard", seed), out, log)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from acquire.compare.methods import label
-from acquire.compare.plans import CompareError
 from acquire.compare.report import fmt, gain, read_document, training_cpu_seconds
+from acquire.compare.settings import CompareError
 
 
 @dataclass

@@ -187,7 +187,7 @@ def write_frames(frames: list[Atoms], path: str) -> None:
     """Write frames as extxyz atomically (a temporary file renamed into place)."""
     from ase.io import write
 
-    from labelers.files import atomic_path
+    from labelers.atomic_files import atomic_path
 
     with atomic_path(path) as temporary:
         write(str(temporary), frames, format="extxyz")

@@ -19,7 +19,7 @@ import numpy as np
 from acquire.md.runs import StabilityResult
 from acquire.md.vibrations import LIMITS, verdict
 from acquire.versions import versions
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 FAILURE_KINDS = {
     "bond": "a bonded distance left its range",

@@ -14,7 +14,7 @@ deviation, meV per atom): with `friction_per_fs` 0 the dynamics is microcanonica
 Verlet), the fluctuation grows as the time step squared and the drift shows a force field or time
 step that does not conserve energy; under the thermostat both also hold the bath's exchange.
 Units: Å, eV, eV/Å, fs inside (`ase.units` for ASE's time unit); reports convert.
-With an output directory every finished run is stored (`acquire.md.store`) and a rerun resumes.
+With an output directory every finished run is stored (`acquire.md.finished_runs`) and a rerun resumes.
 """
 from __future__ import annotations
 
@@ -348,7 +348,7 @@ def _calculator(model: str) -> Calculator:
 
 
 class ResultStore(Protocol):
-    """Where finished runs are kept between calls (`acquire.md.store.RunStore`)."""
+    """Where finished runs are kept between calls (`acquire.md.finished_runs.RunStore`)."""
 
     def load(self, job: Job, settings: MDSettings, source: str) -> MDRun | None: ...
 
@@ -497,7 +497,7 @@ def run_stability(
 
     `models` maps a name to a picklable zero-argument factory of an ASE calculator (it is called
     once per worker process); `sources` maps it to what it was made from (a path or spec). With
-    `out_dir`, trajectories go under `out_dir/trajectories/`; with a `store` (`acquire.md.store.RunStore`)
+    `out_dir`, trajectories go under `out_dir/trajectories/`; with a `store` (`acquire.md.finished_runs.RunStore`)
     every finished run is stored, so that calling again with the same arguments resumes. With
     `modes`, each model's fastest vibration at the first start geometry is measured too (6 N force
     calls; `acquire.md.vibrations`), so that the report can set the time steps against it.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 if TYPE_CHECKING:
     from ase import Atoms

@@ -1,5 +1,5 @@
 """Progress bars on stderr (rich), one helper for every command: labeling runs, sampling,
-calibration and MD studies. `train` has its own (`train.progress`): it may not import `acquire`."""
+calibration and MD studies. `train` has its own (`train.stage_progress`): it may not import `acquire`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

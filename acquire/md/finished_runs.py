@@ -18,7 +18,7 @@ import numpy as np
 from ase import Atoms
 
 from acquire.md.runs import Job, MDFailure, MDRun, MDSettings, settings_at
-from labelers.files import atomic_write_text
+from labelers.atomic_files import atomic_write_text
 
 
 def result_key(settings: MDSettings, seed: int, source: str, start: Atoms) -> dict[str, Any]:

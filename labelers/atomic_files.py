@@ -1,5 +1,5 @@
 """Files written whole or not at all (used by `labelers` and `acquire`; `train`, which may not
-import this package, has the same helper in `train/files.py`)."""
+import this package, has the same helper in `train/atomic_files.py`)."""
 from __future__ import annotations
 
 import os

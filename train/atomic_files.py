@@ -1,4 +1,4 @@
-"""Files written whole or not at all (`labelers/files.py` has the same helper for `labelers` and
+"""Files written whole or not at all (`labelers/atomic_files.py` has the same helper for `labelers` and
 `acquire`: `train` may not import that package)."""
 from __future__ import annotations
 
