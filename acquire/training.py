@@ -24,13 +24,13 @@ class RunFrames:
     """What one run trains, selects and tests on (energies eV, forces eV/Å). Each kind of label is
     one field, next to the accurate training labels: a method reads the fields it trains on."""
 
-    accurate: Frames  # accurate training labels (energies and forces)
+    accurate: Frames | None  # accurate training labels (energies and forces); None: energy-only labels alone
     validation: Frames  # accurate labels the models are selected on
     test: Frames | None = None
     inaccurate: Frames | None = None  # ASTEROID: cheap labels of the molecule, pretrained on
     extra_inaccurate: tuple[Frames, ...] = ()  # ASTEROID: cheap labels of other molecules, pretrained on too
     unlabeled: Frames | None = None  # score matching: configurations without labels
-    energy_only: Frames | None = None  # ASTEROID: accurate energy-only labels its fine-tuning also fits
+    energy_only: Frames | None = None  # accurate energy-only labels (forces withheld) trained on beside `accurate`
 
 
 def training_config(preset: str, training: Mapping[str, Any] | None = None, *, seed: int = 0, threads: int = 1,
@@ -56,7 +56,8 @@ def train_method(method: Trainer, frames: RunFrames, config: TrainConfig, out: s
     import train
 
     if method == "standard":
-        return train.run_standard(frames.accurate, frames.validation, frames.test, config, out)
+        return train.run_standard(frames.accurate, frames.validation, frames.test, config, out,
+                                  energy_only=frames.energy_only)
     if method == "asteroid":
         if frames.inaccurate is None:
             raise train.TrainError("ASTEROID needs inaccurate labels")
@@ -64,7 +65,7 @@ def train_method(method: Trainer, frames: RunFrames, config: TrainConfig, out: s
         return train.run_asteroid(frames.accurate, pool, frames.validation, frames.test, config, out,
                                   energy_only=frames.energy_only)
     if method == "score-matching":
-        if frames.unlabeled is None:
-            raise train.TrainError("score matching needs unlabeled configurations")
+        if frames.unlabeled is None or frames.accurate is None:
+            raise train.TrainError("score matching needs unlabeled configurations and accurate force labels")
         return train.run_score_matching(frames.accurate, frames.unlabeled, frames.validation, frames.test, config, out)
     raise train.TrainError(f"unknown method {method!r}; methods: {', '.join(TRAINERS)}")
