@@ -1,6 +1,6 @@
 """`acquire train`: standard, ASTEROID or score-matching training from label sources.
 
-A thin layer over `train.run_standard` / `run_asteroid` / `run_score_matching`. The accurate
+A thin layer over `acquire.training` (the training of compare and run too). The accurate
 source is split (seeded, duplicate geometries kept on one side) into training, validation and
 test frames; the inaccurate pool loses every test geometry. torch is imported inside `run` only.
 """
