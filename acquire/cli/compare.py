@@ -85,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="accurate energy-only labels that ASTEROID's fine-tuning also fits, e.g. of bond-stretched "
                          "frames (acquire sample --method stretch): 'labels.db:pyscf:ccsd(t)/cc-pvdz;forces=false'; "
                          "not charged to the budget: the report lists them")
+    methods.add_argument("--energy-share", default=None, metavar="SHARE",
+                         help="buy accurate energy-only labels with this part of each budget (20%%, 50ccsd): ASTEROID and "
+                         "'standard + accurate energies' train on them (their forces withheld; test frames keep theirs); "
+                         "with --energy-only SRC they are that source's frames")
+    methods.add_argument("--energy-ratio", type=arguments.cost_ratio, default=None, metavar="FLOAT",
+                         help="with --energy-share: an accurate force label's cost ÷ an energy-only one's (38 for "
+                         "CCSD(T)/cc-pVDZ of ethanol)")
     methods.add_argument("--reuse", action="append", default=[], metavar="DIR",
                          help="an earlier comparison's folder: a run there with the same method, seed, frames and "
                          "settings (as far as the method reads them: a standard run does not read the cheap "
@@ -155,6 +162,7 @@ def settings_from(args: argparse.Namespace) -> Any:
                            dataset=args.dataset, command=command_line(args), pool=pool, label_workers=args.workers,
                            selection=args.selection, training=args.training or None,
                            extra_inaccurate=tuple(args.extra_inaccurate), energy_only=args.energy_only,
+                           energy_share=args.energy_share, energy_ratio=args.energy_ratio,
                            test_source=args.test_source,
                            reuse=tuple(args.reuse))
 

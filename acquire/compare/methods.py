@@ -1,8 +1,10 @@
 """The comparison's methods, one table: name -> label, what it trains on, its training switches,
 and how it runs.
 
-`trains_on`: "mixed" is the planner's split (accurate + inaccurate labels); "accurate" is the whole
-budget on accurate labels (the standard baseline); "accurate+unlabeled" adds unlabeled
+`trains_on`: "mixed" is the planner's split (accurate + inaccurate labels, and accurate energy-only
+labels where the budget buys them); "accurate" is the whole budget on accurate force labels (the
+standard baseline); "accurate+energies" the budget's accurate energy-only labels and force labels
+for the rest (standard training, no cheap labels); "accurate+unlabeled" adds unlabeled
 configurations of the inaccurate pool, which cost no labels.
 """
 from __future__ import annotations
@@ -23,9 +25,10 @@ if TYPE_CHECKING:
     from train.config import TrainConfig
     from train.models import Potential
 
-MethodName = Literal["standard", "asteroid", "no-bias-weights", "no-finetune", "delta-ml", "score-matching"]
-TrainsOn = Literal["accurate", "mixed", "accurate+unlabeled"]
-Group = Literal["core", "ablation", "unlabeled"]
+MethodName = Literal["standard", "standard-energies", "asteroid", "no-bias-weights", "no-finetune", "delta-ml",
+                     "score-matching"]
+TrainsOn = Literal["accurate", "accurate+energies", "mixed", "accurate+unlabeled"]
+Group = Literal["core", "energies", "ablation", "unlabeled"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Labels:
     inaccurate: SourceArrays
     extra_inaccurate: tuple[tuple[str, SourceArrays], ...] = ()
     energy_only: Frames | None = None
+    bought_energies: bool = False  # the budget buys energy-only labels (--energy-share): none are free
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,29 @@ def run_frames(inputs: RunInputs, method: Method) -> RunFrames:
         extra_inaccurate=tuple(frames_outside(labels.extra_inaccurate, accurate, rows.test)) if method.pretrains else (),
         unlabeled=(frames_of(labels.inaccurate, pool, "unlabeled", labelled=False)
                    if method.trains_on == "accurate+unlabeled" else None),
-        energy_only=labels.energy_only if method.finetunes else None)
+        energy_only=_energy_only(labels, rows, method))
+
+
+def _energy_only(labels: Labels, rows: RunIndices, method: Method) -> Frames | None:
+    """The accurate energy-only labels a run fits: those its budget bought (accurate rows whose
+    forces are withheld, or the first of `--energy-only`'s frames in the seed's order), else the
+    uncharged `--energy-only` labels of a fine-tuning method."""
+    from dataclasses import replace
+
+    if rows.energy_only:
+        if labels.energy_only is not None:
+            order = _seeded_order(len(labels.energy_only), rows.seed)
+            return labels.energy_only.subset(order[:len(rows.energy_only)])
+        return replace(frames_of(labels.accurate, rows.energy_only, "energy-only"), forces=None)  # withheld
+    if labels.energy_only is not None and method.finetunes and not labels.bought_energies:
+        return labels.energy_only
+    return None
+
+
+def _seeded_order(n: int, seed: int) -> list[int]:
+    import numpy as np
+
+    return np.random.default_rng([seed, 3]).permutation(n).tolist()
 
 
 def _trained(inputs: RunInputs, method: Method) -> Potential:
@@ -127,6 +153,7 @@ class Method:
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("standard", "standard (accurate only)", "accurate", "core", "standard"),
+    Method("standard-energies", "standard + accurate energies", "accurate+energies", "energies", "standard"),
     Method("asteroid", "ASTEROID", "mixed", "core", "asteroid", pretrains=True, finetunes=True),
     Method("no-bias-weights", "ASTEROID w/o bias weights (pretrain + fine-tune)", "mixed", "ablation", "asteroid",
            switches={"bias_weights": False}, pretrains=True, finetunes=True),
@@ -141,7 +168,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 
 def selected(settings: CompareSettings) -> list[str]:
     """The methods a comparison runs, in table order (ASTEROID before the ablations that reuse its stages)."""
-    groups = {"core"} | ({"ablation"} if settings.ablations else set()) | ({"unlabeled"} if settings.unlabeled else set())
+    groups = ({"core"} | ({"ablation"} if settings.ablations else set()) | ({"unlabeled"} if settings.unlabeled else set())
+              | ({"energies"} if settings.energy_share is not None else set()))
     return [name for name, method in METHODS.items() if method.group in groups]
 
 

@@ -48,6 +48,7 @@ def summarise(runs: list) -> list[dict[str, Any]]:
         row = rows.setdefault((run.key, run.method), {
             "key": run.key, "budget": run.budget, "ratio": run.ratio, "method": run.method,
             "n_accurate": run.n_accurate, "n_inaccurate": run.n_inaccurate, "n_unlabeled": run.n_unlabeled,
+            "n_energy_only": run.n_energy_only,
             "cost_accurate_labels": run.cost_accurate_labels, "cost_cpu_h": run.cost_cpu_h,
             "seeds": [], "_force": [], "_energy": [], "_train_cpu_h": [], "_gamma": []})
         row["seeds"].append(run.seed)
@@ -236,6 +237,8 @@ def table_rows(document: dict[str, Any], short: bool = False) -> list[tuple[str,
     rows = []
     for row in document["summary"]:
         labels = f"{row['n_accurate']} + {row['n_inaccurate']}"
+        if row.get("n_energy_only"):
+            labels = f"{row['n_accurate']} + {row['n_energy_only']} energies + {row['n_inaccurate']}"
         if row["n_unlabeled"]:
             labels = f"{row['n_accurate']} + {row['n_unlabeled']} unlabeled"
         method = row["method"] if short else label(row["method"])

@@ -83,18 +83,23 @@ def plan_runs(settings: CompareSettings, plans: dict[str, Plan]) -> list[RunSpec
     """Every run of the comparison, in the methods' table order, with the labels its method trains on."""
     runs = []
     for key, p in plans.items():
-        mixed = (p.accurate.cost_accurate_labels + p.inaccurate.cost_accurate_labels,
-                 _add(p.accurate.cost_cpu_h, p.inaccurate.cost_cpu_h))
+        energies = p.energy_only
+        mixed = (p.accurate.cost_accurate_labels + p.inaccurate.cost_accurate_labels + energies.cost_accurate_labels,
+                 _add(_add(p.accurate.cost_cpu_h, p.inaccurate.cost_cpu_h), energies.cost_cpu_h if energies.count else 0.0))
+        with_energies = p.standard_energies or p.standard
+        standard_e = (with_energies.cost_accurate_labels + energies.cost_accurate_labels,
+                      _add(with_energies.cost_cpu_h, energies.cost_cpu_h if energies.count else 0.0))
         for seed in range(settings.seeds):
             for method in selected(settings):
                 standard = (p.standard.cost_accurate_labels, p.standard.cost_cpu_h)
-                n_acc, n_inacc, n_unl, cost = {
-                    "accurate": (p.standard.count, 0, 0, standard),
-                    "accurate+unlabeled": (p.standard.count, 0, p.inaccurate.count, standard),
-                    "mixed": (p.accurate.count, p.inaccurate.count, 0, mixed),
+                n_acc, n_inacc, n_unl, n_e, cost = {
+                    "accurate": (p.standard.count, 0, 0, 0, standard),
+                    "accurate+energies": (with_energies.count, 0, 0, energies.count, standard_e),
+                    "accurate+unlabeled": (p.standard.count, 0, p.inaccurate.count, 0, standard),
+                    "mixed": (p.accurate.count, p.inaccurate.count, 0, energies.count, mixed),
                 }[METHODS[method].trains_on]
                 runs.append(RunSpec(key, p.budget, p.ratio, method, seed, n_acc, n_inacc, n_unl, cost[0], cost[1],
-                                    f"runs/{key}/{method}/seed{seed}"))
+                                    f"runs/{key}/{method}/seed{seed}", n_energy_only=n_e))
     return runs
 
 
@@ -137,7 +142,7 @@ def _identity(run: RunSpec, config: TrainConfig) -> tuple:
     or ASTEROID and its no-bias-weights ablation in a preset without bias weights."""
     method = METHODS[run.method]
     return (method.run, method.trainer, json.dumps(config.to_dict(), sort_keys=True), run.seed, run.n_accurate,
-            run.n_inaccurate, run.n_unlabeled)
+            run.n_inaccurate, run.n_unlabeled, run.n_energy_only)
 
 
 def unused_by(method: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -168,9 +173,11 @@ def split_record(run: RunSpec, settings: CompareSettings, indices: RunIndices) -
     record: Record = {"seed": indices.seed, "accurate": settings.accurate, "inaccurate": settings.inaccurate,
                       "train": indices.train, "validation": indices.validation, "test": indices.test,
                       "inaccurate_indices": indices.inaccurate}
+    if indices.energy_only:  # bought: accurate rows trained on their energies alone (forces withheld)
+        record["energy_only_indices"] = indices.energy_only
     if settings.extra_inaccurate and method.pretrains:
         record["extra_inaccurate"] = list(settings.extra_inaccurate)
-    if settings.energy_only and method.finetunes:
+    if settings.energy_only and (method.finetunes or indices.energy_only):
         record["energy_only"] = settings.energy_only
     return record
 
@@ -294,7 +301,7 @@ def load_labels(settings: CompareSettings) -> tuple[Labels, int | None]:
 
     accurate, inaccurate, own_rows = load_data(settings)
     return Labels(accurate, inaccurate, load_extra(settings.extra_inaccurate),
-                  energy_only_frames(settings.energy_only, accurate)), own_rows
+                  energy_only_frames(settings.energy_only, accurate), settings.energy_share is not None), own_rows
 
 
 def prepare(settings: CompareSettings, out: Path, log: Log = lambda line: None) -> Prepared:
@@ -308,7 +315,8 @@ def prepare(settings: CompareSettings, out: Path, log: Log = lambda line: None) 
     cost = accurate_label_cost(settings.accurate, accurate)
     plans = make_plans(settings, None if cost is None else cost.seconds)
     runs = plan_runs(settings, plans)
-    needs = SplitNeeds.of(settings, max(r.n_accurate for r in runs), own_rows)
+    withheld = 0 if labels.energy_only is not None else 1  # bought energies come from the accurate rows
+    needs = SplitNeeds.of(settings, max(r.n_accurate + withheld * r.n_energy_only for r in runs), own_rows)
     rooms = pool_rooms(out, settings.seeds, accurate, inaccurate, needs)
     limited = limit_to_pool(runs, plans, rooms, log)
     splits = {seed: seed_split(out, seed, accurate, inaccurate, replace(needs, n_inaccurate=max(

@@ -31,6 +31,7 @@ class RunSpec:
     status: RunStatus = "pending"
     note: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    n_energy_only: int = 0  # accurate energy-only labels bought (their forces withheld), after its n_accurate
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,15 @@ class RunIndices:
     validation: list[int]
     test: list[int]
     inaccurate: list[int]
+    energy_only: list[int] = field(default_factory=list)  # rows trained on their energies alone
 
     @classmethod
     def of(cls, run: RunSpec, split: SeedSplit) -> RunIndices:
+        """The run's rows: its force labels first in the seed's training order, its energy-only labels
+        next (so no frame is both), its prefix of the pool order."""
         return cls(run.seed, split.train_order[:run.n_accurate], split.validation, split.test,
-                   split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)])
+                   split.pool_order[:max(run.n_inaccurate, run.n_unlabeled)],
+                   split.train_order[run.n_accurate:run.n_accurate + run.n_energy_only])
 
 
 def plan_key(budget: str, ratio: float, share: str | None = None) -> str:
@@ -58,12 +63,16 @@ def plan_key(budget: str, ratio: float, share: str | None = None) -> str:
 
 def make_plans(settings: CompareSettings, accurate_cost_s: float | None) -> dict[str, Plan]:
     """key -> `budget.Plan` for every (budget, ratio) of the comparison."""
-    from budget import parse_budget, parse_share, plan
+    from budget import energy_labels, parse_budget, parse_share, plan
 
     policy = "paper" if settings.inaccurate_share is None else parse_share(settings.inaccurate_share)
+    energy = None if settings.energy_share is None else energy_labels(settings.energy_share, settings.energy_ratio)
     plans = {}
     for budget in settings.budgets:
         for ratio in settings.ratios:
-            plans[plan_key(str(parse_budget(budget)), ratio, settings.inaccurate_share)] = plan(
-                budget, ratio, policy=policy, accurate_cost_s=accurate_cost_s, validation=settings.validation)
+            key = plan_key(str(parse_budget(budget)), ratio, settings.inaccurate_share)
+            if energy is not None:
+                key += "_energy" + settings.energy_share.strip().replace("%", "pct").replace(" ", "")
+            plans[key] = plan(budget, ratio, policy=policy, accurate_cost_s=accurate_cost_s,
+                              validation=settings.validation, energy=energy)
     return plans

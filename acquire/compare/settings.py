@@ -52,7 +52,9 @@ class CompareSettings:
     test_source: str | None = None  # held-out accurate labels (e.g. an independent trajectory) for testing
     training: dict[str, Any] | None = None  # training-config fields changed on the preset (seed, threads: the comparison's)
     extra_inaccurate: tuple[str, ...] = ()  # cheap labels of other molecules for ASTEROID's pretraining (not charged)
-    energy_only: str | None = None  # accurate energy-only labels for ASTEROID's fine-tuning (not charged; reported)
+    energy_only: str | None = None  # accurate energy-only labels (SRC): not charged, or bought with energy_share
+    energy_share: str | None = None  # budget spent on accurate energy-only labels (20%, 50ccsd; None: none)
+    energy_ratio: float | None = None  # accurate force label cost / energy-only label cost (with energy_share)
     reuse: tuple[str, ...] = ()  # folders of earlier comparisons whose finished runs are copied where they fit
 
     def __post_init__(self) -> None:
@@ -87,6 +89,14 @@ class CompareSettings:
                 raise CompareError(f"cost ratio must be > 1 (accurate labels cost more), got {ratio:g}")
         if self.inaccurate_share is not None:
             parse_share(self.inaccurate_share)
+        if self.energy_share is not None:
+            parse_share(self.energy_share, "energy")
+            if self.energy_ratio is None:
+                raise CompareError("--energy-share needs --energy-ratio: the cost of an accurate force label ÷ an "
+                                   "energy-only one (CCSD(T)/cc-pVDZ of ethanol: 576 s / 15.1 s = 38)")
+        if self.energy_ratio is not None and not (self.energy_share is not None and math.isfinite(self.energy_ratio)
+                                                  and self.energy_ratio > 1):
+            raise CompareError(f"--energy-ratio goes with --energy-share and must be > 1, got {self.energy_ratio:g}")
 
     def _check_counts(self) -> None:
         for name in ("seeds", "threads", "jobs", "validation", "test", "label_workers"):
