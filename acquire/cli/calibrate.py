@@ -58,7 +58,7 @@ def _set_threads(threads: int) -> None:
     """OpenMP/BLAS threads for labels measured in this process (set before a backend is imported)."""
     import os
 
-    from acquire.labeling.executors import THREAD_VARIABLES
+    from acquire.threads import THREAD_VARIABLES
 
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)

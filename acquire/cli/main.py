@@ -136,16 +136,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
+    from acquire.threads import requested_threads, thread_limit
+
     try:
-        try:
-            args = parse_args(argv)
-        except SystemExit as exit:  # argparse's errors (its one line printed), --help, --version
-            return exit.code if isinstance(exit.code, int) else 2
-        if getattr(args, "_run", None) is None:
-            build_parser().print_help()
-            return 2
-        with _sigterm_as_interrupt():
-            return int(args._run(args) or 0)
+        with thread_limit(requested_threads(None)):  # before numpy and the rest load: the user's OMP_NUM_THREADS or 1
+            try:
+                args = parse_args(argv)
+            except SystemExit as exit:  # argparse's errors (its one line printed), --help, --version
+                return exit.code if isinstance(exit.code, int) else 2
+            if getattr(args, "_run", None) is None:
+                build_parser().print_help()
+                return 2
+            with _sigterm_as_interrupt(), thread_limit(requested_threads(getattr(args, "threads", None))):
+                return int(args._run(args) or 0)
     except KeyboardInterrupt as exc:
         why = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"acquire: {why}; everything already stored is kept", file=sys.stderr)

@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stretch: element symbols (O-H; the second atom moves) or I,J indices (default O-H)")
     parser.add_argument("--lengths", default="1.1:1.8:0.1", metavar="START:STOP:STEP",
                         help="stretch: bond lengths, Å (default 1.1:1.8:0.1)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="OpenMP/BLAS threads of the sampling calculator (default: $OMP_NUM_THREADS, else 1)")
     add_output_arguments(parser)
 
 

@@ -18,9 +18,8 @@ from typing import Protocol
 from ase import Atoms
 
 from acquire.errors import AcquireError
+from acquire.threads import THREAD_VARIABLES
 from labelers.base import Label
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class EngineError(AcquireError):
