@@ -38,7 +38,7 @@ from train.config import StageConfig, TrainConfig, with_model
 from train.energy_only import finetune_loss
 from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
-from train.frames import Frames
+from train.frames import Frames, training_molecule
 from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.losses import energy_only_loss
@@ -93,6 +93,7 @@ class _Run:
         import json
 
         self.config = _model_for_data(self.config, frames)
+        self.molecule = training_molecule({k: f for k, f in frames.items() if k != "test"})
         digest = {}
         for name, f in frames.items():
             if f is not None:
@@ -163,7 +164,7 @@ class _Run:
         metrics["config"] = cfg.to_dict()
         metrics["versions"] = versions()
         save_model(model, cfg.model, self.out_dir / "model.pt", metrics=_plain_metrics(metrics),
-                   method=method)
+                   method=method, molecule=self.molecule)
         write_json(metrics, self.out_dir / "metrics.json")
         write_log(self.histories, self.out_dir / "log.csv")
         return RunResult(self.out_dir, metrics, model)

@@ -1,7 +1,8 @@
 """Model files: save and load a `Potential` with its config, reference energies, metrics, versions.
 
 A model file is a dict of tensors and plain values (loads with `torch.load(weights_only=True)`):
-{"format", "architecture", "model_config", "state_dict", "metrics", "config", "versions"}.
+{"format", "architecture", "model_config", "state_dict", "metrics", "config", "versions", "molecule"}
+("molecule": `train.frames.training_molecule`; files written before it was recorded have none).
 A file whose architecture tag differs from this code's is refused (`models.ARCHITECTURE_VERSIONS`).
 """
 from __future__ import annotations
@@ -65,3 +66,10 @@ def load_model(path: str | Path) -> Potential:
     model.load_state_dict(state["state_dict"])
     dtype = next(v.dtype for k, v in state["state_dict"].items() if k.startswith("net.") and v.is_floating_point())
     return model.to(dtype).eval()
+
+
+def trained_molecule(path: str | Path) -> dict | None:
+    """The molecule record of a model file or run directory (`train.frames.training_molecule`:
+    numbers, positions_A, formulas, elements), or None for a file written before it was recorded."""
+    record = read_model_file(path).get("molecule")
+    return record if isinstance(record, dict) and record.get("elements") else None

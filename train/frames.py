@@ -104,3 +104,17 @@ class Frames:
             numbers = numbers[0]
         return Frames(positions, numbers, np.array(energies) if energies else None,
                       np.stack(forces) if forces else None, name=name)
+
+
+def training_molecule(frames: dict[str, Frames | None]) -> dict:
+    """What a model is trained on, recorded in its model file (`train.checkpoint`): the first
+    geometry of its first set (atomic numbers, positions Å), every formula and every element of the
+    sets, so that MD and scans default to the model's own molecule and refuse elements it never saw."""
+    from ase.symbols import Symbols
+
+    given = [f for f in frames.values() if f is not None]
+    first = given[0]
+    formulas = sorted({Symbols(row).get_chemical_formula() for f in given for row in np.unique(f.atom_numbers, axis=0)})
+    elements = sorted({int(z) for f in given for z in np.unique(f.numbers)})
+    return {"numbers": [int(z) for z in first.atom_numbers[0]], "positions_A": first.positions[0].tolist(),
+            "formulas": formulas, "elements": elements}

@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "NAME=MODEL names it in the report (default: the end of its path that tells it apart)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--molecule", metavar="M", default=None,
-                       help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
+                       help="start geometry: SMILES, .xyz/.sdf/.mol file or embedded name (default: the first "
+                       "trained model's own molecule, its training data's first geometry; ethanol for labelers only)")
     start.add_argument("--start", metavar="FILE", default=None,
                        help="start geometries (xyz/extxyz): RUNS frames spread evenly over the file, run k from the k-th")
     parser.add_argument("--temperature", type=arguments.temperature, default=500.0, metavar="K", help="temperature, K (default 500)")
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from acquire.md.finished_runs import RunStore
     from acquire.md.report import metrics, write_outputs
     from acquire.md.runs import MDSettings, parse_timesteps, run_stability
+    from acquire.model_molecule import check_molecule, trained_records
     from acquire.progress_bars import bar
 
     settings = MDSettings(
@@ -84,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         raise AcquireError(f"--workers must be >= 1, got {workers}")
     if args.runs < 1:
         raise AcquireError(f"--runs must be >= 1, got {args.runs}")
-    starts = _starts(args.molecule, args.start, args.runs)
     labelled = model_labels(args.models)
     output_folder(args.out, "md", create=False)  # a file or another command's folder: refused before any work
+    records = trained_records(labelled)
+    starts = _starts(args.molecule, args.start, args.runs, records)
+    check_molecule(records, starts)
     modes = _check_and_measure(labelled, args.device, starts[0], settings, timesteps)
     factories = {name: functools.partial(calculator_for, model, device=args.device) for name, model in labelled}
     total = len(labelled) * len(timesteps) * args.runs
@@ -132,9 +136,10 @@ def _check_and_measure(labelled: list[tuple[str, str]], device: str, start, sett
     return modes
 
 
-def _starts(molecule: str | None, start: str | None, runs: int) -> list:
+def _starts(molecule: str | None, start: str | None, runs: int, records: dict[str, dict]) -> list:
     """Start geometries: --molecule, or `runs` frames of --start spread evenly over the file (so
-    that frames of an MD pool are decorrelated); run k starts from the k-th."""
+    that frames of an MD pool are decorrelated; run k starts from the k-th), or the first trained
+    model's own molecule (`records`)."""
     if start is not None:
         from ase.io import read
 
@@ -153,9 +158,11 @@ def _starts(molecule: str | None, start: str | None, runs: int) -> list:
             step = len(frames) / runs
             frames = [frames[int(k * step)] for k in range(runs)]
         return frames
+    from acquire.model_molecule import FALLBACK_MOLECULE, default_molecule
     from acquire.molecules import load_molecule
 
-    return [load_molecule(molecule or "ethanol")]
+    own = default_molecule(records) if molecule is None else None
+    return [own[0] if own is not None else load_molecule(molecule or FALLBACK_MOLECULE)]
 
 
 def _print_summary(result, report) -> None:

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="MODEL",
                         help="a trained model (model.pt or its run directory) or a labeler spec such as xtb:gfn2; "
                         "NAME=MODEL names it (default: the end of its path that tells it apart)")
-    parser.add_argument("--molecule", metavar="M", default="ethanol",
-                        help="start geometry: SMILES, .xyz file or embedded name (default: ethanol)")
+    parser.add_argument("--molecule", metavar="M", default=None,
+                        help="start geometry: SMILES, .xyz/.sdf/.mol file or embedded name (default: the first "
+                        "trained model's own molecule, its training data's first geometry; ethanol for labelers only)")
     parser.add_argument("--bond", required=True, metavar="BOND",
                         help="I,J (0-based atom indices; J moves) or element symbols A-B (the first bonded pair; B moves)")
     parser.add_argument("--distances", default="0.7:1.8:0.05", metavar="START:STOP:STEP",
@@ -41,16 +42,21 @@ def run(args: argparse.Namespace) -> int:
 
     from acquire.folders import output_folder
     from acquire.md.calculators import model_labels
+    from acquire.model_molecule import FALLBACK_MOLECULE, check_molecule, default_molecule, trained_records
     from acquire.molecules import load_molecule
     from acquire.scan import parse_distances, plot, resolve_bond, scan
 
     distances = parse_distances(args.distances)
-    atoms = load_molecule(args.molecule)
+    labelled = model_labels(args.sources)
+    records = trained_records(labelled)
+    own = default_molecule(records) if args.molecule is None else None
+    atoms, molecule = own if own is not None else (load_molecule(args.molecule or FALLBACK_MOLECULE),
+                                                   args.molecule or FALLBACK_MOLECULE)
+    check_molecule(records, [atoms])
     bond = resolve_bond(atoms, args.bond)
     out = output_folder(args.out, "scan", create=False)  # a file there is refused before the scan is computed
     log = (lambda line: print(line, file=sys.stderr)) if show_progress(args) else (lambda line: None)
-    document = scan(model_labels(args.sources), atoms, bond, distances, args.coverage, out, args.molecule,
-                    device=args.device, log=log)
+    document = scan(labelled, atoms, bond, distances, args.coverage, out, molecule, device=args.device, log=log)
     plot(document, out / "scan.png")
     if args.json:
         print_json(document)
