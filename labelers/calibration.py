@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from ase import Atoms
 
 from labelers.base import Labeler
 from labelers.errors import LabelerError
+from labelers.files import atomic_write_text
 
 ENV_VAR = "ASTEROID_CALIBRATION"
 PACKAGE_TABLE = Path(__file__).parent / "data" / "calibration.json"
@@ -153,11 +153,7 @@ def _write(entries: list[Calibration], path: Path) -> Path:
     doc = {"format": FORMAT, "units": "CPU-core seconds per label", "entries": [asdict(e) for e in entries]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".calibration-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
     except OSError as exc:
         raise CalibrationError(f"cannot write calibration table {path}: {exc}") from None
     _cache.pop(path, None)
