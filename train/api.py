@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from train.atomic_files import load_plain
-from train.bias import bias_of, bias_weights, effective_sample_size
+from train.bias import absolute_gammas, bias_of, bias_weights, collapsed, effective_sample_size
 from train.checkpoint import save_model, versions
 from train.config import StageConfig, TrainConfig, with_model
 from train.energy_only import finetune_loss
@@ -350,14 +350,17 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
         bias = np.concatenate([bias_of(bias_model, graphs, p.forces, config.eval_batch_size) if same_molecule(p, accurate)
                                else np.full(len(p), np.nan) for p, graphs in zip(parts, part_graphs)])
         known = bias[target]
-        extra["bias"] = {"mean": known.mean(), "std": known.std(), "min": known.min(), "max": known.max()}
+        extra["bias"] = {"mean": known.mean(), "std": known.std(), "median": float(np.median(known)), "min": known.min(),
+                         "max": known.max()}
     else:
         bias = np.zeros(len(pool))
-    gammas = config.weightings()
+    relative = config.weightings()
+    gammas = absolute_gammas(relative, bias[target], config.relative_gammas and config.bias_weights)
     weights = {g: _weights(bias, target, g) for g in gammas}
     if config.bias_weights:
         np.save(run.out_dir / "bias.npy", bias)
         plot_bias(bias[target], {g: w[target] for g, w in weights.items()}, run.out_dir / "bias.png")
+        _warn_collapsed(weights, len(train), extra["bias"])
     caller = np.concatenate([np.ones(len(p)) if p.weights is None else p.weights for p in parts])
     test_graphs = run.graphs(test) if test is not None else None
     search, best = [], None
@@ -376,7 +379,9 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
             name = f"finetune{'_energies' if energies else ''}{'_only' if accurate is None else ''}_{tag}"
             run.stage(name, model, train, val, config.finetune_stage, inputs.loss)
         scored = {"validation": evaluate(model, val, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)}
-        point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]),
+        point = {"gamma": gamma, "ess": effective_sample_size(weights[gamma]), "frames": len(pool),
+                 "collapsed": collapsed(effective_sample_size(weights[gamma]), len(train)),
+                 **({"gamma_relative": relative[gammas.index(gamma)]} if config.relative_gammas else {}),
                  **{f"val_{k}": v for k, v in scored["validation"].items()}}
         if test_graphs and len(gammas) > 1:  # recorded to show what validation chose; never used to choose
             scored["test"] = evaluate(model, test_graphs, config.rho, config.loss, config.eval_batch_size, config.energy_per_atom)
@@ -385,7 +390,9 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
         if best is None or scored["validation"]["loss"] < best[0]:
             best = (scored["validation"]["loss"], gamma, model, scored)
     _, gamma, model, scored = best
+    chosen = next(p for p in search if p["gamma"] == gamma)
     extra.update({"gamma": gamma, "gamma_search": search, "bias_weights": config.bias_weights,
+                  "ess": chosen["ess"], "ess_collapsed": chosen["collapsed"],
                   "weights": "uniform" if math.isinf(gamma) else "bias",
                   "finetune": config.finetune})
     return run.finish("asteroid", model, val, test_graphs, extra, scored)
@@ -405,6 +412,20 @@ def _check_asteroid(accurate: Frames | None, parts: list[Frames], single: bool, 
             _check(frames, what)
     _check_elements(config, [accurate, validation, test, *parts])
     return accurate if accurate is not None else validation
+
+
+def _warn_collapsed(weights: dict[float, np.ndarray], accurate: int, bias: dict) -> None:
+    """A warning on stderr, before any pretraining, for each gamma whose weights are worth fewer
+    configurations than the accurate training set (`train.bias.collapsed`)."""
+    import sys
+
+    for gamma, w in weights.items():
+        ess = effective_sample_size(w)
+        if collapsed(ess, accurate):
+            print(f"warning: ASTEROID gamma {gamma:.3g} kcal/mol/Å keeps an effective {ess:.1f} of {len(w)} cheap frames, "
+                  f"fewer than the {accurate} accurate training labels: the bias weights have collapsed onto a few frames "
+                  f"(bias B {bias['mean']:.2f} ± {bias['std']:.2f} kcal/mol/Å); larger gammas, or gammas relative to "
+                  "the median B (acquire train --relative-gammas), keep more", file=sys.stderr)
 
 
 def _weights(bias: np.ndarray, target: np.ndarray, gamma: float) -> np.ndarray:

@@ -99,7 +99,8 @@ class TrainConfig:
     dtype: DType = "float32"
     seed: int = 0
     threads: int = 1
-    gammas: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # kcal/mol/Å
+    gammas: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # kcal/mol/Å (the paper's), or multiples of the median B
+    relative_gammas: bool = False  # ASTEROID: gammas are multiples of the measured median bias B, not kcal/mol/Å
     uniform_candidate: bool = False  # ASTEROID: uniform weights (gamma = inf) is one more candidate for validation
     bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
@@ -186,7 +187,7 @@ def stored_model(data: dict[str, Any]) -> dict[str, Any]:
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
 # The fields only the methods that learn from inaccurate or unlabeled data read: a standard run
 # trains the same model whatever they hold.
-PRETRAINING_FIELDS = ("gammas", "uniform_candidate", "bias_weights", "finetune", "energy_only_rho",
+PRETRAINING_FIELDS = ("gammas", "relative_gammas", "uniform_candidate", "bias_weights", "finetune", "energy_only_rho",
                       "temperature_K", "projections", "bias", "pretrain", "finetune_stage")
 
 

@@ -49,17 +49,35 @@ def plot_bias(bias: np.ndarray, weights: dict[float, np.ndarray], path: Path) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.hist(bias, bins=50, color="tab:blue")
     left.set_xlabel("bias B (kcal/mol/Å)")
     left.set_ylabel("configurations")
     left.set_title(f"bias: mean {bias.mean():.2f}, std {bias.std():.2f}")
+    from train.bias import effective_sample_size
+
+    edges = weight_bins(weights)
     for gamma, w in weights.items():
-        right.hist(w, bins=50, histtype="step", label=f"gamma {gamma:g}")
-    right.set_xlabel("weight exp(-B/gamma), mean 1")
+        ess = effective_sample_size(w) if w.size else 0.0
+        right.hist(np.clip(w, edges[0], None), bins=edges, histtype="step",
+                   label=f"gamma {gamma:.3g}: effective {ess:.0f} of {len(w)}")
+    right.set_xscale("log")  # weights span decades when gamma is small against B: a linear axis shows one bar
+    right.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # labels at the decades only
+    right.set_xlabel(f"weight exp(-B/gamma), mean 1 (log; below {edges[0]:.0e} drawn at it)")
     right.set_yscale("log")
-    right.legend()
+    right.set_ylabel("configurations")
+    right.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def weight_bins(weights: dict[float, np.ndarray], floor: float = 1e-6) -> np.ndarray:
+    """50 log-spaced histogram edges over every gamma's weights, from the smallest weight (at least
+    `floor`: weights that underflowed to 0 are drawn there) to the largest."""
+    values = np.concatenate([np.asarray(w, dtype=float).ravel() for w in weights.values()] or [np.ones(1)])
+    low = max(float(values.min()), floor)
+    high = max(float(values.max()), low * 10)
+    return np.logspace(np.log10(low), np.log10(high), 51)

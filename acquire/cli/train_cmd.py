@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inaccurate-count", type=arguments.frames, default=None, metavar="N", help="inaccurate frames drawn from the pool (default all)")
     parser.add_argument("--gammas", default=None, metavar="LIST", help="gamma candidates, kcal/mol/Å, e.g. 0.1,0.5,1,2; add uniform to let the validation set "
                         "also choose plain pretraining without bias weights (default: preset)")
+    parser.add_argument("--relative-gammas", action="store_true", default=None,
+                        help="read --gammas as multiples of the measured median bias B (e.g. 0.05,0.1,0.2), so that "
+                        "they follow the bias of the methods at hand (default: absolute kcal/mol/Å, as the paper)")
     parser.add_argument("--no-bias-weights", action="store_true", help="ablation: uniform weights on the inaccurate data")
     parser.add_argument("--no-finetune", action="store_true", help="ablation: skip fine-tuning on the accurate data")
     parser.add_argument("--temperature", type=arguments.temperature, default=None, metavar="K", help="score matching: sampling temperature (default 500 K)")
@@ -140,6 +143,8 @@ def build_config(args: argparse.Namespace) -> Any:
     sizes = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers)) if v is not None}
     if sizes:
         config = train.with_model(config, **sizes)
+    if args.relative_gammas:
+        config = replace(config, relative_gammas=True, bias_weights=True)
     if args.no_bias_weights or args.no_finetune:
         config = replace(config, bias_weights=config.bias_weights and not args.no_bias_weights,
                          finetune=config.finetune and not args.no_finetune)
@@ -167,5 +172,9 @@ def print_table(metrics: dict, out: Path) -> None:
     console = Console()
     console.print(table)
     if metrics.get("gamma") is not None:
-        console.print(f"chosen gamma: {metrics['gamma']:g} kcal/mol/Å")
+        console.print(f"chosen gamma: {metrics['gamma']:.3g} kcal/mol/Å")
+    for point in metrics.get("gamma_search", []):  # how many cheap frames each gamma's weights are worth
+        console.print(f"gamma {point['gamma']:.3g}: effective sample size {point['ess']:.1f} of {point.get('frames', '?')} "
+                      f"cheap frames{' (collapsed: fewer than the accurate training labels)' if point.get('collapsed') else ''}",
+                      highlight=False)
     console.print(f"training time: {metrics['seconds']:.0f} s; model: {out / 'model.pt'}")

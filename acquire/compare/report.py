@@ -299,6 +299,14 @@ def _gamma_text(gamma: float | None) -> str:
     return "uniform (no bias weights)" if gamma is None else fmt(gamma, digits=2)
 
 
+def _ess_text(point: dict[str, Any]) -> str:
+    """A gamma's effective sample size (of how many cheap frames; 'collapsed' below the accurate count)."""
+    if point.get("ess") is None:
+        return "—"
+    of = f" of {point['frames']}" if point.get("frames") else ""
+    return f"{point['ess']:.0f}{of}{' (collapsed)' if point.get('collapsed') else ''}"
+
+
 def _gamma_lines(document: dict[str, Any]) -> list[str]:
     """The gamma ASTEROID's validation set chose per run and, with several candidates, each
     candidate's validation and test force MAE (the test figures show what the choice cost or won)."""
@@ -307,10 +315,17 @@ def _gamma_lines(document: dict[str, Any]) -> list[str]:
         return []
     lines = ["Chosen gamma (kcal/mol/Å, on the validation set): " + ", ".join(
         f"{r['key']} seed {r['seed']}: {_gamma_text(r['gamma'])}" for r in runs), ""]
+    collapsed = [f"{r['key']} seed {r['seed']} (gamma {_gamma_text(p['gamma'])}: {_ess_text(p)})" for r in runs
+                 for p in r.get("gamma_search") or [] if p.get("collapsed") and p["gamma"] == r["gamma"]]
+    if collapsed:
+        lines += ["Warning: the chosen gamma's bias weights are worth fewer cheap frames than the accurate training "
+                  "labels (effective sample size), so the cheap labels add little: " + ", ".join(collapsed) +
+                  ". Larger gammas or gammas relative to the median bias keep more.", ""]
     searched = [r for r in runs if len(r.get("gamma_search") or []) > 1]
     if searched:
-        lines += ["| run | gamma | validation force MAE | test force MAE | chosen |", "|---|---|---|---|---|"]
-        lines += [f"| {r['key']} seed {r['seed']} | {_gamma_text(p['gamma'])} | {fmt(p.get('val_force_mae'))} | "
+        lines += ["| run | gamma | effective sample size | validation force MAE | test force MAE | chosen |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r['key']} seed {r['seed']} | {_gamma_text(p['gamma'])} | {_ess_text(p)} | {fmt(p.get('val_force_mae'))} | "
                   f"{fmt(p.get('test_force_mae'))} | {'yes' if p['gamma'] == r['gamma'] else ''} |"
                   for r in searched for p in r["gamma_search"]]
         lines.append("")
