@@ -25,6 +25,10 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     assert set(checks) == {"pyscf:hf/sto-3g", "xtb:gfn2"} and checks["xtb:gfn2"]["labels"] == 10
     assert checks["xtb:gfn2"]["planned_s_per_label"] == pytest.approx(checks["pyscf:hf/sto-3g"]["planned_s_per_label"] / 10)
     assert summary["cost_check"]["ratio"]["planned"] == 10
+    plan = json.loads((tmp_path / "r" / "plan.json").read_text())["plan"]
+    estimates = {row["part"]: row for row in summary["cost_check"]["estimates"]}
+    assert estimates["labeling"]["estimated_s"] == pytest.approx(  # the 2 uncharged validation labels on both sides
+        plan["costs"]["labeling"]["cpu_s"] + plan["validation"]["cost_cpu_s"])
     assert {"plan.json", "pool.extxyz", "labels.db", "run.json", "models"} <= {p.name for p in (tmp_path / "r").iterdir()}
     training = summary["training"]
     assert training["asteroid"]["validation"]["force_mae"] > 0
@@ -48,6 +52,36 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     assert np.allclose(frames[0].arrays["REF_forces"], frames[0].get_forces())
     missing = acquire("export", "--store", "r/labels.db", "--labeler", "xtb:gfn1", "--out", "x.extxyz", cwd=tmp_path)
     assert missing.returncode == 2 and "no done labels" in missing.stderr
+    _export_weights_and_isolated_atoms(tmp_path)
+
+
+def _export_weights_and_isolated_atoms(tmp_path) -> None:
+    """`acquire export --weights` takes acquire run's own models/asteroid (it needed split.json), also a
+    folder written before the pool geometries were recorded; --isolated-atoms adds mace-torch's E0 frames."""
+    from labelers import get_labeler
+    from train.bias import bias_weights
+
+    args = ("export", "--store", "r/labels.db", "--labeler", "xtb:gfn2", "--weights", "r/models/asteroid",
+            "--isolated-atoms", "--out", "xtb.extxyz", "--json")
+    weighted = acquire(*args, cwd=tmp_path)
+    assert weighted.returncode == 0, weighted.stderr
+    frames = read(tmp_path / "xtb.extxyz", ":")
+    data = [f for f in frames if f.info["config_type"] != "IsolatedAtom"]
+    lone = {f.get_chemical_symbols()[0]: f for f in frames if f.info["config_type"] == "IsolatedAtom"}
+    metrics = json.loads((tmp_path / "r" / "models" / "asteroid" / "metrics.json").read_text())
+    expected = bias_weights(np.load(tmp_path / "r" / "models" / "asteroid" / "bias.npy"), metrics["gamma"])
+    assert len(data) == 10 and sorted(f.info["config_weight"] for f in data) == pytest.approx(sorted(expected))
+    assert set(lone) == {"H", "O"} and all(len(f) == 1 for f in lone.values())
+    xtb = get_labeler("xtb:gfn2")
+    hydrogen = lone["H"].copy()
+    hydrogen.info["spin"] = 1
+    assert lone["H"].info["REF_energy"] == pytest.approx(xtb.label(hydrogen).energy)
+    assert json.loads(weighted.stdout)["isolated_atoms_eV"]["O"] == pytest.approx(lone["O"].info["REF_energy"])
+    (tmp_path / "r" / "models" / "asteroid" / "bias_geometries.npz").unlink()  # a folder from before they were kept
+    again = acquire(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [f.info["config_weight"] for f in read(tmp_path / "xtb.extxyz", ":")[:10]] == pytest.approx(
+        [f.info["config_weight"] for f in data])
 
 
 @pytest.mark.parametrize("selection", ["diverse", "uncertain"])

@@ -114,3 +114,19 @@ def test_torchscript_export_reproduces_the_run(name: str, tmp_path) -> None:
         assert e.dtype == torch.float64 and f.shape == (9, 3)
         assert float(e) == pytest.approx(energy, abs=1e-6)
         assert np.abs(f.numpy() - forces).max() < FORCE_TOL
+
+
+def test_a_format_the_run_cannot_take_is_refused_before_the_network_is_built(tmp_path) -> None:
+    """A MACE file asked for as TorchScript is refused from its header (it took 18 s to build first)."""
+    from train.checkpoint import FORMAT
+    from train.errors import ConfigError
+
+    torch.save({"format": FORMAT, "model_config": {"name": "mace"}, "state_dict": {}}, tmp_path / "model.pt")
+    with pytest.raises(ConfigError, match="exports as --format mace"):
+        export_model(tmp_path, tmp_path / "x.pt", "torchscript")
+
+
+def test_export_model_help_says_which_runs_each_format_takes() -> None:
+    from acquire.cli import export_model as command
+
+    assert "any run" not in command.HELP and "PaiNN, EGNN, TensorNet" in command.HELP

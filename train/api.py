@@ -43,7 +43,7 @@ from train.graph import composition_matrix, mean_neighbours, to_data_list
 from train.loop import fit
 from train.losses import energy_only_loss
 from train.models import Potential, build_model
-from train.outputs import UNITS, plot_bias, write_json, write_log
+from train.outputs import POOL_GEOMETRIES, UNITS, plot_bias, save_pool_geometries, write_json, write_log
 from train.score import beta_of, score_matching_loss
 
 
@@ -359,6 +359,7 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
     weights = {g: _weights(bias, target, g) for g in gammas}
     if config.bias_weights:
         np.save(run.out_dir / "bias.npy", bias)
+        save_pool_geometries(parts, run.out_dir / POOL_GEOMETRIES)
         plot_bias(bias[target], {g: w[target] for g, w in weights.items()}, run.out_dir / "bias.png")
         _warn_collapsed(weights, len(train), extra["bias"])
     caller = np.concatenate([np.ones(len(p)) if p.weights is None else p.weights for p in parts])

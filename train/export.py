@@ -34,18 +34,18 @@ def export_model(run: str | Path, out: str | Path, format: str) -> dict:
     if format not in FORMATS:
         raise ConfigError(f"unknown export format {format!r}; formats: {', '.join(FORMATS)}")
     name = read_model_file(run)["model_config"]["name"]
+    if format == "mace" and name != "mace":  # refused before the network is built (a MACE build takes seconds)
+        raise ConfigError(f"--format mace needs a MACE run; {run} holds a {name} model (use --format torchscript)")
+    if format == "torchscript" and name == "mace":
+        raise ConfigError("a MACE run exports as --format mace (mace-torch's own file, which its LAMMPS and "
+                          "TorchScript tools take); --format torchscript is for painn, egnn and tensornet runs")
     model = load_model(run)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "mace":
-        if name != "mace":
-            raise ConfigError(f"--format mace needs a MACE run; {run} holds a {name} model (use --format torchscript)")
         with atomic_path(out) as tmp:
             torch.save(to_mace(model), tmp)
         loader = "mace.calculators.MACECalculator(model_paths=FILE, device='cpu', default_dtype='float64')"
-    elif name == "mace":
-        raise ConfigError("a MACE run exports as --format mace (mace-torch's own file, which its LAMMPS and "
-                          "TorchScript tools take); --format torchscript is for painn, egnn and tensornet runs")
     else:
         with atomic_path(out) as tmp:
             torch.jit.save(to_torchscript(model), str(tmp))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from train.atomic_files import atomic_write_text
+from train.atomic_files import atomic_path, atomic_write_text
 
 UNITS = {"energy_mae": "kcal/mol", "force_mae": "kcal/mol/Å", "bias": "kcal/mol/Å",
          "gamma": "kcal/mol/Å", "seconds": "s (wall)"}
@@ -81,3 +81,20 @@ def weight_bins(weights: dict[float, np.ndarray], floor: float = 1e-6) -> np.nda
     low = max(float(values.min()), floor)
     high = max(float(values.max()), low * 10)
     return np.logspace(np.log10(low), np.log10(high), 51)
+
+
+POOL_GEOMETRIES = "bias_geometries.npz"  # beside bias.npy: which configuration each bias value belongs to
+
+
+def save_pool_geometries(parts: list, path: Path) -> None:
+    """The positions (Å) of an ASTEROID run's inaccurate frames, part by part in the order of
+    bias.npy, so that `acquire export --weights RUN` finds each frame's weight by geometry in any
+    run folder (acquire train, run, compare) without knowing how the pool was made."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **{f"part{k}": np.asarray(p.positions, dtype=float) for k, p in enumerate(parts)})
+
+
+def load_pool_geometries(path: Path) -> list[np.ndarray]:
+    """Every inaccurate frame's positions (k, 3) in the order of bias.npy (`save_pool_geometries`)."""
+    with np.load(path) as data:
+        return [frame for k in range(len(data.files)) for frame in data[f"part{k}"]]

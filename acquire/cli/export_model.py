@@ -5,7 +5,7 @@ import argparse
 
 from acquire.cli.output import add_output_arguments, print_json
 
-HELP = "write a trained model as a mace-torch model file (MACE runs) or a TorchScript module (any run)"
+HELP = "write a trained model as a mace-torch model file (MACE runs) or a TorchScript module (PaiNN, EGNN, TensorNet runs)"
 EXAMPLES = """examples:
   acquire export-model runs/asteroid --format mace --out ethanol.model
   acquire export-model runs/painn --format torchscript --out ethanol.pt --json
@@ -19,7 +19,8 @@ energy eV (float64 scalar), forces eV/Å (N,3); one isolated molecule per call."
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run directory (or its model.pt)")
-    parser.add_argument("--format", required=True, choices=("mace", "torchscript"), help="file format")
+    parser.add_argument("--format", required=True, choices=("mace", "torchscript"),
+                        help="mace: MACE runs only; torchscript: PaiNN, EGNN and TensorNet runs (a MACE run exports as mace)")
     parser.add_argument("--out", required=True, metavar="FILE", help="file to write")
     add_output_arguments(parser)
 
