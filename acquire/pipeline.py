@@ -149,17 +149,19 @@ def _check_same_run(path: Path, recorded: dict) -> None:
         raise AcquireError(f"{path.parent} holds a run with other settings ({', '.join(changed)}); use another --out")
 
 
-def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling: SamplingSettings) -> list[Atoms]:
-    """The sampled configurations: read back if sampled before, else sampled and written."""
+def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling: SamplingSettings,
+          log: Callable[[str], None] = lambda line: None) -> list[Atoms]:
+    """The sampled configurations: read back if sampled before, else sampled (a log line every 10 %) and written."""
     from acquire.labeling.pools import read_pool
     from acquire.labeling.sampling import sample, write_frames
+    from acquire.progress import log_lines
 
     path = out / POOL_NAME
     if path.is_file():
         frames = read_pool(str(path))
         if len(frames) == count:
             return frames
-    frames = sample(atoms, count, method, sampling)
+    frames = sample(atoms, count, method, sampling, log_lines(log, f"sampling ({method}, {sampling.calculator}) steps"))
     write_frames(frames, str(path))
     return read_pool(str(path))  # exactly what the file holds, so a rerun hashes the same positions
 
@@ -257,7 +259,7 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
 
     log(announcement("sampling", f"{n_accurate + n_inaccurate} configurations", plan_doc["costs"]["sampling"]["cpu_s"]))
     began = time.process_time()  # CPU-core seconds of every thread, as labels and the plan count them
-    frames = _pool(out, atoms, n_accurate + n_inaccurate, settings.method, sampling)
+    frames = _pool(out, atoms, n_accurate + n_inaccurate, settings.method, sampling, log)
     sampling_s = time.process_time() - began
     store = LabelStore(out / STORE_NAME)
     reports: list[RunReport] = []

@@ -58,3 +58,24 @@ def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def log_lines(log: Callable[[str], None], what: str, step: float = 0.1) -> Callable[[int, int], None]:
+    """A `(done, total)` progress hook that writes a log line at every `step` of the way (10 %) with
+    the elapsed time and an ETA, for stderr that is a file (a batch job's log), where no bar is drawn."""
+    import time
+
+    began, shown = time.monotonic(), [-1]
+
+    def hook(done: int, total: int) -> None:
+        if total <= 0:
+            return
+        mark = int(done / total / step + 1e-9)
+        if mark <= shown[0] and done < total:
+            return
+        shown[0] = mark
+        elapsed = time.monotonic() - began
+        eta = elapsed / done * (total - done) if done else 0.0
+        log(f"{what}: {done} of {total} ({100 * done / total:.0f} %), {clock(elapsed)} elapsed, ETA {clock(eta)}")
+
+    return hook

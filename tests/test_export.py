@@ -130,3 +130,38 @@ def test_export_model_help_says_which_runs_each_format_takes() -> None:
     from acquire.cli import export_model as command
 
     assert "any run" not in command.HELP and "PaiNN, EGNN, TensorNet" in command.HELP
+
+
+def test_exported_mace_runs_100_steps_of_openmm_md(mace_run, tmp_path) -> None:
+    """The mace export in OpenMM through openmm-ml (the [openmm] extra; PythonForce, no openmm-torch):
+    its forces equal the run's, and 100 Langevin steps on the Reference platform keep ethanol bonded."""
+    openmmml = pytest.importorskip("openmmml")
+    import openmm
+    import openmm.app as app
+    import openmm.unit as unit
+    from ase.units import kJ, mol, nm
+
+    frames, run = mace_run
+    out = tmp_path / "ethanol.model"
+    export_model(run, out, "mace")
+    topology = app.Topology()
+    residue = topology.addResidue("MOL", topology.addChain())
+    for z in frames.numbers:
+        element = app.Element.getByAtomicNumber(int(z))
+        topology.addAtom(element.symbol, element, residue)
+    system = openmmml.MLPotential("mace", modelPath=str(out)).createSystem(topology, returnEnergyType="energy")
+    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 0.5 * unit.femtoseconds)
+    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    start = frames.positions[0]
+    context.setPositions(start * unit.angstrom)
+    state = context.getState(getForces=True, getEnergy=True)
+    forces = state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer) * (kJ / mol / nm)
+    energy, reference = _reference(run, Atoms(numbers=frames.numbers, positions=start))
+    assert np.abs(forces - reference).max() < FORCE_TOL  # eV/Å
+    total = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole) * kJ / mol
+    assert total == pytest.approx(energy, rel=1e-6)  # OpenMM's and ASE's kJ/mol differ by 3e-7 (CODATA years)
+    integrator.step(100)
+    end = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(unit.angstrom)
+    bonds = [(0, 1), (0, 2), (2, 8)]  # C-C, C-O, O-H in MD17 ethanol's atom order
+    assert np.all(np.isfinite(end))
+    assert all(abs(np.linalg.norm(end[i] - end[j]) - np.linalg.norm(start[i] - start[j])) < 0.5 for i, j in bonds)

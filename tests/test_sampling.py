@@ -64,3 +64,17 @@ def test_sample_cli_writes_a_pool(tmp_path) -> None:
                           "--calculator", "xtb:nonsense", "--out", "q.extxyz"],
                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and not (tmp_path / "q.extxyz").exists()
+
+
+def test_sampling_logs_its_progress_when_stderr_is_a_file(tmp_path) -> None:
+    """A batch job's log gets a line every 10 % of the sampling steps (it was silent for minutes)."""
+    from conftest import acquire
+
+    result = acquire("sample", "--molecule", "O", "--n", "20", "--interval", "5", "--equilibration", "0",
+                     "--out", str(tmp_path / "w.extxyz"))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "steps:" in line]
+    assert 5 <= len(lines) <= 11 and lines[-1].startswith("md xtb:gfn2 steps: 100 of 100 (100 %)")
+    quiet = acquire("sample", "--molecule", "O", "--n", "2", "--interval", "5", "--equilibration", "0", "--quiet",
+                    "--out", str(tmp_path / "q.extxyz"))
+    assert quiet.returncode == 0 and quiet.stderr == ""

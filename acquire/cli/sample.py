@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from acquire.labeling.sampling import sample, write_frames
     from acquire.molecules import load_molecule
-    from acquire.progress_bars import bar
+    from acquire.progress_bars import bar, log_lines
     from labelers import get_labeler
 
     settings = settings_from(args)
@@ -84,8 +84,16 @@ def run(args: argparse.Namespace) -> int:
         return _stretch(args)
     get_labeler(settings.calculator)  # a bad spec fails before any work
     atoms = load_molecule(args.molecule)
+    lines = None if args.quiet or sys.stderr.isatty() else log_lines(  # a log file gets lines where a terminal gets a bar
+        lambda line: print(line, file=sys.stderr), f"{args.method} {settings.calculator} steps")
     with bar(f"{args.method} {settings.calculator}", None, enabled=show_progress(args), transient=True) as update:
-        frames = sample(atoms, args.n, args.method, settings, lambda done, total: update(completed=done, total=total))
+
+        def progress(done: int, total: int) -> None:
+            update(completed=done, total=total)
+            if lines is not None:
+                lines(done, total)
+
+        frames = sample(atoms, args.n, args.method, settings, progress)
     write_frames(frames, args.out)
     if args.json:
         print_json({"out": args.out, "frames": len(frames), "formula": atoms.get_chemical_formula(),

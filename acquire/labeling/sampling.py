@@ -98,7 +98,7 @@ def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: 
                                  temperature_K=settings.temperature_K, step=step,
                                  time_fs=step * settings.timestep_fs, seed=settings.seed,
                                  source=f"langevin {settings.calculator} {settings.temperature_K:g}K seed {settings.seed} step {step}"))
-        if progress is not None and (step % 50 == 0 or step == total):
+        if progress is not None and (step % max(1, min(50, total // 100)) == 0 or step == total):  # >= 100 reports
             progress(step, total)
     return frames
 
