@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -137,8 +138,12 @@ def announcement(step: str, what: str, cpu_s: float) -> str:
     return f"{step}: {what}, estimated {when} (less if resumed)"
 
 
-def _check_same_run(path: Path, recorded: dict) -> None:
-    """A rerun must ask for the same run as the one in the folder."""
+def _check_same_run(out: Path, recorded: dict) -> None:
+    """The run folder `out`, made if new; a rerun must ask for the same run as the one in it."""
+    if out.exists() and not out.is_dir():
+        raise AcquireError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / PLAN_NAME
     if not path.is_file():
         return
     previous = json.loads(path.read_text()).get("settings", {})
@@ -147,6 +152,15 @@ def _check_same_run(path: Path, recorded: dict) -> None:
     changed = sorted(k for k in recorded if previous.get(k) != recorded[k])
     if changed:
         raise AcquireError(f"{path.parent} holds a run with other settings ({', '.join(changed)}); use another --out")
+
+
+def _finished(path: Path, trains: bool) -> dict | None:
+    """The run.json of a run that bought every label of its plan (and trained, when it `trains`), or None."""
+    if not path.is_file():
+        return None
+    summary = json.loads(path.read_text())
+    labeled = all(r["already_done"] + r["done"] >= r["requested"] and not r.get("remaining") for r in summary["labeling"])
+    return summary if labeled and summary["labeling"] and (summary.get("training") is not None or not trains) else None
 
 
 def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling: SamplingSettings,
@@ -200,6 +214,25 @@ def train_models(out: Path, accurate_spec: str, inaccurate_spec: str, n_validati
                                               "model": str(out / "models" / "standard")}}
 
 
+@contextmanager
+def reused_labels(frames: list[Atoms], spec: str, engine: EngineOptions, log: Callable[[str], None]) -> Iterator:
+    """An executor serving the labels of `spec` that sampling kept on `frames` (its calculator is this
+    labeler; the others computed as `engine` says), or None when sampling kept none; closed after."""
+    from acquire.labeling.executors import make_executor
+    from acquire.labeling.reuse import ReusedLabels
+
+    reused = ReusedLabels(frames, spec, lambda: make_executor(engine.workers, engine.scheduler, inline=False,
+                                                              threads=engine.threads))
+    if not len(reused):
+        yield None
+        return
+    log(f"labeling: {len(reused)} of these {spec} labels were computed while sampling: stored, not recomputed")
+    try:
+        yield reused
+    finally:
+        reused.close()
+
+
 def cheap_labels(store: LabelStore, spec: str, frames: list[Atoms]) -> SourceArrays:
     """The done labels of `spec` in `store` for those of `frames` that have one, in their order."""
     from acquire.sources import SourceArrays
@@ -251,10 +284,13 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
         return RunOutcome(the_plan, accurate.spec, inaccurate.spec, [],
                           {"dry_run": True, "plan": plan_doc, "targets": document["targets"]})
     out = Path(settings.out)
-    if out.exists() and not out.is_dir():
-        raise AcquireError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    _check_same_run(out / PLAN_NAME, recorded)
+    _check_same_run(out, recorded)
+    finished = _finished(out / SUMMARY_NAME, trains=settings.preset is not None)
+    if finished is not None:  # nothing left to do: its records stay as they are
+        log(f"{out} holds this run, finished: nothing to do (its run.json kept; another --out starts a new run)")
+        from acquire.labeling.engine import RunReport
+
+        return RunOutcome(the_plan, accurate.spec, inaccurate.spec, [RunReport(**r) for r in finished["labeling"]], finished)
     atomic_write_text(out / PLAN_NAME, json.dumps(document, indent=1))
 
     log(announcement("sampling", f"{n_accurate + n_inaccurate} configurations", plan_doc["costs"]["sampling"]["cpu_s"]))
@@ -270,11 +306,12 @@ def run_pipeline(settings: RunSettings, engine: EngineOptions = EngineOptions(),
             return
         unit_cost = plan_doc["accurate" if labeler is accurate else "inaccurate"]["label_cost_s"]
         log(announcement("labeling", f"{len(part)} configurations with {labeler.spec}", len(part) * unit_cost))
-        with progress_bar(f"{labeler.spec}", len(part), disabled=not progress) as hook:
+        with reused_labels(part, labeler.spec, engine, log) as reused, \
+                progress_bar(f"{labeler.spec}", len(part), disabled=not progress) as hook:
             reports.append(label_frames(store, labeler, part, workers=engine.workers, scheduler=engine.scheduler,
                                         threads=engine.threads, max_attempts=engine.max_attempts,
                                         retry_failed=engine.retry_failed, budget_s=ledger_s,
-                                        progress=hook, charge_declared=True, declared_s=unit_cost))
+                                        progress=hook, charge_declared=True, declared_s=unit_cost, executor=reused))
 
     def buy_cheap(rows: list[int]) -> SourceArrays:
         buy(inaccurate, rows)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -34,9 +35,12 @@ def test_run_plans_samples_labels_and_resumes(tmp_path) -> None:
     assert training["asteroid"]["validation"]["force_mae"] > 0
     assert (tmp_path / "r" / "models" / "asteroid" / "model.pt").exists()
     assert (tmp_path / "r" / "models" / "standard" / "model.pt").exists()
+    records = {name: (tmp_path / "r" / name).read_bytes() for name in ("run.json", "models/asteroid/model.pt")}
+    began = time.monotonic()
     again = json.loads(acquire(*RUN, cwd=tmp_path).stdout)
-    assert [r["done"] for r in again["labeling"]] == [0, 0]
-    assert [r["already_done"] for r in again["labeling"]] == [5, 10]
+    assert time.monotonic() - began < 20  # a finished run returns (it retrained and rewrote for 30 s)
+    assert again == summary and [r["done"] for r in again["labeling"]] == [5, 10]  # the first run's records
+    assert records == {name: (tmp_path / "r" / name).read_bytes() for name in records}
     changed = acquire(*[a if a != "normal-modes" else "md" for a in RUN], cwd=tmp_path)
     assert changed.returncode == 2 and "other settings" in changed.stderr
 
@@ -106,3 +110,20 @@ def test_run_selection_chooses_the_accurate_frames_once_and_keeps_validation_ran
     again = json.loads(acquire(*args, cwd=tmp_path).stdout)
     assert sum(r["done"] for r in again["labeling"]) == 0
     assert json.loads((tmp_path / "r" / "selection.json").read_text()) == choice
+
+
+def test_cheap_labels_computed_while_sampling_are_stored_not_recomputed(tmp_path) -> None:
+    """MD with xtb:gfn2 evaluated every kept frame; the run's xtb:gfn2 labels are those evaluations."""
+    from acquire.labeling.pools import read_pool
+    from acquire.labeling.reuse import ENERGY
+    from acquire.labeling.store import LabelStore, config_hash
+
+    args = [a if a != "normal-modes" else "md" for a in RUN] + ["--equilibration", "20", "--interval", "5", "--no-train"]
+    result = acquire(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pool = {config_hash(f): f.info[ENERGY] for f in read_pool(str(tmp_path / "r" / "pool.extxyz"))}
+    stored = LabelStore(tmp_path / "r" / "labels.db").done_atoms("xtb:gfn2")
+    assert len(stored) == 10
+    assert all(a.get_potential_energy() == pool[config_hash(a)] for a in stored)  # the very numbers, not a recomputation
+    cheap = next(r for r in json.loads(result.stdout)["labeling"] if r["spec"] == "xtb:gfn2")
+    assert cheap["done"] == 10 and cheap["executor"] == "reused"

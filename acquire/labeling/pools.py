@@ -13,6 +13,7 @@ import numpy as np
 from ase import Atoms
 
 from acquire.errors import PoolError
+from acquire.labeling.reuse import FORCES
 
 POOL_SUFFIXES = (".xyz", ".extxyz")
 
@@ -43,6 +44,8 @@ def _read_file(path: Path) -> list[Atoms]:
     pool = []
     for i, frame in enumerate(frames):
         atoms = Atoms(numbers=frame.numbers, positions=frame.positions, info=_plain_info(frame.info))
+        if FORCES in frame.arrays:  # a label sampling computed (acquire.labeling.reuse)
+            atoms.arrays[FORCES] = frame.arrays[FORCES]
         atoms.info.setdefault("source", f"{path.name}#{i}")
         pool.append(atoms)
     return pool

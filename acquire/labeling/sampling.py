@@ -98,9 +98,23 @@ def langevin_frames(atoms: Atoms, n: int, settings: SamplingSettings, progress: 
                                  temperature_K=settings.temperature_K, step=step,
                                  time_fs=step * settings.timestep_fs, seed=settings.seed,
                                  source=f"langevin {settings.calculator} {settings.temperature_K:g}K seed {settings.seed} step {step}"))
+            _keep_label(system, frames[-1])
         if progress is not None and (step % max(1, min(50, total // 100)) == 0 or step == total):  # >= 100 reports
             progress(step, total)
     return frames
+
+
+def _keep_label(system: Atoms, frame: Atoms) -> None:
+    """The calculator's label of this very geometry on the frame (`acquire.labeling.reuse`): the
+    inaccurate labels of a run whose sampling calculator is its inaccurate labeler."""
+    import numpy as np
+
+    from acquire.labeling.reuse import keep_label
+
+    calculator = system.calc
+    if calculator.last_label is not None and calculator.atoms is not None and np.array_equal(calculator.atoms.positions,
+                                                                                         system.positions):
+        keep_label(frame, calculator.last_label)
 
 
 def normal_modes(atoms: Atoms, calculator: str, delta: float = 5e-3, fmax: float = 0.01) -> tuple[Atoms, np.ndarray, np.ndarray]:

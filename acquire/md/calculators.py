@@ -30,10 +30,11 @@ class LabelerCalculator(Calculator):
     def __init__(self, labeler, **kwargs) -> None:
         super().__init__(**kwargs)
         self.labeler = labeler
+        self.last_label = None  # the last Label computed (sampling keeps it as the frame's label)
 
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
-        label = self.labeler.label(self.atoms)
+        label = self.last_label = self.labeler.label(self.atoms)
         if label.forces is None:
             raise ModelSourceError(f"{self.labeler.spec} gives energies only; MD needs forces")
         self.results = {"energy": label.energy, "free_energy": label.energy, "forces": label.forces}
