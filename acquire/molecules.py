@@ -46,7 +46,8 @@ def bonded_pairs(numbers: np.ndarray, positions: np.ndarray, scale: float = BOND
 
 
 def load_molecule(text: str) -> Atoms:
-    """A starting geometry (Å) from a SMILES, an xyz/extxyz path (first frame) or an embedded name."""
+    """A starting geometry (Å) from a SMILES, a structure file ASE reads (xyz, extxyz, sdf, mol, ...;
+    first frame) or an embedded name."""
     if not isinstance(text, str) or not text.strip():
         raise MoleculeError("no molecule given: pass a SMILES (e.g. 'CCO'), an .xyz/.extxyz file or 'ethanol'")
     text = text.strip()

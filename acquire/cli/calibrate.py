@@ -32,7 +32,7 @@ divided by each other's: the --ratio that `acquire plan --ratio auto` then uses.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--molecule", default=None, metavar="M",
-                        help="SMILES, .xyz/.extxyz file or embedded name (e.g. ethanol)")
+                        help="SMILES, a structure file ASE reads (.xyz, .extxyz, .sdf, .mol, ...) or embedded name (e.g. ethanol)")
     parser.add_argument("--labeler", action="append", default=[], metavar="SPEC",
                         help="labeler spec to measure (repeatable; the first is the accurate one)")
     parser.add_argument("--repeats", type=arguments.runs, default=3, metavar="K",

@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 
 from acquire.cli.output import add_output_arguments, print_json
+from acquire.cli.store_argument import add_store_argument, store_of
 
 HELP = "write one labeler's done labels from the store as extxyz (energy eV, forces eV/Å, config_type)"
 EXAMPLES = """examples:
-  acquire export --store labels.db --labeler 'pyscf:ccsd(t)/cc-pvdz' --out ccsd.extxyz
-  acquire export --store labels.db --labeler xtb:gfn2 --out xtb.extxyz --config-type xtb
-  acquire export --store labels.db --labeler pyscf:pbe/def2-svp --weights model/ --out dft.extxyz --json
-  acquire export --store run/labels.db --labeler xtb:gfn2 --weights run/models/asteroid --isolated-atoms --out xtb.extxyz
+  acquire export labels.db --labeler 'pyscf:ccsd(t)/cc-pvdz' --out ccsd.extxyz
+  acquire export labels.db --labeler xtb:gfn2 --out xtb.extxyz --config-type xtb
+  acquire export labels.db --labeler pyscf:pbe/def2-svp --weights model/ --out dft.extxyz --json
+  acquire export run/labels.db --labeler xtb:gfn2 --weights run/models/asteroid --isolated-atoms --out xtb.extxyz
 
 Each frame carries energy/forces (ASE calculator results) and the same values as REF_energy /
 REF_forces (MACE's default keys), config_type and head (the fidelity, e.g. ccsd(t)/cc-pvdz), labeler,
@@ -22,7 +23,7 @@ mace_run_train takes its E0s (leave --E0s unset, or give the printed values)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", required=True, metavar="DB", help="label store (.db)")
+    add_store_argument(parser)
     parser.add_argument("--labeler", required=True, metavar="SPEC", help="labeler spec whose done labels to export")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
     parser.add_argument("--config-type", default=None, help="config_type and head written (default: the labeler's fidelity)")
@@ -55,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
     from acquire.labeling.store import LabelStore
 
     check_output(args.out)
-    store = LabelStore(args.store, create=False)
+    store = LabelStore(store_of(args), create=False)
     frames = store.done_atoms(args.labeler)
     if not frames:
-        raise StoreError(f"{args.store} has no done labels for {args.labeler!r}; labelers in it: {', '.join(store.specs()) or 'none'}")
+        raise StoreError(f"{store_of(args)} has no done labels for {args.labeler!r}; labelers in it: {', '.join(store.specs()) or 'none'}")
     config_type = args.config_type or fidelity_name(args.labeler)
     weights = np.ones(len(frames)) if args.weights is None else run_weights(args.weights, frames)
     for atoms, weight in zip(frames, weights):

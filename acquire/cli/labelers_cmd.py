@@ -32,7 +32,7 @@ EXAMPLE_SPECS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--molecule", default="ethanol", metavar="M",
-                        help="SMILES, .xyz/.extxyz file or embedded name the costs are for (default ethanol)")
+                        help="SMILES, a structure file ASE reads (.xyz, .extxyz, .sdf, .mol, ...) or embedded name the costs are for (default ethanol)")
     parser.add_argument("--labeler", action="append", default=[], metavar="SPEC",
                         help="also list this spec (repeatable)")
     add_output_arguments(parser)

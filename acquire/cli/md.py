@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "NAME=MODEL names it in the report (default: the end of its path that tells it apart)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--molecule", metavar="M", default=None,
-                       help="start geometry: SMILES, .xyz/.sdf/.mol file or embedded name (default: the first "
+                       help="start geometry: SMILES, a structure file ASE reads (.xyz, .sdf, .mol, ...) or embedded name (default: the first "
                        "trained model's own molecule, its training data's first geometry; ethanol for labelers only)")
     start.add_argument("--start", metavar="FILE", default=None,
                        help="start geometries (xyz/extxyz): RUNS frames spread evenly over the file, run k from the k-th")

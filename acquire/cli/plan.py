@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inaccurate", metavar="SPEC", default=None,
                         help=f"inaccurate labeler spec (default {DEFAULT_INACCURATE})")
     parser.add_argument("--molecule", metavar="M", default=None,
-                        help="molecule for per-label costs: SMILES, .xyz file or embedded name (default: the md17 set's molecule)")
+                        help="molecule for per-label costs: SMILES, a structure file ASE reads (.xyz, .sdf, .mol, ...) or embedded name (default: the md17 set's molecule)")
     parser.add_argument("--validation", type=arguments.frames, default=None, metavar="N",
                         help="accurate validation labels (default: a fifth of the force labels the budget buys outright, "
                         "at most 50; not charged unless --charge-validation)")

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.plan_costs import add_full_cost_arguments
     from acquire.selection import SELECTIONS
 
-    parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
+    parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, a structure file ASE reads (.xyz, .extxyz, .sdf, .mol, ...) or 'ethanol'")
     parser.add_argument("--budget", required=True, metavar="BUDGET", help="e.g. 250ccsd (accurate labels) or 12cpu-h")
     parser.add_argument("--ratio", default="auto", metavar="FLOAT|auto", help="accurate ÷ inaccurate cost per label (default auto: declared costs)")
     parser.add_argument("--accurate", required=True, metavar="SPEC", help="accurate labeler, e.g. 'pyscf:ccsd(t)/cc-pvdz'")

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.labeling.sampling import SamplingSettings
 
     d = SamplingSettings()
-    parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, .xyz/.extxyz file, or 'ethanol'")
+    parser.add_argument("--molecule", required=True, metavar="M", help="SMILES, a structure file ASE reads (.xyz, .extxyz, .sdf, .mol, ...) or 'ethanol'")
     parser.add_argument("--n", type=arguments.positive_frames, required=True, metavar="N", help="frames to write")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .extxyz")
     add_sampling_arguments(parser, d, methods=("md", "normal-modes", "stretch"))

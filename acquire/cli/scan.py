@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a trained model (model.pt or its run directory) or a labeler spec such as xtb:gfn2; "
                         "NAME=MODEL names it (default: the end of its path that tells it apart)")
     parser.add_argument("--molecule", metavar="M", default=None,
-                        help="start geometry: SMILES, .xyz/.sdf/.mol file or embedded name (default: the first "
+                        help="start geometry: SMILES, a structure file ASE reads (.xyz, .sdf, .mol, ...) or embedded name (default: the first "
                         "trained model's own molecule, its training data's first geometry; ethanol for labelers only)")
     parser.add_argument("--bond", required=True, metavar="BOND",
                         help="I,J (0-based atom indices; J moves) or element symbols A-B (the first bonded pair; B moves)")

@@ -5,15 +5,16 @@ import argparse
 import json
 
 from acquire.cli.output import add_output_arguments, print_json
+from acquire.cli.store_argument import add_store_argument, store_of
 
 HELP = "per labeler: labels done, failed, pending, CPU-hours spent (and the plan, for an acquire run folder)"
 EXAMPLES = """examples:
-  acquire status --store labels.db
-  acquire status --store run/labels.db --json      # run/plan.json, if present, gives the planned counts"""
+  acquire status labels.db
+  acquire status run/labels.db --json      # run/plan.json, if present, gives the planned counts"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", required=True, metavar="DB", help="label store (.db)")
+    add_store_argument(parser)
     parser.add_argument("--plan", default=None, metavar="JSON", help="plan.json to compare with (default: beside the store)")
     add_output_arguments(parser)
 
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.plan and not Path(args.plan).is_file():
         raise AcquireError(f"--plan {args.plan}: no such file")
-    store = LabelStore(args.store, create=False)
-    plan_path = Path(args.plan) if args.plan else Path(args.store).with_name("plan.json")
+    store = LabelStore(store_of(args), create=False)
+    plan_path = Path(args.plan) if args.plan else Path(store_of(args)).with_name("plan.json")
     planned = planned_counts(plan_path) if plan_path.is_file() else {}
     counts = store.counts()
     rows = []
