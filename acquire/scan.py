@@ -250,6 +250,21 @@ def _write(path: Path, document: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(document, indent=1))
 
 
+def legend_name(name: str, curve: dict[str, Any]) -> str:
+    """A labeler named after its spec shows the spec (xtb:gfn2, not the file-safe xtb_gfn2); a name
+    the user gave (NAME=...) or a model's stays."""
+    from acquire.md.calculators import safe_name
+
+    return curve["source"] if curve.get("labeler") and name == safe_name(curve["source"]) else name
+
+
+def scan_title(document: dict[str, Any]) -> str:
+    """The plot's title; it promises shading only when there is some (--coverage)."""
+    pair = "-".join(document["symbols"])
+    shaded = " (shaded: bond lengths in the labelled data)" if document["coverage"] else ""
+    return f"{document['formula']}: {pair} bond scan{shaded}"
+
+
 def plot(document: dict[str, Any], path: Path) -> None:
     """Energy (top) and force along the bond (bottom) against the bond length, data ranges shaded."""
     import matplotlib
@@ -260,7 +275,8 @@ def plot(document: dict[str, Any], path: Path) -> None:
     r = document["distances_A"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 7), sharex=True)
     for k, (name, curve) in enumerate(document["sources"].items()):
-        top.plot(r, [np.nan if e is None else e for e in curve["energy_kcal_mol"]], marker=".", color=f"C{k}", label=name)
+        top.plot(r, [np.nan if e is None else e for e in curve["energy_kcal_mol"]], marker=".", color=f"C{k}",
+                 label=legend_name(name, curve))
         if any(f is not None for f in curve["force_kcal_mol_A"]):
             bottom.plot(r, [np.nan if f is None else f for f in curve["force_kcal_mol_A"]], marker=".", color=f"C{k}")
     for (src, c), shade in zip(document["coverage"].items(), ("0.55", "0.8", "0.7", "0.9")):
@@ -276,7 +292,7 @@ def plot(document: dict[str, Any], path: Path) -> None:
     bottom.axhline(0, color="k", lw=0.5)
     bottom.set_xlabel(f"{pair} bond length, atoms {fixed}-{moving} (Å)")
     top.legend(fontsize=8)
-    top.set_title(f"{document['formula']}: {pair} bond scan (shaded: bond lengths in the labelled data)", fontsize=9)
+    top.set_title(scan_title(document), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

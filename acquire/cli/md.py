@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from acquire.cli import arguments
-from acquire.cli.output import add_output_arguments, print_json, show_progress
+from acquire.cli.output import add_output_arguments, print_json, show_progress, stdout_console
 from acquire.errors import AcquireError
 
 HELP = "Run Langevin MD with trained models or labelers and report how many runs stay stable."
@@ -166,7 +166,6 @@ def _starts(molecule: str | None, start: str | None, runs: int, records: dict[st
 
 
 def _print_summary(result, report) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"MD stability at {result.settings.temperature_K:g} K, {result.settings.steps} steps per run",
@@ -177,7 +176,7 @@ def _print_summary(result, report) -> None:
         table.add_row(s.model, f"{s.timestep_fs:g}", f"{s.stable} / {s.runs}", "{:.2f}–{:.2f}".format(*s.stable_fraction_ci95),
                       "—" if s.median_time_to_failure_ps is None else f"{s.median_time_to_failure_ps:.3f}",
                       ", ".join(f"{k} {n}" for k, n in sorted(s.failures.items())) or "—")
-    console = Console()
+    console = stdout_console()
     console.print(table)
     for name, mode in result.fastest_modes.items():
         steps = ", ".join(f"{mode.omega_dt(dt):.3f} at {dt:g} fs" for dt in result.timesteps_fs)

@@ -24,3 +24,14 @@ def show_progress(args: argparse.Namespace) -> bool:
 def print_json(document: Any) -> None:
     """The command's one JSON document on stdout."""
     print(json.dumps(document, default=str))
+
+
+PIPED_WIDTH = 250  # characters: a table piped to a file or a pager is not wrapped at 80 columns
+
+
+def stdout_console() -> Any:
+    """A rich Console on stdout for tables: the terminal's width, or PIPED_WIDTH when stdout is a
+    file or a pipe (rich's fallback of 80 columns wrapped every wide table's cells)."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)

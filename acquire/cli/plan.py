@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from acquire.cli import arguments
-from acquire.cli.output import add_output_arguments, print_json
+from acquire.cli.output import add_output_arguments, print_json, stdout_console
 from acquire.errors import AcquireError
 from acquire.plan_costs import add_full_cost_arguments, add_origins, origin_record
 
@@ -182,9 +182,8 @@ def _plan_everything(args: argparse.Namespace, budget: Any, policy: Any, atoms: 
 
 def print_optimal(summary: dict[str, Any]) -> None:
     """Predicted (and, where measured, measured) test force MAE of the optimal, paper and standard splits."""
-    from rich.console import Console
 
-    console = Console()
+    console = stdout_console()
     console.print(f"learning curve fitted to {summary['points']} results in {', '.join(summary['from'])} "
                   f"(rms log residual {summary['rms_log_residual']:.3f}); test force MAE, kcal/mol/Å:", highlight=False)
     for row in summary["splits"]:
@@ -256,7 +255,6 @@ def _num(value: float | None, digits: int = 2) -> str:
 def print_table(document: dict[str, Any]) -> None:
     """The plan and the same-budget standard baseline (counts, accurate-label units, CPU-hours)."""
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     acc, inacc, std, val = (document[k] for k in ("accurate", "inaccurate", "standard", "validation"))
@@ -290,7 +288,7 @@ def print_table(document: dict[str, Any]) -> None:
         row("energies", "accurate energy-only", energies)
     table.add_section()
     row("both", f"validation ({'charged' if val['charged'] else 'not charged'})", val)
-    console = Console()
+    console = stdout_console()
     console.print(table)
     print(f"accurate: {acc['spec']}{_per_label(acc)}", flush=True)  # plain print: never wrapped
     print(f"inaccurate: {inacc['spec']}{_per_label(inacc)}", flush=True)

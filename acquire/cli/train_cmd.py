@@ -13,7 +13,7 @@ from typing import Any
 
 from acquire.cli import arguments
 from acquire.cli.config_file import add_config_argument
-from acquire.cli.output import add_output_arguments, show_progress
+from acquire.cli.output import add_output_arguments, show_progress, stdout_console
 from train.config import MODEL_NAMES, PRESETS, parse_gammas  # plain dataclasses: no torch
 
 HELP = "Train a force field: standard (accurate only), ASTEROID (accurate + inaccurate) or score matching."
@@ -159,7 +159,6 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def print_table(metrics: dict, out: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"acquire train: {metrics['method']} ({out})")
@@ -169,7 +168,7 @@ def print_table(metrics: dict, out: Path) -> None:
     for split in ("validation", "test"):
         if split in metrics:
             table.add_row(split, f"{metrics[split]['energy_mae']:.3f}", f"{metrics[split]['force_mae']:.3f}")
-    console = Console()
+    console = stdout_console()
     console.print(table)
     if metrics.get("gamma") is not None:
         console.print(f"chosen gamma: {metrics['gamma']:.3g} kcal/mol/Å")

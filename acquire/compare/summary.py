@@ -192,6 +192,16 @@ def mixed_test_sets(rows: list[SummaryRow]) -> bool:
     return any(len(s) > 1 for s in sizes.values())
 
 
+def log_axis_plain(ax: Any) -> None:
+    """A log y axis labelled in plain numbers (0.2, 0.5, 4), not 4×10⁰: MAEs span a decade or two."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+
+
 def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     """error_by_comparison.png (bars per comparison and budget, one colour per method, mean ± std
     over seeds) and, where a comparison and method span several budgets, error_vs_budget.png; the
@@ -215,7 +225,7 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
     ax.set_xticks(range(len(groups)), [name if one_budget else f"{name}\n{budget}" for name, budget in groups])
     means = [_mean(r.force_mae) for r in rows]
     if max(means) > 5 * min(means):
-        ax.set_yscale("log")  # an ablation an order of magnitude off would flatten the rest
+        log_axis_plain(ax)  # an ablation an order of magnitude off would flatten the rest
     ax.set_ylabel("test force MAE (kcal/mol/Å)")
     ax.set_title("error by comparison (mean ± std over seeds)")
     ax.legend(fontsize=8)
@@ -233,7 +243,7 @@ def plot_summary(rows: list[SummaryRow], out: Path) -> list[str]:
         ax.set_xlabel("budget (accurate-label equivalents)")
         ax.set_ylabel("test force MAE (kcal/mol/Å)")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axis_plain(ax)
         ax.legend(fontsize=7)
         written.append(save(fig, out / "error_vs_budget.png"))
     return written

@@ -93,7 +93,7 @@ def model_labels(models: list[str]) -> list[tuple[str, str]]:
             depth[m] += 1
     out, seen = [], {}
     for name, model in named:
-        name = name or _safe("_".join(ending[model]))
+        name = name or safe_name("_".join(ending[model]))
         seen[name] = seen.get(name, 0) + 1
         out.append((name if seen[name] == 1 else f"{name}-{seen[name]}", model))
     return out
@@ -109,6 +109,8 @@ def _parts(model: str) -> list[str]:
     return [p for p in path.resolve().parts if p not in ("/", "")] or [model]
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """`name` as a file-name-safe model name (what `model_labels` calls a labeler spec: xtb:gfn2 -> xtb_gfn2);
+    a name of dots only (`.`, `..`) would name a folder above, so it becomes `model`."""
     name = re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_")
     return name if name.strip(".") else "model"

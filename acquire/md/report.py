@@ -174,14 +174,29 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")  # one per model: coincident points stay visible
+FAILURE_MARKERS = {"bond": ("x", "bond past the tolerance"), "pair": ("o", "two atoms too close"),
+                   "nonfinite": ("*", "non-finite forces"), "calculator": ("s", "calculator failed")}
+
+
 def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool = False) -> None:
     """Stable fraction against time step (fs), one line per model, bars the 95 % Wilson interval; or
     against ωΔt of each model's fastest vibration, where an integrator limit shows as curves that
     fall at the same place."""
+    fig = stability_figure(result, against_omega_dt)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    _pyplot().close(fig)
+
+
+def stability_figure(result: StabilityResult, against_omega_dt: bool = False) -> Any:
+    """The figure of `plot_stability`: each model its own marker (open, so that a point under
+    another shows), the legend beside the axes (inside it covered a line), the limits of ωΔt
+    labelled inside the axes."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     summaries = result.summaries()
     dodge = 0.006 * max(result.timesteps_fs) * (1.5 if against_omega_dt else 1.0)  # side by side, bars visible
+    highest = 0.0
     for k, model in enumerate(result.models):
         mode = result.fastest_modes.get(model)
         if against_omega_dt and mode is None:
@@ -189,43 +204,60 @@ def plot_stability(result: StabilityResult, path: Path, against_omega_dt: bool =
         points = sorted((mode.omega_dt(s.timestep_fs) if against_omega_dt and mode else s.timestep_fs, s.stable_fraction,
                          *s.stable_fraction_ci95) for s in summaries if s.model == model)
         x, y, low, high = (np.array(column) for column in zip(*points))
-        ax.errorbar(x + (k - (len(result.models) - 1) / 2) * dodge, y, yerr=np.clip([y - low, high - y], 0.0, None), marker="o", ms=4,
-                    capsize=2, label=model)
+        highest = max(highest, float(x.max()))
+        bars = np.clip([y - low, high - y], 0.0, None)  # the interval's ends can round past the fraction (3 runs)
+        ax.errorbar(x + (k - (len(result.models) - 1) / 2) * dodge, y, yerr=bars,
+                    marker=MARKERS[k % len(MARKERS)], ms=6, mfc="none", mew=1.3, capsize=2, label=model)
     if against_omega_dt:
         for value, name in LIMITS:
             ax.axvline(value, color="k", ls=":", lw=1)
-            ax.text(value, 1.0, f" {name}", fontsize="x-small", va="top")
+            ax.text(value, 0.5, f"{name} ", fontsize="x-small", rotation=90, ha="right", va="center")
+        ax.set_xlim(right=max(highest, max(v for v, _ in LIMITS)) * 1.06)  # every limit and its label inside
     ax.set_xlabel("ωΔt of the fastest vibration" if against_omega_dt else "time step (fs)")
     ax.set_ylabel("stable fraction")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title(f"MD stability, {result.settings.temperature_K:g} K, {result.settings.steps} steps")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def plot_failing_traces(result: StabilityResult, path: Path, limit: int = 40) -> None:
     """Largest bond-length deviation (Å) against time (ps) of failing runs (up to `limit`)."""
+    fig = traces_figure(result, limit)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    _pyplot().close(fig)
+
+
+def traces_figure(result: StabilityResult, limit: int = 40) -> Any:
+    """The figure of `plot_failing_traces`: one colour per model and time step, each trace's end
+    marked by why the run failed (a run that failed on two atoms too close ends below the bond
+    tolerance line, and the marker says so)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
     failed = [r for r in result.runs if not r.stable][:limit]
-    colours = {m: f"C{i}" for i, m in enumerate(result.models)}
+    series = list(dict.fromkeys((r.model, r.timestep_fs) for r in failed))
+    colours = {key: f"C{i % 10}" for i, key in enumerate(series)}
     for r in failed:
         times = [t / 1000.0 for t in r.trace.get("time_fs", [])]
-        ax.plot(times, r.trace.get("max_bond_deviation_A", []), color=colours[r.model], alpha=0.6, lw=1)
-    for model, colour in colours.items():
-        if any(r.model == model for r in failed):
-            ax.plot([], [], color=colour, label=model)
-    ax.axhline(result.settings.bond_tolerance_A, color="k", ls="--", lw=1, label="tolerance")
+        deviation = r.trace.get("max_bond_deviation_A", [])
+        ax.plot(times, deviation, color=colours[(r.model, r.timestep_fs)], alpha=0.6, lw=1)
+        if times and deviation and r.failure is not None:
+            marker = FAILURE_MARKERS.get(r.failure.kind, ("d", r.failure.kind))[0]
+            ax.plot(times[-1], deviation[-1], marker=marker, color=colours[(r.model, r.timestep_fs)], mfc="none", ms=7)
+    for (model, dt), colour in colours.items():
+        ax.plot([], [], color=colour, label=f"{model}, {dt:g} fs")
+    for kind in dict.fromkeys(r.failure.kind for r in failed if r.failure is not None):
+        marker, text = FAILURE_MARKERS.get(kind, ("d", kind))
+        ax.plot([], [], ls="none", marker=marker, color="k", mfc="none", label=f"end: {text}")
+    ax.axhline(result.settings.bond_tolerance_A, color="k", ls="--", lw=1, label="bond tolerance")
     ax.set_xlabel("time (ps)")
     ax.set_ylabel("largest bond deviation (Å)")
     ax.set_title("failing runs" if failed else "no failing runs")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def _drawn(draw: Callable[[Path], None], path: Path) -> bool:
