@@ -136,7 +136,7 @@ def _check_and_measure(labelled: list[tuple[str, str]], device: str, start, sett
     return modes
 
 
-def _starts(molecule: str | None, start: str | None, runs: int, records: dict[str, dict]) -> list:
+def _starts(molecule: str | None, start: str | None, runs: int, records: dict[str, dict] | None = None) -> list:
     """Start geometries: --molecule, or `runs` frames of --start spread evenly over the file (so
     that frames of an MD pool are decorrelated; run k starts from the k-th), or the first trained
     model's own molecule (`records`)."""
@@ -161,7 +161,7 @@ def _starts(molecule: str | None, start: str | None, runs: int, records: dict[st
     from acquire.model_molecule import FALLBACK_MOLECULE, default_molecule
     from acquire.molecules import load_molecule
 
-    own = default_molecule(records) if molecule is None else None
+    own = default_molecule(records or {}) if molecule is None else None
     return [own[0] if own is not None else load_molecule(molecule or FALLBACK_MOLECULE)]
 
 
