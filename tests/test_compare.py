@@ -118,7 +118,9 @@ def test_reuse_copies_runs_that_do_not_read_what_changed(tiny: Path, tmp_path: P
     assert [p["gamma"] for p in runs["asteroid"]["gamma_search"]] == [1.0, None]  # None: uniform (JSON has no inf)
     assert runs["asteroid"]["weights"] == ("uniform" if runs["asteroid"]["gamma"] is None else "bias")
     assert all(p["test_force_mae"] > 0 for p in runs["asteroid"]["gamma_search"])  # each candidate tested, for the report
-    assert "| run | gamma | validation force MAE | test force MAE | chosen |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| run | gamma | effective sample size | validation force MAE | test force MAE | chosen |" in report
+    assert all(p["ess"] > 0 and p["frames"] > 0 for p in runs["asteroid"]["gamma_search"])  # each gamma's weights, worth
     from acquire.compare.summary import folder_rows  # each candidate becomes a row of `acquire summarize`
 
     rows = {r.candidate: r for r in folder_rows("again", out) if r.method == "asteroid" and (r.budget, r.ratio) == ("60ccsd", 3)}
