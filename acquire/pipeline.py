@@ -168,7 +168,7 @@ def _pool(out: Path, atoms: Atoms, count: int, method: SamplingMethod, sampling:
     """The sampled configurations: read back if sampled before, else sampled (a log line every 10 %) and written."""
     from acquire.labeling.pools import read_pool
     from acquire.labeling.sampling import sample, write_frames
-    from acquire.progress import log_lines
+    from acquire.progress_bars import log_lines
 
     path = out / POOL_NAME
     if path.is_file():

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from labelers.atomic_files import atomic_write_text
 from labelers.base import Labeler
 from labelers.errors import LabelerError
-from labelers.files import atomic_write_text
 
 ENV_VAR = "ASTEROID_CALIBRATION"
 PACKAGE_TABLE = Path(__file__).parent / "data" / "calibration.json"

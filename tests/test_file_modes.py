@@ -20,7 +20,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.parametrize("module", ["labelers.files", "train.files"])
+@pytest.mark.parametrize("module", ["labelers.atomic_files", "train.atomic_files"])
 def test_atomic_writes_follow_the_umask(module: str, umask: int, tmp_path: Path) -> None:
     import importlib
 
