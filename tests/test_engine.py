@@ -17,6 +17,7 @@ from ase.db import connect
 from conftest import ENV
 
 from acquire.labeling.sampling import SamplingSettings, normal_mode_frames, write_frames
+from acquire.labeling.store import LabelStore
 from acquire.molecules import load_molecule
 
 HF = "pyscf:hf/sto-3g"
@@ -44,7 +45,9 @@ def wait_for_done(store: Path, count: int, process: subprocess.Popen, timeout: f
     while time.time() < deadline:
         if store.exists():
             try:
-                if connect(str(store), use_lock_file=False).count(status="done") >= count:
+                # read through the project's store, which never writes: ASE's connect() would add its
+                # tables to a file the labeling process is still creating, which then refuses it as foreign
+                if sum(c.done for c in LabelStore(store, create=False).counts().values()) >= count:
                     return
             except Exception:  # noqa: BLE001 - the store is being created (ASE raises several types)
                 pass
