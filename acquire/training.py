@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from train import Frames, RunResult
     from train.config import TrainConfig
+    from train.loop import Monitor
 
 Trainer = Literal["standard", "asteroid", "score-matching"]
 TRAINERS: tuple[Trainer, ...] = ("standard", "asteroid", "score-matching")
@@ -51,19 +52,21 @@ def training_config(preset: str, training: Mapping[str, Any] | None = None, *, s
     return replace(config, **(switches or {}))
 
 
-def train_method(method: Trainer, frames: RunFrames, config: TrainConfig, out: str | Path) -> RunResult:
-    """Train `method` on `frames` in `out` (resumable: finished stages are reused)."""
+def train_method(method: Trainer, frames: RunFrames, config: TrainConfig, out: str | Path,
+                 monitor: Monitor | None = None) -> RunResult:
+    """Train `method` on `frames` in `out` (resumable: finished stages are reused); `monitor` sees
+    every epoch trained (`train.loop.fit`: a benchmark's curve against CPU time)."""
     import train
 
     if method == "standard":
         return train.run_standard(frames.accurate, frames.validation, frames.test, config, out,
-                                  energy_only=frames.energy_only)
+                                  energy_only=frames.energy_only, monitor=monitor)
     if method == "asteroid":
         if frames.inaccurate is None:
             raise train.TrainError("ASTEROID needs inaccurate labels")
         pool = [frames.inaccurate, *frames.extra_inaccurate] if frames.extra_inaccurate else frames.inaccurate
         return train.run_asteroid(frames.accurate, pool, frames.validation, frames.test, config, out,
-                                  energy_only=frames.energy_only)
+                                  energy_only=frames.energy_only, monitor=monitor)
     if method == "score-matching":
         if frames.unlabeled is None or frames.accurate is None:
             raise train.TrainError("score matching needs unlabeled configurations and accurate force labels")

@@ -40,7 +40,7 @@ from train.errors import CheckpointError, DataError
 from train.evaluate import evaluate, predict
 from train.frames import Frames, training_molecule
 from train.graph import composition_matrix, mean_neighbours, to_data_list
-from train.loop import fit
+from train.loop import Monitor, fit
 from train.losses import energy_only_loss
 from train.models import Potential, build_model
 from train.outputs import POOL_GEOMETRIES, UNITS, plot_bias, save_pool_geometries, write_json, write_log
@@ -75,8 +75,9 @@ def _model_for_data(config: TrainConfig, frames: dict[str, Frames | None]) -> Tr
 class _Run:
     """Shared machinery of one run: thread/dtype settings, graph conversion, resumable stages."""
 
-    def __init__(self, config: TrainConfig, out_dir: str | Path) -> None:
+    def __init__(self, config: TrainConfig, out_dir: str | Path, monitor: Monitor | None = None) -> None:
         self.config = config
+        self.monitor = monitor
         self.out_dir = Path(out_dir)
         (self.out_dir / "stages").mkdir(parents=True, exist_ok=True)
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
@@ -135,7 +136,7 @@ class _Run:
                                       f"({str(error).splitlines()[0][:120]}); delete it to retrain the stage") from None
         else:
             state = self.out_dir / "stages" / f"{name}.state.pt"
-            result = fit(model, train, val, stage, self.config, state, name, loss_fn, val_loss_fn)
+            result = fit(model, train, val, stage, self.config, state, name, loss_fn, val_loss_fn, self.monitor)
             saved = {"state_dict": model.state_dict(), "history": result.history, "seconds": result.seconds,
                      "cpu_seconds": result.cpu_seconds}
             torch.save(saved, done.with_suffix(".tmp"))
@@ -285,16 +286,17 @@ def accurate_inputs(run: _Run, accurate: Frames | None, energy_only: Frames | No
 
 
 def run_standard(accurate: Frames | None, validation: Frames, test: Frames | None, config: TrainConfig,
-                 out_dir: str | Path, energy_only: Frames | None = None) -> RunResult:
+                 out_dir: str | Path, energy_only: Frames | None = None, monitor: Monitor | None = None) -> RunResult:
     """Standard training on accurate labels only (the baseline), selected on `validation`: force
-    labels (`accurate`), accurate energy-only labels (`energy_only`), or both."""
+    labels (`accurate`), accurate energy-only labels (`energy_only`), or both. `monitor` sees every
+    epoch of every stage trained (`train.loop.fit`)."""
     if accurate is None and energy_only is None:
         raise DataError("accurate: no force labels and no energy-only labels given")
     for frames, what in ((accurate, "accurate"), (validation, "validation"), (test, "test")):
         if frames is not None or what != "accurate":
             _check(frames, what)
     energy_only = _energy_only(energy_only, accurate if accurate is not None else validation)
-    run = _Run(config, out_dir)
+    run = _Run(config, out_dir, monitor)
     run.claim("standard", accurate=accurate, validation=validation, test=test, energy_only=energy_only)
     inputs = accurate_inputs(run, accurate, energy_only, config.standard.batch_size)
     val = run.graphs(validation)
@@ -307,8 +309,10 @@ def run_standard(accurate: Frames | None, validation: Frames, test: Frames | Non
 
 
 def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames], validation: Frames, test: Frames | None,
-                 config: TrainConfig, out_dir: str | Path, energy_only: Frames | None = None) -> RunResult:
-    """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection.
+                 config: TrainConfig, out_dir: str | Path, energy_only: Frames | None = None,
+                 monitor: Monitor | None = None) -> RunResult:
+    """ASTEROID: bias identification, bias-aware training per gamma, fine-tuning, gamma selection
+    (`monitor`: as in `run_standard`).
 
     `inaccurate` is one Frames, or several (one per molecule, one fidelity: pretraining across
     molecules, the paper's Table 5). The bias model, trained on the accurate molecule, weights the
@@ -330,7 +334,7 @@ def run_asteroid(accurate: Frames | None, inaccurate: Frames | Sequence[Frames],
     if config.bias_weights and not target.any():
         raise DataError(f"inaccurate: no frames of the accurate molecule {formula(accurate)}; the bias model "
                         "needs some (or train without bias weights)")
-    run = _Run(config, out_dir)
+    run = _Run(config, out_dir, monitor)
     named = {"inaccurate" if k == 0 else f"inaccurate_{k}": p for k, p in enumerate(parts)}
     run.claim("asteroid", accurate=accurate, **named, validation=validation, test=test, energy_only=energy_only)
     val = run.graphs(validation)

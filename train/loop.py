@@ -12,6 +12,8 @@ is one `StageState`, saved and loaded whole (`state_dict`, `load_state_dict`).
 `fit(model, train, val, stage, config, state_path, label)` trains `model` in place and leaves the
 selected weights in it (the best validation epoch, or the last epoch without validation). A killed
 stage restarts from its state file: same epoch, optimiser, EMA, best weights and shuffling order.
+A `monitor(label, state)` called after every epoch sees the stage as it is (a benchmark scores it
+against CPU time); the time it takes is not counted as the stage's.
 """
 from __future__ import annotations
 
@@ -39,6 +41,10 @@ from train.stage_progress import stage_progress
 # divergence (ethylene xTB pretraining at lr 1e-2 reached 1e10).
 DIVERGED = 1e4
 MAX_ROLLBACKS = 8  # then the learning rate is 1/256 of the schedule's and the stage goes on as it is
+
+# Called after each epoch with the stage's label and its StageState (`epoch`: the next to run, as
+# its state file would hold it); must not change the state.
+Monitor = Callable[[str, "StageState"], None]
 
 
 @dataclass
@@ -211,11 +217,13 @@ def _save(state: StageState, path: Path) -> None:
 
 def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainConfig,
         state_path: Path | None = None, label: str = "train",
-        loss_fn: Callable | None = None, val_loss_fn: Callable | None = None) -> FitResult:
+        loss_fn: Callable | None = None, val_loss_fn: Callable | None = None,
+        monitor: Monitor | None = None) -> FitResult:
     """Train `model` on graph list `train` (weights in `data.weight`); see the module docstring.
 
     `loss_fn(model, batch) -> scalar` replaces the default weighted `rho * L_E + L_F` loss;
-    `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabeled `val`).
+    `val_loss_fn(model, val) -> float` replaces the validation metrics (for unlabeled `val`);
+    `monitor(label, state)` sees each finished epoch, outside the stage's seconds.
     """
     keep_freed_memory()  # PaiNN steps about 1.3x faster on CPU, the same numbers
     if loss_fn is None:
@@ -250,6 +258,11 @@ def fit(model, train: list, val: list | None, stage: StageConfig, config: TrainC
             advance(state.epoch + 1, row)
             stopped = bool(stage.patience) and state.bad_epochs >= stage.patience
             state.epoch = stage.epochs if stopped else state.epoch + 1
+            if monitor is not None:  # its time is not the stage's
+                wall, cpu = time.monotonic(), time.process_time()
+                monitor(label, state)
+                began += time.monotonic() - wall
+                cpu_began += time.process_time() - cpu
             if state_path is not None and (time.monotonic() - last_save >= config.checkpoint_seconds
                                            or state.epoch == stage.epochs):
                 _save(state, state_path)

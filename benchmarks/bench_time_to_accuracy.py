@@ -1,0 +1,200 @@
+"""Time to accuracy: the force error of one `acquire compare` run against the CPU time it has spent,
+scored while it trains (a monitor on every epoch, `train.loop.fit`), on the comparison's own
+validation and test frames.
+
+    C="--dataset ethanol --budget 250ccsd --ratio 40 --validation 50 --test 500 --seeds 3 --preset paper --out runs/tta"
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_time_to_accuracy.py --method asteroid --seed 0 \\
+        --branches 10,20,40 --curves benchmarks/results/time_to_accuracy -- $C
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_time_to_accuracy.py --method standard --seed 0 \\
+        --curves benchmarks/results/time_to_accuracy -- $C
+
+Everything after `--` is `acquire compare`'s own arguments: the run trains in the comparison's layout
+with the comparison's frames, config and thread count, as `benchmarks/compare_runs.py` trains it.
+
+A point is scored when the run's CPU time (its stages' CPU seconds, without the scoring itself) has
+grown by `--factor` since the last point, and at the first epoch of every stage. The model scored is
+the one the run would keep if it stopped there: the best-validated weights of a stage with
+validation, else its EMA (or current) weights. Force MAE in kcal/mol/Å over atoms and components,
+energy MAE in kcal/mol. The test frames are only scored, never used to choose anything.
+
+`--branches E1,E2,...` (ASTEROID, a pretraining with a constant learning rate and no warm-up, whose
+first E epochs are exactly an E-epoch pretraining): the pretraining's state is saved at those epochs,
+and after the run each is fine-tuned as its own run (`RUN-pretrainE`, the same config with an
+E-epoch pretraining), its curve continuing from the pretraining's CPU time at E. One curve file per
+run: `CURVES/<preset>_<method>[_pretrainE]_seed<S>.json` (settings, versions, load averages, points,
+final metrics). `benchmarks/time_to_accuracy_report.py` draws them and tabulates CPU-minutes to each
+accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+class Curve:
+    """The monitor: scores the kept model at log-spaced points of the run's CPU time and saves the
+    pretraining's state at the branch epochs."""
+
+    def __init__(self, validation: list, test: list, config, factor: float, branches: dict[int, Path],
+                 spent: dict[str, float] | None = None) -> None:
+        self.validation, self.test, self.config, self.factor = validation, test, config, factor
+        self.branches = branches
+        self.stage_cpu: dict[str, float] = dict(spent or {})  # CPU seconds of each stage so far
+        self.points: list[dict] = []
+        self.next_s = 0.0
+        self.scratch: dict[str, object] = {}
+
+    def cpu_s(self) -> float:
+        return sum(self.stage_cpu.values())
+
+    def __call__(self, label: str, state) -> None:
+        first = label not in self.stage_cpu
+        self.stage_cpu[label] = state.result.cpu_seconds
+        if label.startswith("pretrain") and state.epoch in self.branches:
+            self._save_branch(label, state)
+        if first or self.cpu_s() >= self.next_s:
+            self.points.append({"cpu_s": round(self.cpu_s(), 2), "stage": label, "epoch": state.epoch,
+                                **self._score(label, state)})
+            self.next_s = self.cpu_s() * self.factor
+
+    def _score(self, label: str, state) -> dict[str, float]:
+        from train.evaluate import evaluate
+
+        source = state.ema if state.ema is not None else state.model
+        if label not in self.scratch:
+            self.scratch[label] = copy.deepcopy(source)
+        model = self.scratch[label]
+        model.load_state_dict(state.best if state.best is not None else source.state_dict())
+        c = self.config
+        scores = {}
+        for split, graphs in (("val", self.validation), ("test", self.test)):
+            m = evaluate(model, graphs, c.rho, c.loss, c.eval_batch_size, c.energy_per_atom)
+            scores[f"{split}_force_mae"] = round(m["force_mae"], 5)
+            scores[f"{split}_energy_mae"] = round(m["energy_mae"], 5)
+        return scores
+
+    def _save_branch(self, label: str, state) -> None:
+        import torch
+
+        path = self.branches[state.epoch] / "stages" / f"{label}.state.pt"
+        if not path.exists() and not path.with_name(f"{label}.pt").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(state.state_dict(), path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)
+
+
+def branch_config(config, epochs: int):
+    """`config` with an `epochs`-epoch pretraining (no step minimum)."""
+    from train.config import with_stage
+
+    return with_stage(config, "pretrain", epochs=epochs, min_steps=0)
+
+
+def check_branchable(config, branches: list[int]) -> None:
+    """Branches are exact only where the first E epochs of the pretraining are an E-epoch pretraining,
+    and their curves simple only with one weighting (one pretraining, one fine-tuning)."""
+    stage = config.pretrain
+    if branches and (stage.schedule != "constant" or stage.warmup_epochs or len(config.weightings()) != 1):
+        sys.exit(f"bench_time_to_accuracy: error: --branches needs one weighting and a constant-rate pretraining "
+                 f"without warm-up (this run: {len(config.weightings())} weightings, {stage.schedule} schedule, "
+                 f"{stage.warmup_epochs} warm-up epochs)")
+
+
+def branch_start(run_dir: Path, branch_dir: Path, curve: Curve) -> dict[str, float]:
+    """A branch's CPU seconds before its fine-tuning: the run's stages before pretraining (their
+    finished files copied into the branch, not trained again) and each pretraining's saved state."""
+    import shutil
+
+    import torch
+
+    spent = {}
+    for label, seconds in curve.stage_cpu.items():
+        if not label.startswith(("pretrain", "finetune")):
+            shutil.copy2(run_dir / "stages" / f"{label}.pt", branch_dir / "stages" / f"{label}.pt")
+            spent[label] = seconds
+    for state in (branch_dir / "stages").glob("pretrain*.state.pt"):
+        spent[state.name.removesuffix(".state.pt")] = torch.load(state, weights_only=False)["cpu_seconds"]
+    return spent
+
+
+def train_with_curve(method: str, frames, config, run_dir: Path, curve: Curve) -> dict:
+    from acquire.training import train_method
+
+    return train_method(method, frames, config, run_dir, monitor=curve).metrics
+
+
+def write_curve(path: Path, curve: Curve, metrics: dict, about: dict) -> None:
+    from train.checkpoint import versions
+
+    final = {split: metrics[split] for split in ("validation", "test")}
+    document = {**about, "points": curve.points, "final": final, "cpu_seconds": metrics["cpu_seconds"],
+                "stage_cpu_seconds": metrics["stage_cpu_seconds"], "load_average_end": os.getloadavg(),
+                "config": metrics["config"], "versions": versions(),
+                "units": {"cpu_s": "s", "force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"{path}: {len(curve.points)} points, final test force MAE {final['test']['force_mae']:.4f} kcal/mol/Å "
+          f"after {metrics['cpu_seconds'] / 60:.1f} CPU-min", file=sys.stderr)
+
+
+def main() -> None:
+    from acquire.cli.compare import settings_from
+    from acquire.cli.main import parse_args
+    from acquire.compare.methods import METHODS, RunInputs, run_frames
+    from acquire.compare.runner import prepare, store_record
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--method", required=True, choices=("standard", "asteroid"))
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--branches", default="", help="ASTEROID: pretraining epochs to fine-tune from as well, e.g. 10,20,40")
+    p.add_argument("--factor", type=float, default=1.2, help="CPU-time growth between two scored points (default 1.2)")
+    p.add_argument("--curves", type=Path, required=True, help="folder of the curve files")
+    p.add_argument("compare", nargs=argparse.REMAINDER, help="-- then acquire compare's arguments")
+    args = p.parse_args()
+    branches = sorted({int(e) for e in args.branches.split(",") if e.strip()})
+    compare_args = parse_args(["compare", *[a for a in args.compare if a != "--"]])
+    settings = settings_from(compare_args)
+    out = Path(compare_args.out)
+    prepared = prepare(settings, out, lambda line: print(line, file=sys.stderr))
+    run = next(r for r in prepared.runs if r.seed == args.seed and r.method == args.method)
+    config, run_dir = prepared.config(run), out / run.dir
+    if branches and args.method != "asteroid":
+        sys.exit("bench_time_to_accuracy: error: --branches is for ASTEROID (its pretraining)")
+    check_branchable(config, branches)
+    store_record(run_dir, prepared.record(run))
+    method = METHODS[run.method]
+    frames = run_frames(RunInputs(prepared.labels, prepared.indices(run), config, run_dir), method)
+    import torch
+
+    from train.graph import to_data_list
+
+    dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
+    graphs = {split: to_data_list(f, config.model.cutoff, dtype) for split, f in
+              (("validation", frames.validation), ("test", frames.test))}
+    about = {"method": args.method, "seed": args.seed, "preset": settings.preset, "run": str(run_dir),
+             "command": " ".join(sys.argv), "threads": config.threads, "factor": args.factor,
+             "load_average_start": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    dirs = {e: run_dir.with_name(f"{run_dir.name}-pretrain{e}") for e in branches}
+    curve = Curve(graphs["validation"], graphs["test"], config, args.factor, dirs)
+    metrics = train_with_curve(method.trainer, frames, config, run_dir, curve)
+    name = f"{settings.preset}_{args.method}"
+    write_curve(args.curves / f"{name}_seed{args.seed}.json", curve, metrics, about)
+    for epochs, branch_dir in dirs.items():
+        spent = branch_start(run_dir, branch_dir, curve)
+        branch = Curve(graphs["validation"], graphs["test"], config, args.factor, {}, spent)
+        branch.points = [dict(pt) for pt in curve.points if pt["stage"].startswith("pretrain") and pt["epoch"] <= epochs]
+        store_record(branch_dir, prepared.record(run))
+        metrics = train_with_curve(method.trainer, frames, branch_config(config, epochs), branch_dir, branch)
+        write_curve(args.curves / f"{name}_pretrain{epochs}_seed{args.seed}.json", branch,
+                    metrics, {**about, "pretrain_epochs": epochs, "run": str(branch_dir)})
+
+
+if __name__ == "__main__":
+    main()
