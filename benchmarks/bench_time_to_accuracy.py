@@ -20,10 +20,12 @@ energy MAE in kcal/mol. The test frames are only scored, never used to choose an
 `--branches E1,E2,...` (ASTEROID, a pretraining with a constant learning rate and no warm-up, whose
 first E epochs are exactly an E-epoch pretraining): the pretraining's state is saved at those epochs,
 and after the run each is fine-tuned as its own run (`RUN-pretrainE`, the same config with an
-E-epoch pretraining), its curve continuing from the pretraining's CPU time at E. One curve file per
-run: `CURVES/<preset>_<method>[_pretrainE]_seed<S>.json` (settings, versions, load averages, points,
-final metrics). `benchmarks/time_to_accuracy_report.py` draws them and tabulates CPU-minutes to each
-accuracy.
+E-epoch pretraining), its curve continuing from the pretraining's CPU time at E; `--branch-only E`
+fine-tunes one branch in another process as soon as its state is saved (a lock file keeps two
+processes off one branch). One curve file per run: `CURVES/<preset>_<method>[_pretrainE]_seed<S>.json`
+(settings, versions, load averages, points, final metrics; a branch's holds its fine-tuning points and
+names the run's curve, whose pretraining points up to E are its start). `time_to_accuracy_report.py`
+draws them and tabulates CPU-minutes to each accuracy.
 """
 from __future__ import annotations
 
@@ -107,7 +109,7 @@ def check_branchable(config, branches: list[int]) -> None:
                  f"{stage.warmup_epochs} warm-up epochs)")
 
 
-def branch_start(run_dir: Path, branch_dir: Path, curve: Curve) -> dict[str, float]:
+def branch_start(run_dir: Path, branch_dir: Path, stage_cpu: dict[str, float]) -> dict[str, float]:
     """A branch's CPU seconds before its fine-tuning: the run's stages before pretraining (their
     finished files copied into the branch, not trained again) and each pretraining's saved state."""
     import shutil
@@ -115,7 +117,7 @@ def branch_start(run_dir: Path, branch_dir: Path, curve: Curve) -> dict[str, flo
     import torch
 
     spent = {}
-    for label, seconds in curve.stage_cpu.items():
+    for label, seconds in stage_cpu.items():
         if not label.startswith(("pretrain", "finetune")):
             shutil.copy2(run_dir / "stages" / f"{label}.pt", branch_dir / "stages" / f"{label}.pt")
             spent[label] = seconds
@@ -144,6 +146,28 @@ def write_curve(path: Path, curve: Curve, metrics: dict, about: dict) -> None:
           f"after {metrics['cpu_seconds'] / 60:.1f} CPU-min", file=sys.stderr)
 
 
+def run_branch(epochs: int, context: dict) -> None:
+    """Fine-tune from the pretraining saved at `epochs` as its own run and write its curve (skipped
+    when another process has it: its lock file exists)."""
+    run_dir, curves, name = context["run_dir"], context["curves"], context["name"]
+    branch_dir = run_dir.with_name(f"{run_dir.name}-pretrain{epochs}")
+    if not any((branch_dir / "stages").glob("pretrain*.state.pt")) and not any((branch_dir / "stages").glob("pretrain*.pt")):
+        sys.exit(f"bench_time_to_accuracy: error: no pretraining state saved at epoch {epochs} in {branch_dir} "
+                 "(run the run itself with --branches first)")
+    try:
+        (branch_dir / "curve.lock").open("x").close()
+    except FileExistsError:
+        print(f"{branch_dir}: another process fine-tunes it (curve.lock)", file=sys.stderr)
+        return
+    spent = branch_start(run_dir, branch_dir, context["stage_cpu"])
+    branch = Curve(*context["graphs"], context["config"], context["factor"], {}, spent)
+    context["store_record"](branch_dir)
+    metrics = train_with_curve(context["trainer"], context["frames"], branch_config(context["config"], epochs), branch_dir, branch)
+    write_curve(curves / f"{name}_pretrain{epochs}_seed{context['seed']}.json", branch, metrics,
+                {**context["about"], "pretrain_epochs": epochs, "run": str(branch_dir),
+                 "branch_of": f"{name}_seed{context['seed']}.json"})
+
+
 def main() -> None:
     from acquire.cli.compare import settings_from
     from acquire.cli.main import parse_args
@@ -154,11 +178,13 @@ def main() -> None:
     p.add_argument("--method", required=True, choices=("standard", "asteroid"))
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--branches", default="", help="ASTEROID: pretraining epochs to fine-tune from as well, e.g. 10,20,40")
+    p.add_argument("--branch-only", type=int, default=None, metavar="E",
+                   help="only fine-tune the branch at pretraining epoch E (saved by a run with --branches)")
     p.add_argument("--factor", type=float, default=1.2, help="CPU-time growth between two scored points (default 1.2)")
     p.add_argument("--curves", type=Path, required=True, help="folder of the curve files")
     p.add_argument("compare", nargs=argparse.REMAINDER, help="-- then acquire compare's arguments")
     args = p.parse_args()
-    branches = sorted({int(e) for e in args.branches.split(",") if e.strip()})
+    branches = sorted({int(e) for e in args.branches.split(",") if e.strip()} | ({args.branch_only} - {None}))
     compare_args = parse_args(["compare", *[a for a in args.compare if a != "--"]])
     settings = settings_from(compare_args)
     out = Path(compare_args.out)
@@ -168,7 +194,6 @@ def main() -> None:
     if branches and args.method != "asteroid":
         sys.exit("bench_time_to_accuracy: error: --branches is for ASTEROID (its pretraining)")
     check_branchable(config, branches)
-    store_record(run_dir, prepared.record(run))
     method = METHODS[run.method]
     frames = run_frames(RunInputs(prepared.labels, prepared.indices(run), config, run_dir), method)
     import torch
@@ -176,24 +201,30 @@ def main() -> None:
     from train.graph import to_data_list
 
     dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
-    graphs = {split: to_data_list(f, config.model.cutoff, dtype) for split, f in
-              (("validation", frames.validation), ("test", frames.test))}
+    graphs = tuple(to_data_list(f, config.model.cutoff, dtype) for f in (frames.validation, frames.test))
     about = {"method": args.method, "seed": args.seed, "preset": settings.preset, "run": str(run_dir),
              "command": " ".join(sys.argv), "threads": config.threads, "factor": args.factor,
              "load_average_start": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    dirs = {e: run_dir.with_name(f"{run_dir.name}-pretrain{e}") for e in branches}
-    curve = Curve(graphs["validation"], graphs["test"], config, args.factor, dirs)
-    metrics = train_with_curve(method.trainer, frames, config, run_dir, curve)
     name = f"{settings.preset}_{args.method}"
+    context = {"run_dir": run_dir, "curves": args.curves, "name": name, "seed": args.seed, "graphs": graphs,
+               "config": config, "factor": args.factor, "trainer": method.trainer, "frames": frames, "about": about,
+               "store_record": lambda d: store_record(d, prepared.record(run)), "stage_cpu": {}}
+    if args.branch_only is not None:
+        if config.bias_weights and not (args.curves / f"{name}_seed{args.seed}.json").exists():
+            sys.exit("bench_time_to_accuracy: error: --branch-only with a bias model needs the run's curve file "
+                     "(the bias stage's CPU time)")
+        context["stage_cpu"] = json.loads((args.curves / f"{name}_seed{args.seed}.json").read_text())["stage_cpu_seconds"] \
+            if (args.curves / f"{name}_seed{args.seed}.json").exists() else {}
+        run_branch(args.branch_only, context)
+        return
+    store_record(run_dir, prepared.record(run))
+    dirs = {e: run_dir.with_name(f"{run_dir.name}-pretrain{e}") for e in branches}
+    curve = Curve(*graphs, config, args.factor, dirs)
+    metrics = train_with_curve(method.trainer, frames, config, run_dir, curve)
     write_curve(args.curves / f"{name}_seed{args.seed}.json", curve, metrics, about)
-    for epochs, branch_dir in dirs.items():
-        spent = branch_start(run_dir, branch_dir, curve)
-        branch = Curve(graphs["validation"], graphs["test"], config, args.factor, {}, spent)
-        branch.points = [dict(pt) for pt in curve.points if pt["stage"].startswith("pretrain") and pt["epoch"] <= epochs]
-        store_record(branch_dir, prepared.record(run))
-        metrics = train_with_curve(method.trainer, frames, branch_config(config, epochs), branch_dir, branch)
-        write_curve(args.curves / f"{name}_pretrain{epochs}_seed{args.seed}.json", branch,
-                    metrics, {**about, "pretrain_epochs": epochs, "run": str(branch_dir)})
+    context["stage_cpu"] = curve.stage_cpu
+    for epochs in branches:
+        run_branch(epochs, context)
 
 
 if __name__ == "__main__":
