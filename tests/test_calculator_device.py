@@ -86,3 +86,25 @@ def test_train_on_auto_device_trains_here(tmp_path, capsys) -> None:
     atoms = _ethanol()
     atoms.calc = load_calculator(tmp_path / "run", device="auto")
     assert np.all(np.isfinite(atoms.get_forces()))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU (runs wherever torch sees one)")
+@pytest.mark.parametrize("model", ["painn", "mace"])
+def test_training_on_cuda_matches_cpu(tmp_path, capsys, model) -> None:
+    """The same tiny run on the GPU and on the CPU: both train, and their test errors agree to float32
+    round-off grown over a few epochs (not bit for bit: the GPU sums in another order)."""
+    import json
+
+    from acquire.cli.main import main
+
+    found = {}
+    for device in ("cpu", "cuda"):
+        code = main(["train", "--accurate", "md17:ethanol/ccsd(t)", "--method", "standard", "--preset", "tiny",
+                     "--model", model, "--train", "16", "--validation", "4", "--test", "8", "--device", device,
+                     "--json", "--out", str(tmp_path / device)])
+        assert code == 0
+        found[device] = json.loads(capsys.readouterr().out)["test"]["force_mae"]
+    assert found["cuda"] == pytest.approx(found["cpu"], rel=0.05)
+    atoms = _ethanol()
+    atoms.calc = load_calculator(tmp_path / "cuda", device="cuda")
+    assert np.all(np.isfinite(atoms.get_forces()))
