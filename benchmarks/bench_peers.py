@@ -24,6 +24,12 @@ the child processes (user + system, all threads). The project's rows come from t
 `metrics.json` files (test MAE on the same frames; CPU minutes from `cpu_seconds`). Writes
 `peers.json` and `peers.md` (the table, per seed and mean ± spread) into `--out`. A rerun skips
 what is done (per recipe, per seed).
+
+`--curve` also writes `curve_RECIPE.json` per seed: the force MAE (kcal/mol/Å) on `val.xyz` and
+`test.xyz` against the cumulative CPU seconds of the recipe's mace_run_train runs (for `ft`, counted
+from the start of the pretraining), at log-spaced checkpoints (see `peer_curves.py`); its last row is the
+recipe's final model. Training is unchanged (`--keep_checkpoints` only keeps the checkpoints);
+the checkpoints are scored after training, outside the timed CPU.
 """
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ import numpy as np
 from ase import units
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.peer_curves import curve_document, run_watched, write_curve  # noqa: E402
 
 KCAL_MOL = units.kcal / units.mol  # eV per kcal/mol, as the project scores its own models
 COMMON = ["--E0s", "average", "--energy_key", "REF_energy", "--forces_key", "REF_forces", "--device", "cpu",
@@ -48,6 +55,7 @@ COMMON = ["--E0s", "average", "--energy_key", "REF_energy", "--forces_key", "REF
           "--amsgrad", "--ema", "--ema_decay", "0.99", "--batch_size", "10"]
 MODEL = ["--model", "MACE", "--hidden_irreps", "32x0e + 32x1o", "--max_L", "1", "--correlation", "3", "--r_max", "5.0"]
 RECIPES = ("std", "ft")
+EPOCHS = {"train": 400, "pretrain": 40, "finetune": 200}  # per curve stage
 
 
 def write_frames(path: Path, data, index: list[int]) -> None:
@@ -88,29 +96,39 @@ def prepare(compare: Path, seed: int, work: Path) -> dict:
             "n_test": len(ast["test"])}
 
 
-def mace_train(work: Path, name: str, args: list[str], threads: int) -> float | None:
+def mace_train(work: Path, name: str, args: list[str], threads: int, curve: bool = False) -> float | None:
     """Run `mace_run_train` in `work` (skipped when its model exists); return the CPU seconds it
-    used, recorded in `NAME.cpu.json` (None for a model trained without that record)."""
+    used, recorded in `NAME.cpu.json` (None for a model trained without that record). With
+    `curve`, it keeps its checkpoints and the record holds the CPU seconds at each one."""
     work = work.resolve()  # mace_run_train runs in `work`: its output folders must not be relative
     record = work / f"{name}.cpu.json"
     if (work / name / "model" / f"{name}.model").exists():
-        return json.loads(record.read_text())["cpu_seconds"] if record.exists() else None
+        stored = json.loads(record.read_text()) if record.exists() else {}
+        if curve and "checkpoints" not in stored:
+            raise SystemExit(f"{work / name}: trained without --curve (its checkpoints are gone); give a new --out")
+        return stored.get("cpu_seconds")
     dirs = []
     for kind in ("results", "checkpoints", "model", "log"):
         dirs += [f"--{kind}_dir", str(work / name / kind)]
-    command = [str(Path(sys.executable).parent / "mace_run_train"), "--name", name, *args, *dirs, *COMMON]
+    command = [str(Path(sys.executable).parent / "mace_run_train"), "--name", name, *args, *dirs, *COMMON,
+               *(["--keep_checkpoints"] if curve else [])]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    stored = {"threads": threads, "command": command[1:], "load_average_start": os.getloadavg()}
     with open(work / f"{name}.log", "w") as log:
-        subprocess.run(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+        if curve:
+            stored["checkpoints"] = run_watched(command, work, env, log, work / name / "checkpoints")
+        else:
+            subprocess.run(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    record.write_text(json.dumps({"cpu_seconds": cpu, "threads": threads}))
+    record.write_text(json.dumps({"cpu_seconds": cpu, **stored, "load_average_end": os.getloadavg()}))
     return cpu
 
 
-def score(model: Path, test: Path) -> dict:
-    """Test MAEs of a mace-torch model file with the project's metric (kcal/mol, kcal/mol/Å)."""
+def score(model, frames: Path) -> dict:
+    """MAEs on `frames` of a mace-torch model (its file, or the module) with the project's metric
+    (kcal/mol, kcal/mol/Å)."""
     import contextlib
     import io
 
@@ -119,9 +137,10 @@ def score(model: Path, test: Path) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         from mace.calculators import MACECalculator
 
-        calc = MACECalculator(model_paths=str(model.resolve()), device="cpu", default_dtype="float32")
+        source = {"model_paths": str(model.resolve())} if isinstance(model, Path) else {"models": model}
+        calc = MACECalculator(**source, device="cpu", default_dtype="float32")
     e_err, f_err = [], []
-    for atoms in read(test, index=":"):
+    for atoms in read(frames, index=":"):
         e_ref, f_ref = atoms.info["REF_energy"], atoms.arrays["REF_forces"]
         atoms.calc = calc
         e_err.append(abs(atoms.get_potential_energy() - e_ref))
@@ -129,27 +148,46 @@ def score(model: Path, test: Path) -> dict:
     return {"energy_mae": float(np.mean(e_err)) / KCAL_MOL, "force_mae": float(np.mean(np.concatenate(f_err))) / KCAL_MOL}
 
 
-def run_recipe(recipe: str, work: Path, threads: int) -> dict:
-    """Train one peer recipe in `work` (skipped if its result exists) and score it."""
-    done = work / f"{recipe}.json"
-    if done.exists():
-        return json.loads(done.read_text())
-    began = time.monotonic()
+def recipe_runs(recipe: str, work: Path, model: list[str] = MODEL,
+                epochs: dict[str, int] | None = None) -> list[tuple[str, str, list[str]]]:
+    """(run name, curve stage, mace_run_train arguments) of each run of a recipe, in order;
+    `epochs` (per stage) replaces the recipe's epochs, `model` its model flags (for a small test)."""
+    epochs = {**EPOCHS, **(epochs or {})}
     if recipe == "std":
-        cpus = [mace_train(work, "std", ["--train_file", "train.xyz", "--valid_file", "val.xyz", *MODEL,
-                                         "--max_num_epochs", "400", "--lr", "0.01", "--scheduler_patience", "10"], threads)]
-        model = work / "std" / "model" / "std.model"
+        return [("std", "train", ["--train_file", "train.xyz", "--valid_file", "val.xyz", *model, "--max_num_epochs",
+                                  str(epochs["train"]), "--lr", "0.01", "--scheduler_patience", "10"])]
+    return [("pre", "pretrain", ["--train_file", "dft_train.xyz", "--valid_file", "dft_val.xyz", *model,
+                                 "--max_num_epochs", str(epochs["pretrain"]), "--lr", "0.01", "--scheduler_patience", "5"]),
+            ("ft", "finetune", ["--foundation_model", str((work / "pre" / "model" / "pre.model").resolve()),
+                                "--multiheads_finetuning", "False", "--train_file", "train_acc.xyz", "--valid_file",
+                                "val.xyz", "--max_num_epochs", str(epochs["finetune"]), "--lr", "0.001",
+                                "--scheduler_patience", "10"])]
+
+
+def run_recipe(recipe: str, work: Path, threads: int, curve: float | None = None, model: list[str] = MODEL,
+               epochs: dict[str, int] | None = None) -> dict:
+    """Train one peer recipe in `work` (skipped if its result exists) and score it. With `curve` (the
+    spacing factor), also write `curve_RECIPE.json`: the validation and test force MAE of the
+    checkpoints, log-spaced in cumulative CPU time (see `peer_curves`)."""
+    done = work / f"{recipe}.json"
+    runs = recipe_runs(recipe, work, model, epochs)
+    if done.exists():
+        result = json.loads(done.read_text())
     else:
-        cpus = [mace_train(work, "pre", ["--train_file", "dft_train.xyz", "--valid_file", "dft_val.xyz", *MODEL,
-                                         "--max_num_epochs", "40", "--lr", "0.01", "--scheduler_patience", "5"], threads)]
-        cpus.append(mace_train(work, "ft", ["--foundation_model", str((work / "pre" / "model" / "pre.model").resolve()),
-                                            "--multiheads_finetuning", "False", "--train_file", "train_acc.xyz",
-                                            "--valid_file", "val.xyz", "--max_num_epochs", "200", "--lr", "0.001",
-                                            "--scheduler_patience", "10"], threads))
-        model = work / "ft" / "model" / "ft.model"
-    cpu = None if None in cpus else sum(cpus) / 60
-    result = {**score(model, work / "test.xyz"), "cpu_minutes": cpu, "wall_minutes": (time.monotonic() - began) / 60}
-    done.write_text(json.dumps(result))
+        began = time.monotonic()
+        cpus = [mace_train(work, name, args, threads, curve is not None) for name, _, args in runs]
+        last = runs[-1][0]
+        cpu = None if None in cpus else sum(cpus) / 60
+        result = {**score(work / last / "model" / f"{last}.model", work / "test.xyz"), "cpu_minutes": cpu,
+                  "wall_minutes": (time.monotonic() - began) / 60}
+        done.write_text(json.dumps(result))
+    if curve is not None and not (work / f"curve_{recipe}.json").exists():
+        records = [json.loads((work / f"{name}.cpu.json").read_text()) if (work / f"{name}.cpu.json").exists() else {}
+                   for name, _, _ in runs]
+        if any("checkpoints" not in record for record in records):
+            raise SystemExit(f"{work}: {recipe} was trained without --curve (its checkpoints are gone); give a new --out")
+        stages = [(name, stage, record) for (name, stage, _), record in zip(runs, records)]
+        write_curve(work / f"curve_{recipe}.json", curve_document(recipe, work, stages, result, score, curve))
     return result
 
 
@@ -194,6 +232,10 @@ def main() -> None:
     p.add_argument("--recipes", default=",".join(RECIPES))
     p.add_argument("--threads", type=int, default=2, help="threads of each mace_run_train (the peer table used 2)")
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--curve", nargs="?", type=float, const=1.25, default=None, metavar="FACTOR",
+                   help="also write curve_RECIPE.json per seed: validation and test force MAE against cumulative "
+                        "CPU seconds, at checkpoints spaced by FACTOR in CPU time (default 1.25); a recipe trained "
+                        "in --out without --curve is refused (its checkpoints are gone)")
     args = p.parse_args()
     recipes = [r for r in args.recipes.split(",") if r]
     unknown = set(recipes) - set(RECIPES)
@@ -208,7 +250,7 @@ def main() -> None:
                 rows[method][seed] = row
         for recipe in recipes:
             print(f"seed {seed}: {recipe} ...", file=sys.stderr, flush=True)
-            rows[recipe][seed] = run_recipe(recipe, work, args.threads)
+            rows[recipe][seed] = run_recipe(recipe, work, args.threads, args.curve)
             print(f"seed {seed}: {recipe}: {rows[recipe][seed]}", file=sys.stderr, flush=True)
         for recipe in [r for r in RECIPES if r not in recipes]:  # finished by an earlier call: in the table too
             if (work / f"{recipe}.json").exists():
