@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,13 @@ def test_log_spacing_keeps_each_stage_ends_and_points_a_factor_apart() -> None:
 
 
 @pytest.mark.slow
-def test_standard_curve_has_every_checkpoint_and_ends_at_the_final_model(work: Path) -> None:
+def test_standard_curve_has_every_checkpoint_and_ends_at_the_plain_recipes_model(work: Path) -> None:
+    plain = work.parent / "plain"  # the same recipe without --curve, scored first in this process
+    plain.mkdir()
+    for name in ("train.xyz", "val.xyz", "test.xyz"):
+        shutil.copy(work / name, plain / name)
+    normal = bench_peers.run_recipe("std", plain, threads=1, model=TINY, epochs={"train": 3})
+    assert checkpoint_epochs(plain / "std") == checkpoint_epochs(plain / "std")[-1:]  # without it: the last alone
     result = bench_peers.run_recipe("std", work, threads=1, curve=1.0, model=TINY, epochs={"train": 3})
     curve = json.loads((work / "curve_std.json").read_text())
     rows = curve["rows"]
@@ -57,7 +64,7 @@ def test_standard_curve_has_every_checkpoint_and_ends_at_the_final_model(work: P
     assert cpu[-1] <= json.loads((work / "std.cpu.json").read_text())["cpu_seconds"]
     assert all(math.isfinite(r["val_force_mae"]) and r["val_force_mae"] > 0 for r in rows)
     final = bench_peers.score(work / "std" / "model" / "std.model", work / "test.xyz")
-    assert rows[-1]["test_force_mae"] == final["force_mae"] == result["force_mae"]
+    assert rows[-1]["test_force_mae"] == final["force_mae"] == result["force_mae"] == normal["force_mae"]
     assert curve["final"]["matches_last_row"] and curve["threads"] == 1
     assert len(curve["load_average"]["start"]) == 3 and curve["versions"]["mace-torch"]
 
