@@ -136,7 +136,10 @@ def write_curve(path: Path, curve: Curve, metrics: dict, about: dict) -> None:
     from train.checkpoint import versions
 
     final = {split: metrics[split] for split in ("validation", "test")}
-    document = {**about, "points": curve.points, "final": final, "cpu_seconds": metrics["cpu_seconds"],
+    last = {"cpu_s": round(metrics["cpu_seconds"], 2), "stage": "final", "epoch": None,
+            **{f"{short}_{k}": round(final[split][k], 5) for short, split in (("val", "validation"), ("test", "test"))
+               for k in ("force_mae", "energy_mae")}}  # the run's model: what it ships
+    document = {**about, "points": [*curve.points, last], "final": final, "cpu_seconds": metrics["cpu_seconds"],
                 "stage_cpu_seconds": metrics["stage_cpu_seconds"], "load_average_end": os.getloadavg(),
                 "config": metrics["config"], "versions": versions(),
                 "units": {"cpu_s": "s", "force_mae": "kcal/mol/Å", "energy_mae": "kcal/mol"}}

@@ -71,8 +71,8 @@ def table(recipes: list[tuple[str, list[tuple[str, dict]]]], split: str) -> list
     lines = [head, "|---|---|" + "---|" * (len(TARGETS) + 2)]
     for label, curves in recipes:
         per_target = [[minutes_to(points(d), t, split) for _, d in curves] for t in TARGETS]
-        finals = [d["final"]["validation" if split == "val" else "test"]["force_mae"] for _, d in curves]
-        cpu = [d["cpu_seconds"] / 60 for _, d in curves]
+        finals = [points(d)[-1][f"{split}_force_mae"] for _, d in curves]  # the last point is the run's model
+        cpu = [points(d)[-1]["cpu_s"] / 60 for _, d in curves]
         cells = [" / ".join(_cell(v) for v in values) + (f" (mean {_mean(values)})" if len(values) > 1 else "")
                  for values in per_target]
         final = " / ".join(f"{f:.3f}" for f in finals) + (f" ({np.mean(finals):.3f} ± {np.std(finals, ddof=1):.3f})"
