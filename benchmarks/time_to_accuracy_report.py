@@ -24,8 +24,13 @@ PAPER = 0.176  # the paper's ASTEROID force MAE on ethanol (kcal/mol/Å)
 
 
 def points(document: dict) -> list[dict]:
-    """The curve's points, in CPU order: cpu_s, val_force_mae, test_force_mae."""
-    rows = document.get("points") or document.get("rows") or document.get("curve") or []
+    """The curve's points, in CPU order (cpu_s, val_force_mae, test_force_mae), ending with the run's
+    own model (added from `final` to a curve file written before its last point was recorded)."""
+    rows = list(document.get("points") or document.get("rows") or [])
+    final = document.get("final", {})
+    if rows and rows[-1].get("stage") != "final" and isinstance(final.get("test"), dict):
+        rows.append({"cpu_s": document["cpu_seconds"], "stage": "final", "epoch": None,
+                     "val_force_mae": final["validation"]["force_mae"], "test_force_mae": final["test"]["force_mae"]})
     return sorted(rows, key=lambda r: r["cpu_s"])
 
 
