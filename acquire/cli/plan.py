@@ -11,8 +11,9 @@ from typing import Any
 
 from acquire.cli import arguments
 from acquire.cli.output import add_output_arguments, print_json, stdout_console
+from acquire.energy_only import energy_pricing, origin_fields
 from acquire.errors import AcquireError
-from acquire.plan_costs import add_full_cost_arguments, add_origins, origin_record
+from acquire.plan_costs import add_full_cost_arguments, add_origins
 
 HELP = "Show what a labeling budget buys: accurate and inaccurate label counts and the standard baseline."
 EXAMPLES = """examples:
@@ -78,33 +79,6 @@ def add_energy_arguments(parser: argparse.ArgumentParser) -> None:
                        "'pyscf:lno-ccsd(t)/cc-pvdz'")
 
 
-def energy_spec(accurate: str, given: str | None) -> str | None:
-    """The energy-only labeler: `given`, else the accurate pyscf spec without forces (None if not pyscf)."""
-    if given:
-        return given
-    if not accurate.strip().lower().startswith("pyscf:"):
-        return None
-    return accurate if "forces=false" in accurate.replace(" ", "").lower() else f"{accurate};forces=false"
-
-
-def energy_plan(args: argparse.Namespace, accurate: str, atoms: Any, accurate_est: Any) -> tuple[Any, Any]:
-    """(`budget.EnergyLabels` or None, the energy labeler's CostEstimate or None) from the options."""
-    from budget import BudgetError, energy_labels
-
-    if args.energy_share is None:
-        if args.energy_labeler is not None or str(args.energy_ratio).strip().lower() != "auto":
-            raise BudgetError("--energy-ratio and --energy-labeler price energy-only labels: give --energy-share too")
-        return None, None
-    if str(args.energy_ratio).strip().lower() != "auto":
-        return energy_labels(args.energy_share, args.energy_ratio), None
-    spec = energy_spec(accurate, args.energy_labeler)
-    if spec is None or atoms is None or accurate_est is None:
-        raise BudgetError("--energy-ratio auto prices energy labels from their labeler: give --energy-ratio FLOAT, or "
-                          "--molecule with a pyscf --accurate spec (or --energy-labeler SPEC)")
-    estimate = label_cost(spec, atoms)
-    return energy_labels(args.energy_share, accurate_cost_s=accurate_est.seconds, energy_cost_s=estimate.seconds), estimate
-
-
 def run(args: argparse.Namespace) -> int:
     from budget import BudgetError, get_policy, parse_budget, parse_share, plan
 
@@ -119,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         accurate_est = label_cost(accurate, atoms)
         if auto:
             inaccurate_est = label_cost(inaccurate, atoms)
-    energy, energy_est = energy_plan(args, accurate, atoms, accurate_est)
+    pricing = energy_pricing(args.energy_share, args.energy_ratio, args.energy_labeler, accurate, atoms, accurate_est)
+    energy = pricing.labels
     full = None
     if accurate_est is None:
         from acquire.plan_costs import caps_from
@@ -134,9 +109,7 @@ def run(args: argparse.Namespace) -> int:
         full, extra = _plan_everything(args, budget, policy, atoms, accurate, accurate_est, inaccurate_est, auto, energy)
         result = full.labels
     document = add_origins(plan_document(result, accurate, inaccurate, args.molecule), accurate_est, inaccurate_est)
-    document["energy_only"]["spec"] = energy_spec(accurate, args.energy_labeler) if energy is not None else None
-    if energy_est is not None:
-        document["energy_only"]["cost_origin"] = origin_record(energy_est, energy_est.seconds)
+    document["energy_only"].update(origin_fields(pricing))
     if full is not None:
         from acquire.plan_costs import add_costs
 
