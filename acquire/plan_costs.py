@@ -81,6 +81,7 @@ TRAINING_CONFIGS_PER_S = {"painn": 150.0 * 1.33, "egnn": 258.0, "tensornet": 81.
 MACE_L3_SLOWDOWN = 1.15  # MACE l<=3 against l<=2, per configuration
 TRAINING_REFERENCE_ATOMS = 9
 RELAX_STEPS = 100  # BFGS steps assumed for the normal-mode sampler's relaxation
+ENERGY_STAGES = ("standard", "finetune")  # the stages that fit accurate energy-only labels, when a run has them
 
 
 def training_s_per_config(model: Any, atoms: int) -> float:
@@ -110,8 +111,9 @@ def overheads(atoms: Atoms, preset: str, method: str, settings: Any, calculator:
     per_config = training_s_per_config(config.model, len(atoms))
     gammas = len(config.weightings())  # one pretraining and fine-tuning per candidate weighting
     bias = (("bias", "accurate", config.bias, 1),) if config.bias_weights else ()
+    # the standard and fine-tuning stages draw a batch of energy-only labels beside each batch (train.energy_only)
     stages = tuple(TrainingStage(name=name, frames=frames, epochs=stage.epochs, repeats=repeats,
-                                 min_configs=stage.min_steps * stage.batch_size)
+                                 min_configs=stage.min_steps * stage.batch_size, energy_batches=name in ENERGY_STAGES)
                    for name, frames, stage, repeats in (("standard", "accurate", config.standard, 1), *bias,
                                                         ("pretrain", "inaccurate", config.pretrain, gammas),
                                                         ("finetune", "accurate", config.finetune_stage, gammas)))

@@ -37,10 +37,22 @@ class TrainingStage(BaseModel):
     epochs: int
     repeats: int = 1
     min_configs: int = 0  # the stage's minimum steps x batch size: small sets train for more epochs
+    energy_batches: bool = False  # an accurate stage that draws a batch of energy-only labels beside each batch
 
     def configs(self, frames: int) -> int:
         """Configurations the stage trains on (one repeat) over `frames` frames."""
         return max(self.epochs * frames, self.min_configs) if frames else 0
+
+    def configs_of(self, n_accurate: int, n_inaccurate: int, n_energy: int = 0) -> int:
+        """Configurations the stage computes (one repeat) for a plan's counts. A stage with
+        `energy_batches` and energy-only labels computes a batch of them beside each accurate batch
+        (twice the configurations, each priced as one with forces), or, without accurate force
+        labels, trains on the energy-only labels alone."""
+        if self.frames == "inaccurate":
+            return self.configs(n_inaccurate)
+        if not (self.energy_batches and n_energy):
+            return self.configs(n_accurate)
+        return 2 * self.configs(n_accurate) if n_accurate else self.configs(n_energy)
 
 
 class Overheads(BaseModel):
@@ -58,10 +70,10 @@ class Overheads(BaseModel):
     def sampling_s(self, configs: int) -> float:
         return self.sampling_fixed_s + configs * self.sampling_s_per_config if configs else 0.0
 
-    def training_s(self, n_accurate: int, n_inaccurate: int) -> float:
-        """Epochs × frames (at least a stage's minimum steps × batch) × seconds per configuration,
-        summed over the stages and their repeats."""
-        return sum(stage.repeats * stage.configs(n_accurate if stage.frames == "accurate" else n_inaccurate)
+    def training_s(self, n_accurate: int, n_inaccurate: int, n_energy: int = 0) -> float:
+        """Epochs × frames (at least a stage's minimum steps × batch; energy-only batches counted,
+        `TrainingStage.configs_of`) × seconds per configuration, summed over the stages and their repeats."""
+        return sum(stage.repeats * stage.configs_of(n_accurate, n_inaccurate, n_energy)
                    for stage in self.training_stages) * self.training_s_per_config_epoch
 
 
@@ -114,14 +126,18 @@ def _cost(seconds: float, accurate_cost_s: float) -> Cost:
     return Cost(cpu_s=seconds, cpu_h=seconds / 3600.0, accurate_labels=seconds / accurate_cost_s)
 
 
-def _training_cap(overheads: Overheads, n_accurate: int, max_training_s: float | None, limit: int) -> int:
-    """The most inaccurate frames whose training (with `n_accurate` accurate ones) fits `max_training_s`."""
-    if max_training_s is None or overheads.training_s(n_accurate, limit) <= max_training_s:
+def _training_cap(overheads: Overheads, labels: Plan, max_training_s: float | None, limit: int) -> int:
+    """The most inaccurate frames whose training (with the plan's accurate and energy-only labels)
+    fits `max_training_s`."""
+    def training_s(n_inaccurate: int) -> float:
+        return overheads.training_s(labels.accurate.count, n_inaccurate, labels.energy_only.count)
+
+    if max_training_s is None or training_s(limit) <= max_training_s:
         return limit
     low, high = 0, limit
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (middle, high) if overheads.training_s(n_accurate, middle) <= max_training_s else (low, middle)
+        low, high = (middle, high) if training_s(middle) <= max_training_s else (low, middle)
     return low
 
 
@@ -151,7 +167,7 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
                       validation, charge_validation, energy)
         cap, why = limit, "the cap on inaccurate labels"
         for _ in range(20):  # a lower cap buys more accurate labels, whose training lowers the cap again
-            trainable = _training_cap(overheads, labels.accurate.count, max_training_s, cap)
+            trainable = _training_cap(overheads, labels, max_training_s, cap)
             if trainable >= labels.inaccurate.count:
                 break
             cap, why = trainable, "the training budget"
@@ -166,7 +182,8 @@ def full_plan(budget: Budget | str, ratio: float | str | None, policy: str | Pol
     def total_s(p: Plan) -> tuple[float, float, float]:
         labeling = p.spent.cost_accurate_labels * accurate_cost_s
         configs = p.accurate.count + p.inaccurate.count + p.energy_only.count + p.validation.count
-        return (overheads.sampling_s(configs), labeling, overheads.training_s(p.accurate.count, p.inaccurate.count))
+        training = overheads.training_s(p.accurate.count, p.inaccurate.count, p.energy_only.count)
+        return overheads.sampling_s(configs), labeling, training
 
     if budget.is_absolute:
         labels, cap = _fit(budget.amount, make, lambda p: sum(total_s(p)))

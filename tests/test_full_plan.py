@@ -36,6 +36,31 @@ def test_a_minimum_of_steps_prices_a_small_set_at_the_minimum() -> None:
     assert stage.configs(500) == 120_000 and stage.configs(4000) == 240_000 and stage.configs(0) == 0
 
 
+def test_energy_batches_drawn_beside_each_step_are_counted() -> None:
+    """`train.energy_only.finetune_loss` computes a batch of energy-only labels beside each accurate
+    batch: twice the configurations of such a stage; without force labels they are its training set."""
+    stage = TrainingStage(name="finetune", frames="accurate", epochs=10, energy_batches=True)
+    assert stage.configs_of(100, 0, 500) == 2 * 10 * 100 and stage.configs_of(100, 0) == 10 * 100
+    assert stage.configs_of(0, 0, 500) == 10 * 500
+    bias = TrainingStage(name="bias", frames="accurate", epochs=10)  # fits the force labels alone
+    assert bias.configs_of(100, 0, 500) == 10 * 100
+
+
+def test_plan_training_estimate_and_training_cap_count_the_energy_batches() -> None:
+    from budget import energy_labels
+
+    stages = (TrainingStage(name="standard", frames="accurate", epochs=10, energy_batches=True),
+              TrainingStage(name="pretrain", frames="inaccurate", epochs=2, repeats=2))
+    extra = _overheads(training_stages=stages)
+    energy = energy_labels("50ccsd", 38)
+    full = full_plan("250ccsd", 40, "paper", 60.0, None, extra, validation=0, energy=energy)
+    n_acc, n_inacc, n_energy = full.labels.accurate.count, full.labels.inaccurate.count, full.labels.energy_only.count
+    assert (n_acc, n_inacc, n_energy) == (150, 2000, 1900)
+    assert full.training.cpu_s == pytest.approx((2 * 10 * 150 + 2 * 2 * 2000) * 0.01)
+    capped = full_plan("250ccsd", 40, "paper", 60.0, None, extra, validation=0, energy=energy, max_training_s=70.0)
+    assert capped.cap["why"] == "the training budget" and capped.training.cpu_s <= 70.0
+
+
 def test_cpu_budget_covers_sampling_labeling_and_training() -> None:
     full = full_plan("2cpu-h", None, "paper", 60.0, 0.6, _overheads(), validation=0,
                      max_inaccurate=None)
@@ -113,6 +138,8 @@ def test_preset_training_cost_is_epochs_times_frames_with_mace_l3_slower() -> No
         (quick.standard.epochs + quick.bias.epochs + quick.finetune_stage.epochs) * 100 + pretrain))
     assert not paper.bias_weights  # its ASTEROID trains no bias model and pretrains once
     assert [s.name for s in overheads(ethanol, "paper", "md", None, None).training_stages] == ["standard", "pretrain", "finetune"]
+    drawn = sum(s.repeats * s.configs(100) for s in extra.training_stages if s.name in ("standard", "finetune"))
+    assert extra.training_s(100, 1000, 500) == pytest.approx(extra.training_s(100, 1000) + per_config * drawn)
     l2 = training_s_per_config(with_model(paper, max_ell=2).model, 9)
     assert paper.model.max_ell == 3 and MACE_L3_SLOWDOWN > 1
     assert training_s_per_config(paper.model, 9) == pytest.approx(MACE_L3_SLOWDOWN * l2)
