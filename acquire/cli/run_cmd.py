@@ -1,5 +1,6 @@
 """`acquire run`: the whole pipeline for a new molecule in one folder, resumable: plan the budget,
-sample configurations, label the accurate and the inaccurate sets, then train ASTEROID on them (and
+sample configurations, label the accurate and the inaccurate sets (and accurate
+energy-only labels with --energy-share), then train ASTEROID on them (and
 standard training on the same accurate labels beside it)."""
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ EXAMPLES = """examples:
       --inaccurate xtb:gfn2 --inaccurate-share 25% --out run-co
   acquire run --molecule CCO --budget 250ccsd --ratio auto --accurate 'pyscf:ccsd(t)/cc-pvdz' \\
       --inaccurate pyscf:pbe/def2-svp --out run-ethanol --workers 2
+  acquire run --molecule CCO --budget 250ccsd --ratio auto --accurate 'pyscf:ccsd(t)/cc-pvdz' \\
+      --inaccurate pyscf:pbe/def2-svp --energy-share 20% --out run-ethanol-energies   # + CCSD(T) energies
 
 The folder holds plan.json, pool.extxyz (sampled configurations), labels.db (the label store),
 models/asteroid and models/standard (trained on the labels bought; the standard model uses the same
 accurate labels, so it spends less than the budget: `acquire compare --store` is the budget-matched
-comparison) and run.json. Rerunning the same command continues where it stopped; nothing bought is bought again.
+comparison) and run.json. With --energy-share, more sampled configurations get accurate energies
+without forces (the accurate pyscf spec with ;forces=false, or --energy-labeler), which both models fit
+beside the force labels. Rerunning the same command continues where it stopped; nothing bought is bought again.
 A folder belongs to one set of settings (budget included): a different run needs another --out.
 Sampling cost: MD makes one frame per --interval steps of the --calculator; for many cheap labels
 (xtb at a high ratio) --method normal-modes or a smaller --interval keeps sampling short.
@@ -33,6 +38,7 @@ accurate labels."""
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from acquire.cli.label import add_engine_arguments
     from acquire.cli.output import add_output_arguments
+    from acquire.cli.plan import add_energy_arguments
     from acquire.cli.sample import add_sampling_arguments
     from acquire.labeling.sampling import SamplingSettings
     from acquire.plan_costs import add_full_cost_arguments
@@ -52,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "random; diverse (farthest-point sampling on inverse interatomic distances); uncertain "
                         "(the cheap labels are bought first and a committee of 3 models trained on them picks "
                         "where it disagrees most) (default random)")
+    add_energy_arguments(parser)
     add_sampling_arguments(parser, SamplingSettings())
     engine = parser.add_argument_group("labeling engine")
     add_engine_arguments(engine, budget=False)
@@ -78,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
                            charge_validation=args.charge_validation, method=args.method,
                            sampling=settings_from(args), preset=None if args.no_train else args.preset,
                            training_preset=args.preset, max_inaccurate=max_inaccurate,
-                           max_training_s=max_training_s, selection=args.selection)
+                           max_training_s=max_training_s, selection=args.selection,
+                           energy_share=args.energy_share, energy_ratio=str(args.energy_ratio),
+                           energy_labeler=args.energy_labeler)
     engine = EngineOptions(workers=args.workers, threads=args.threads, scheduler=scheduler_of(args),
                            max_attempts=args.max_attempts, retry_failed=args.retry_failed)
     output_folder(args.out, "run", create=not args.dry_run)
@@ -101,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<30} validation force MAE {metrics[name]['validation']['force_mae']:.3f} kcal/mol/Å  "
                   f"model {metrics[name]['model']}")
     else:
+        energies = "" if outcome.energy_spec is None else f" --energy-only '{out / STORE_NAME}:{outcome.energy_spec}'"
         print(f"next: acquire train --accurate {out / STORE_NAME}:{outcome.accurate_spec} "
               f"--inaccurate {out / STORE_NAME}:{outcome.inaccurate_spec} --train {the_plan.accurate.count} "
-              f"--validation {the_plan.validation.count}")
+              f"--validation {the_plan.validation.count}{energies}")
     return 0
 
 
@@ -118,7 +128,8 @@ def print_cost_checks(checks: dict) -> None:
         if part["overshoot"]:
             print(f"estimate overshot: {part['part']} took {part['actual_s'] / 3600:.3g} CPU-h, the plan estimated "
                   f"{part['estimated_s'] / 3600:.3g} CPU-h ({part['factor']:.2f}x)")
-    ratio = checks["ratio"]
-    if ratio is not None and ratio["off"]:
-        print(f"cost check: the labels' cost ratio was {ratio['measured']:.4g}, the plan assumed {ratio['planned']:.4g} "
-              f"({ratio['factor']:.2f}x); with the measured ratio the budget would have been split differently")
+    for key, what in (("ratio", "the labels' cost ratio"), ("energy_ratio", "a force label's cost ÷ an energy-only one's")):
+        ratio = checks.get(key)
+        if ratio is not None and ratio["off"]:
+            print(f"cost check: {what} was {ratio['measured']:.4g}, the plan assumed {ratio['planned']:.4g} "
+                  f"({ratio['factor']:.2f}x); with the measured ratio the budget would have been split differently")
