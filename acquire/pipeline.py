@@ -110,8 +110,8 @@ def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate
                                   charge_validation=settings.charge_validation,
                                   max_inaccurate=settings.max_inaccurate, max_training_s=settings.max_training_s,
                                   energy=pricing.labels)
-    if energy is not None:
-        _check_energies(full.labels, settings)
+    if pricing.labels is not None:
+        _check_energies(full.labels, settings, pricing.labels.share)
     document = add_costs(add_origins(full.labels.model_dump(mode="json"), accurate_est, inaccurate_est),
                          full, extra, str(budget))
     document["energy_only"].update(origin_fields(pricing))
@@ -120,12 +120,11 @@ def make_plan(settings: RunSettings, atoms: Atoms, accurate: Labeler, inaccurate
     return full.labels, document, energy
 
 
-def _check_energies(the_plan: Plan, settings: RunSettings) -> None:
-    """Refuse an energy share larger than what the budget has for labels (the planner would cap it),
-    and one that leaves no accurate force labels to train on (ASTEROID's bias model fits them)."""
-    from budget import FixedShare, parse_share
+def _check_energies(the_plan: Plan, settings: RunSettings, share: object) -> None:
+    """Refuse an energy `share` larger than what the budget has for labels (the planner would cap
+    it), and one that leaves no accurate force labels to train on (ASTEROID's bias model fits them)."""
+    from budget import FixedShare
 
-    share = parse_share(settings.energy_share or "", "energy")
     available = the_plan.budget_accurate_labels - (the_plan.validation.count if the_plan.validation.charged else 0)
     if isinstance(share, FixedShare) and share.units > available + 1e-9:
         raise AcquireError(f"--energy-share {settings.energy_share} is more than the {available:.4g} accurate-label "
