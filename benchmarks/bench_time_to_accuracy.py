@@ -11,8 +11,8 @@ validation and test frames.
 Everything after `--` is `acquire compare`'s own arguments: the run trains in the comparison's layout
 with the comparison's frames, config and thread count, as `benchmarks/compare_runs.py` trains it.
 
-A point is scored when the run's CPU time (its stages' CPU seconds, without the scoring itself) has
-grown by `--factor` since the last point, and at the first epoch of every stage. The model scored is
+A point is scored at the first epoch of every stage and whenever the stage's CPU time (without the
+scoring itself) has grown by `--factor` since its last point; a point's `cpu_s` is the run's. The model scored is
 the one the run would keep if it stopped there: the best-validated weights of a stage with
 validation, else its EMA (or current) weights. Force MAE in kcal/mol/Å over atoms and components,
 energy MAE in kcal/mol. The test frames are only scored, never used to choose anything.
@@ -61,10 +61,10 @@ class Curve:
         self.stage_cpu[label] = state.result.cpu_seconds
         if label.startswith("pretrain") and state.epoch in self.branches:
             self._save_branch(label, state)
-        if first or self.cpu_s() >= self.next_s:
+        if first or state.result.cpu_seconds >= self.next_s:  # log-spaced within each stage
             self.points.append({"cpu_s": round(self.cpu_s(), 2), "stage": label, "epoch": state.epoch,
                                 **self._score(label, state)})
-            self.next_s = self.cpu_s() * self.factor
+            self.next_s = state.result.cpu_seconds * self.factor
 
     def _score(self, label: str, state) -> dict[str, float]:
         from train.evaluate import evaluate
