@@ -2,7 +2,7 @@
 accurate budget spent on CCSD(T) energies without forces (the frames' forces withheld from
 training and validation; the test frames keep theirs).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_energy_only.py --seeds 0 --preset quick --out DIR [--rows ...]
+    OMP_NUM_THREADS=1 python benchmarks/bench_energy_only.py --seeds 0 --preset quick --out DIR [--rows ...] [--energy-only-rho W]
 
 Each row is `METHOD:BUDGET:ENERGY_UNITS` (e.g. `asteroid:250:13`): the planner (`budget.plan`)
 turns it into accurate force labels, energy-only labels (ENERGY_UNITS accurate-label units at
@@ -61,7 +61,8 @@ def planned(method: str, budget: float, energy_units: float, ratio: float, energ
     return p.accurate.count, p.energy_only.count, p.inaccurate.count
 
 
-def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ratio: float, shared: Path) -> dict:
+def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ratio: float, shared: Path,
+            energy_only_rho: float | None = None) -> dict:
     from dataclasses import replace
 
     import train
@@ -73,7 +74,8 @@ def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ra
         raise SystemExit(f"{row}: {n_force} force + {n_energy} energy labels exceed the {len(ordered)} frames")
     force = ordered.subset(range(n_force)) if n_force else None
     energies = replace(ordered.subset(range(n_force, n_force + n_energy)), forces=None) if n_energy else None
-    config = train.preset(preset, seed=seed, progress=False, bias_weights=False)
+    overrides = {} if energy_only_rho is None else {"energy_only_rho": energy_only_rho}
+    config = train.preset(preset, seed=seed, progress=False, bias_weights=False, **overrides)
     folder = out / f"seed{seed}" / row.replace(":", "_")
     began, cpu = time.time(), time.process_time()
     if method == "asteroid":
@@ -90,6 +92,7 @@ def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ra
         result = train.run_standard(force, validation, test, config, folder, energy_only=energies)
     m = result.metrics
     return {"row": row, "seed": seed, "method": method, "budget_ccsd": float(budget), "energy_units": float(units),
+            "energy_only_rho": config.energy_only_rho,
             "force_labels": n_force, "energy_labels": n_energy, "inaccurate_labels": n_inaccurate if method == "asteroid" else 0,
             "test_force_mae": m["test"]["force_mae"], "test_energy_mae": m["test"]["energy_mae"],
             "validation_force_mae": m["validation"]["force_mae"], "run_cpu_s": m["cpu_seconds"],
@@ -119,6 +122,8 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(DEFAULT_ROWS))
     parser.add_argument("--ratio", type=float, default=40.0)
     parser.add_argument("--energy-ratio", type=float, default=38.0)
+    parser.add_argument("--energy-only-rho", type=float, default=None,
+                        help="the energy weight of the energy-only labels (default: the preset's)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +131,8 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         shared = args.out / f"seed{seed}" / "pretrain_uniform.pt"
         for row in args.rows.split(","):
-            record = run_row(row, seed, args.preset, args.out, args.ratio, args.energy_ratio, shared)
+            record = run_row(row, seed, args.preset, args.out, args.ratio, args.energy_ratio, shared,
+                             args.energy_only_rho)
             done = json.loads(results.read_text()) if results.exists() else []
             done = [r for r in done if (r["row"], r["seed"]) != (row, seed)] + [record]
             tmp = results.with_suffix(".tmp")

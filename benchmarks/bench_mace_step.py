@@ -2,13 +2,15 @@
 on the same batch of ethanol configurations, in one run, interleaved, best of `--repeats`.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_mace_step.py [--batch 10] [--threads 1] [--max-ell 2]
+        [--correlation 3] [--reduced-cg]
 
-Both sides: the same MACE (32 x 0e + 32 x 1o, 2 interactions, 8 Bessel functions, correlation 3,
-polynomial envelope of order 5 and the full Clebsch-Gordan basis as mace-torch's command line builds
-it, r_max 5 Å, H C O one-hot), float32, Adam; a step = collate the batch, energies and forces (forces
-by autograd through the positions), the energy + force loss, backward, optimiser step. Ours:
-`train.graph.collate` + `train.losses.weighted_loss` on `Potential(MACENet)`. mace-torch's:
-its `Batch.from_data_list` of `AtomicData` + `take_step` with `WeightedEnergyForcesLoss(10, 1000)`
+Both sides: the same MACE (32 x 0e + 32 x 1o, 2 interactions, 8 Bessel functions, correlation 3 or
+`--correlation`, polynomial envelope of order 5 and the full Clebsch-Gordan basis as mace-torch's
+command line builds it, or its reduced basis with `--reduced-cg`, r_max 5 Å, H C O one-hot),
+float32, Adam; a step = collate the batch, energies and forces (forces by autograd through the
+positions), the energy + force loss, backward, optimiser step. Ours: `train.graph.collate` +
+`train.losses.weighted_loss` on `Potential(MACENet)`. mace-torch's: its `Batch.from_data_list` of
+`AtomicData` + `take_step` with `WeightedEnergyForcesLoss(10, 1000)`
 on `ScaleShiftMACE`. Prints configurations per second of each and the ratio ours / mace-torch's.
 """
 from __future__ import annotations
@@ -30,14 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ELEMENTS = (1, 6, 8)
 
 
-def ours(frames, max_ell: int, lr: float):
+def ours(frames, max_ell: int, correlation: int, reduced_cg: bool, lr: float):
     from train.config import ModelConfig
     from train.graph import collate, to_data_list
     from train.losses import weighted_loss
     from train.models import build_model
 
-    config = ModelConfig(name="mace", hidden=32, layers=2, rbf=8, cutoff=5.0, max_ell=max_ell, correlation=3,
-                         elements=ELEMENTS, neighbours=8.0)
+    config = ModelConfig(name="mace", hidden=32, layers=2, rbf=8, cutoff=5.0, max_ell=max_ell, correlation=correlation,
+                         elements=ELEMENTS, neighbours=8.0, reduced_cg=reduced_cg)
     model = build_model(config)
     model.set_scale(float(np.sqrt(np.mean(frames.forces**2))))
     graphs = to_data_list(frames, 5.0, torch.float32)
@@ -54,7 +56,7 @@ def ours(frames, max_ell: int, lr: float):
     return step
 
 
-def theirs(frames, max_ell: int, lr: float):
+def theirs(frames, max_ell: int, correlation: int, reduced_cg: bool, lr: float):
     from ase import Atoms
 
     with contextlib.redirect_stdout(io.StringIO()):
@@ -71,12 +73,12 @@ def theirs(frames, max_ell: int, lr: float):
         atoms.info["REF_energy"], atoms.arrays["REF_forces"] = float(frames.energies[i]), frames.forces[i]
         items.append(data.AtomicData.from_config(data.config_from_atoms(atoms, keys), z_table=table, cutoff=5.0))
     model = modules.ScaleShiftMACE(
-        r_max=5.0, num_bessel=8, num_polynomial_cutoff=5, max_ell=max_ell, use_reduced_cg=False,
+        r_max=5.0, num_bessel=8, num_polynomial_cutoff=5, max_ell=max_ell, use_reduced_cg=reduced_cg,
         interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
         interaction_cls_first=modules.interaction_classes["RealAgnosticInteractionBlock"],
         num_interactions=2, num_elements=len(ELEMENTS), hidden_irreps=o3.Irreps("32x0e + 32x1o"),
         MLP_irreps=o3.Irreps("16x0e"), atomic_energies=np.zeros(len(ELEMENTS)), avg_num_neighbors=8.0,
-        atomic_numbers=list(ELEMENTS), correlation=3, gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
+        atomic_numbers=list(ELEMENTS), correlation=correlation, gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
         atomic_inter_scale=float(np.sqrt(np.mean(frames.forces**2))), atomic_inter_shift=0.0,
     )
     loss_fn = modules.WeightedEnergyForcesLoss(energy_weight=10.0, forces_weight=1000.0)
@@ -105,6 +107,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-ell", type=int, default=2)
+    p.add_argument("--correlation", type=int, default=3)
+    p.add_argument("--reduced-cg", action="store_true", help="the reduced Clebsch-Gordan basis (both sides)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seconds", type=float, default=4.0)
     args = p.parse_args()
@@ -115,7 +119,8 @@ def main() -> None:
 
     md17 = load_md17("ethanol", "ccsd(t)")
     frames = Frames(md17.positions[:args.batch], md17.numbers, md17.energies[:args.batch], md17.forces[:args.batch])
-    steps = {"ours": ours(frames, args.max_ell, 1e-3), "mace-torch": theirs(frames, args.max_ell, 1e-3)}
+    model = (args.max_ell, args.correlation, args.reduced_cg, 1e-3)
+    steps = {"ours": ours(frames, *model), "mace-torch": theirs(frames, *model)}
     for step in steps.values():  # warm-up
         rate(step, args.batch, 1.0)
     best = {name: 0.0 for name in steps}
@@ -125,6 +130,7 @@ def main() -> None:
     print(json.dumps({"configs_per_s": {k: round(v, 1) for k, v in best.items()},
                       "ratio_ours_over_mace": round(best["ours"] / best["mace-torch"], 3),
                       "batch": args.batch, "threads": args.threads, "max_ell": args.max_ell,
+                      "correlation": args.correlation, "reduced_cg": args.reduced_cg,
                       "load_average": os.getloadavg(), "torch": torch.__version__}))
 
 
