@@ -119,8 +119,8 @@ def main() -> None:
 
     md17 = load_md17("ethanol", "ccsd(t)")
     frames = Frames(md17.positions[:args.batch], md17.numbers, md17.energies[:args.batch], md17.forces[:args.batch])
-    model = (args.max_ell, args.correlation, args.reduced_cg, 1e-3)
-    steps = {"ours": ours(frames, *model), "mace-torch": theirs(frames, *model)}
+    settings = (args.max_ell, args.correlation, args.reduced_cg, 1e-3)  # model and learning rate
+    steps = {"ours": ours(frames, *settings), "mace-torch": theirs(frames, *settings)}
     for step in steps.values():  # warm-up
         rate(step, args.batch, 1.0)
     best = {name: 0.0 for name in steps}
