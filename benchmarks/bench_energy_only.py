@@ -2,7 +2,7 @@
 accurate budget spent on CCSD(T) energies without forces (the frames' forces withheld from
 training and validation; the test frames keep theirs).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_energy_only.py --seeds 0 --preset quick --out DIR [--rows ...] [--energy-only-rho W]
+    OMP_NUM_THREADS=1 python benchmarks/bench_energy_only.py --seeds 0 --preset quick --out DIR [--rows ...] [--energy-only-rho W[,W...]]
 
 Each row is `METHOD:BUDGET:ENERGY_UNITS` (e.g. `asteroid:250:13`): the planner (`budget.plan`)
 turns it into accurate force labels, energy-only labels (ENERGY_UNITS accurate-label units at
@@ -12,8 +12,10 @@ rows spend the whole budget on accurate labels (no DFT). Frames per seed: 250 te
 validation frames (force labels, not charged, as in `acquire compare`), and the other 700 in a
 seeded order: the first F carry forces, the next E only energies. ASTEROID uses uniform weights
 (the paper preset's choice), so every ASTEROID row of a seed shares one pretraining on the same
-2000 DFT frames (computed once, copied). Results: DIR/results.json (rewritten after every run),
-DIR/table.md; each run's folder holds its metrics.json.
+2000 DFT frames (computed once, copied). `--energy-only-rho` with several weights runs every row
+that buys energies once per weight (a sweep, chosen on the validation frames), in folders named
+with the weight. Results: DIR/results.json (rewritten after every run), DIR/table.md; each run's
+folder holds its metrics.json.
 """
 from __future__ import annotations
 
@@ -76,7 +78,7 @@ def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ra
     energies = replace(ordered.subset(range(n_force, n_force + n_energy)), forces=None) if n_energy else None
     overrides = {} if energy_only_rho is None else {"energy_only_rho": energy_only_rho}
     config = train.preset(preset, seed=seed, progress=False, bias_weights=False, **overrides)
-    folder = out / f"seed{seed}" / row.replace(":", "_")
+    folder = out / f"seed{seed}" / (row.replace(":", "_") + (f"_rho{energy_only_rho:g}" if n_energy and energy_only_rho is not None else ""))
     began, cpu = time.time(), time.process_time()
     if method == "asteroid":
         if n_inaccurate != len(pool):
@@ -100,18 +102,25 @@ def run_row(row: str, seed: int, preset: str, out: Path, ratio: float, energy_ra
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), "folder": str(folder)}
 
 
+def _key(record: dict) -> tuple:
+    """A run's row and energy weight (the weight only where the row buys energies)."""
+    return record["row"], record["energy_only_rho"] if record["energy_labels"] else None
+
+
 def table(rows: list[dict]) -> str:
-    """Mean ± sd over seeds per row, kcal/mol/Å."""
-    lines = ["| row | force labels | energy labels | DFT labels | seeds | test force MAE (kcal/mol/Å) | test energy MAE (kcal/mol) |",
-             "|---|---|---|---|---|---|---|"]
-    for name in dict.fromkeys(r["row"] for r in rows):
-        picked = [r for r in rows if r["row"] == name]
-        f = np.array([r["test_force_mae"] for r in picked])
-        e = np.array([r["test_energy_mae"] for r in picked])
-        sd = lambda a: f" ± {a.std(ddof=1):.3f}" if len(a) > 1 else ""  # noqa: E731
+    """Mean ± sd over seeds per row and energy weight, kcal/mol/Å."""
+    lines = ["| row | energy_only_rho | force labels | energy labels | DFT labels | seeds | "
+             "validation force MAE (kcal/mol/Å) | test force MAE (kcal/mol/Å) | test energy MAE (kcal/mol) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    sd = lambda a: f" ± {a.std(ddof=1):.3f}" if len(a) > 1 else ""  # noqa: E731
+    for key in dict.fromkeys(_key(r) for r in rows):
+        picked = [r for r in rows if _key(r) == key]
+        v, f, e = (np.array([r[name] for r in picked]) for name in ("validation_force_mae", "test_force_mae", "test_energy_mae"))
         first = picked[0]
-        lines.append(f"| {name} | {first['force_labels']} | {first['energy_labels']} | {first['inaccurate_labels']} | "
-                     f"{','.join(str(r['seed']) for r in picked)} | {f.mean():.3f}{sd(f)} | {e.mean():.3f}{sd(e)} |")
+        rho = "" if key[1] is None else f"{key[1]:g}"
+        lines.append(f"| {key[0]} | {rho} | {first['force_labels']} | {first['energy_labels']} | {first['inaccurate_labels']} | "
+                     f"{','.join(str(r['seed']) for r in picked)} | {v.mean():.3f}{sd(v)} | {f.mean():.3f}{sd(f)} | "
+                     f"{e.mean():.3f}{sd(e)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -122,24 +131,30 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(DEFAULT_ROWS))
     parser.add_argument("--ratio", type=float, default=40.0)
     parser.add_argument("--energy-ratio", type=float, default=38.0)
-    parser.add_argument("--energy-only-rho", type=float, default=None,
-                        help="the energy weight of the energy-only labels (default: the preset's)")
+    parser.add_argument("--energy-only-rho", default=None,
+                        help="the energy weight(s) of the energy-only labels, comma-separated (default: the preset's)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
+    weights = [None] if args.energy_only_rho is None else [float(w) for w in args.energy_only_rho.split(",")]
     for seed in (int(s) for s in args.seeds.split(",")):
         shared = args.out / f"seed{seed}" / "pretrain_uniform.pt"
         for row in args.rows.split(","):
-            record = run_row(row, seed, args.preset, args.out, args.ratio, args.energy_ratio, shared,
-                             args.energy_only_rho)
-            done = json.loads(results.read_text()) if results.exists() else []
-            done = [r for r in done if (r["row"], r["seed"]) != (row, seed)] + [record]
-            tmp = results.with_suffix(".tmp")
-            tmp.write_text(json.dumps(done, indent=1))
-            tmp.replace(results)
-            (args.out / "table.md").write_text(table(sorted(done, key=lambda r: (r["row"], r["seed"]))))
-            print(json.dumps(record), flush=True)
+            for weight in weights if float(row.split(":")[2]) else weights[:1]:
+                record = run_row(row, seed, args.preset, args.out, args.ratio, args.energy_ratio, shared, weight)
+                _save(results, record, args.out / "table.md")
+
+
+def _save(results: Path, record: dict, table_file: Path) -> None:
+    """Adds `record` to `results` (replacing the same run's), atomically, and rewrites the table."""
+    done = json.loads(results.read_text()) if results.exists() else []
+    done = [r for r in done if (_key(r), r["seed"]) != (_key(record), record["seed"])] + [record]
+    tmp = results.with_suffix(".tmp")
+    tmp.write_text(json.dumps(done, indent=1))
+    tmp.replace(results)
+    table_file.write_text(table(sorted(done, key=lambda r: (r["row"], str(_key(r)[1]), r["seed"]))))
+    print(json.dumps(record), flush=True)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,27 @@ def test_energy_share_needs_its_price() -> None:
     bad = acquire("compare", "--dataset", "ethanol", "--budget", "60ccsd", "--energy-share", "5ccsd",
                   "--energy-ratio", "0.5", "--out", "never", timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("acquire compare: error:") and len(bad.stderr.splitlines()) == 1
+
+
+def test_the_energy_weight_counts_only_for_runs_that_train_on_energies(comparison: Path) -> None:
+    from dataclasses import replace
+
+    from acquire.compare.runner import is_finished
+    from train.config import TrainConfig
+
+    runs = _runs(comparison)
+    for method, trains_on_energies in (("standard-energies", True), ("asteroid", True), ("standard", False)):
+        folder = comparison / runs[method]["dir"]
+        stored = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        split = json.loads((folder / "split.json").read_text())
+        other = replace(stored, energy_only_rho=stored.energy_only_rho * 10)
+        assert is_finished(folder, stored, split, method)
+        if trains_on_energies:  # another weight trains another model: never resumed or reused
+            with pytest.raises(CompareError, match="other settings"):
+                is_finished(folder, other, split, method)
+        else:
+            assert is_finished(folder, other, split, method)
+    from acquire.compare.runner import unused_by
+
+    assert "energy_only_rho" in unused_by("asteroid", energies=False)[0]  # a run without energies reuses
+    assert "energy_only_rho" not in unused_by("asteroid", energies=True)[0]

@@ -104,7 +104,7 @@ class TrainConfig:
     uniform_candidate: bool = False  # ASTEROID: uniform weights (gamma = inf) is one more candidate for validation
     bias_weights: bool = True  # ASTEROID ablation switch: False = uniform weights
     finetune: bool = True  # ASTEROID ablation switch: False = stop after bias-aware training
-    energy_only_rho: float = 1.0  # ASTEROID fine-tuning: energy weight of accurate energy-only labels (as rho)
+    energy_only_rho: float = 1.0  # energy weight of accurate energy-only labels (as rho; standard and fine-tuning)
     temperature_K: float = 500.0  # for score matching (beta = 1 / kT)
     projections: int = 1  # random projections of the sliced score-matching trace estimator
     standard: StageConfig = field(default_factory=StageConfig)
@@ -187,8 +187,10 @@ def stored_model(data: dict[str, Any]) -> dict[str, Any]:
 _STAGES = ("standard", "bias", "pretrain", "finetune_stage")
 # The fields only the methods that learn from inaccurate or unlabeled data read: a standard run
 # trains the same model whatever they hold.
-PRETRAINING_FIELDS = ("gammas", "relative_gammas", "uniform_candidate", "bias_weights", "finetune", "energy_only_rho",
+PRETRAINING_FIELDS = ("gammas", "relative_gammas", "uniform_candidate", "bias_weights", "finetune",
                       "temperature_K", "projections", "bias", "pretrain", "finetune_stage")
+# The fields only a run with accurate energy-only labels reads, whatever its method.
+ENERGY_ONLY_FIELDS = ("energy_only_rho",)
 
 
 def parse_gammas(text: str) -> tuple[tuple[float, ...], bool]:

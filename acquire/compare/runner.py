@@ -145,20 +145,28 @@ def _identity(run: RunSpec, config: TrainConfig) -> tuple:
             run.n_inaccurate, run.n_unlabeled, run.n_energy_only)
 
 
-def unused_by(method: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def unused_by(method: str, energies: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(training-config fields, split.json keys) that a method's model does not depend on: a
-    standard run reads neither the cheap labels nor the pretraining settings."""
-    from train.config import PRETRAINING_FIELDS
+    standard run reads neither the cheap labels nor the pretraining settings, and a run without
+    energy-only labels (`energies` False) not their weight."""
+    from train.config import ENERGY_ONLY_FIELDS, PRETRAINING_FIELDS
 
+    fields = () if energies else ENERGY_ONLY_FIELDS
     if METHODS[method].trains_on == "accurate":
-        return PRETRAINING_FIELDS, ("inaccurate", "inaccurate_indices")
-    return (), ()
+        return PRETRAINING_FIELDS + fields, ("inaccurate", "inaccurate_indices")
+    return fields, ()
 
 
-def check_settings(run_dir: Path, config: TrainConfig, method: str = "asteroid") -> None:
-    """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...)."""
+def _has_energies(indices: Record | None) -> bool:
+    """Whether a run's split.json record names energy-only labels it trains on."""
+    return bool(indices and (indices.get("energy_only_indices") or indices.get("energy_only")))
+
+
+def check_settings(run_dir: Path, config: TrainConfig, method: str = "asteroid", energies: bool = True) -> None:
+    """Refuse to resume or reuse a run directory trained with other settings (preset, gammas, ...);
+    `energies`: whether the run trains on energy-only labels (their weight then counts)."""
     path = run_dir / "config.json"
-    if path.exists() and not config.matches(json.loads(path.read_text()), unused_by(method)[0]):
+    if path.exists() and not config.matches(json.loads(path.read_text()), unused_by(method, energies)[0]):
         raise CompareError(f"{run_dir} was trained with other settings (preset, gammas or model); "
                            "give a new --out or the same --preset and --gammas")
 
@@ -194,7 +202,7 @@ def is_finished(run_dir: Path, config: TrainConfig | None = None, indices: Recor
     """Whether a run directory holds a finished run; with `config` and `indices`, refuse a run
     directory made with other settings or frames (as far as `method` reads them)."""
     if config is not None:
-        check_settings(run_dir, config, method)
+        check_settings(run_dir, config, method, indices is None or _has_energies(indices))
     if indices is not None and (run_dir / "split.json").exists():
         if not same_frames(json.loads((run_dir / "split.json").read_text()), indices, method):
             raise CompareError(f"{run_dir} was trained on other frames; give a new --out")
