@@ -5,6 +5,7 @@ what it trains on."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ import pytest
 from conftest import acquire
 
 from acquire.compare.methods import METHODS, RunInputs, run_frames
-from acquire.compare.runner import load_labels
+from acquire.compare.runner import is_finished, load_labels, unused_by
 from acquire.compare.runs import RunIndices
 from acquire.compare.settings import CompareError, CompareSettings
+from train.config import TrainConfig
 
 pytestmark = pytest.mark.slow
 COMMON = ("--dataset", "ethanol", "--budget", "60ccsd", "--ratio", "40", "--energy-share", "5ccsd",
@@ -78,11 +80,6 @@ def test_energy_share_needs_its_price() -> None:
 
 
 def test_the_energy_weight_counts_only_for_runs_that_train_on_energies(comparison: Path) -> None:
-    from dataclasses import replace
-
-    from acquire.compare.runner import is_finished
-    from train.config import TrainConfig
-
     runs = _runs(comparison)
     for method, trains_on_energies in (("standard-energies", True), ("asteroid", True), ("standard", False)):
         folder = comparison / runs[method]["dir"]
@@ -95,7 +92,5 @@ def test_the_energy_weight_counts_only_for_runs_that_train_on_energies(compariso
                 is_finished(folder, other, split, method)
         else:
             assert is_finished(folder, other, split, method)
-    from acquire.compare.runner import unused_by
-
     assert "energy_only_rho" in unused_by("asteroid", energies=False)[0]  # a run without energies reuses
     assert "energy_only_rho" not in unused_by("asteroid", energies=True)[0]
